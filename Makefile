@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXAMPLES := $(wildcard examples/*/pyproject.toml)
+
+.PHONY: run test test-sqlite test-postgres migrate bench resilience clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed $(EXAMPLES)
+	$(BIN)/pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/vetrai serve --migrate
+
+migrate: $(VENV)/.installed
+	$(BIN)/vetrai migrate
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+test-postgres: $(VENV)/.installed-test
+	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .vetrai

@@ -1,0 +1,110 @@
+"""The app factory: one Quart app around one Platform, with every enabled plugin mounted."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+
+from quart import Quart, Response, g, request
+from quart_schema import QuartSchema, tag_blueprint
+from quart_schema.openapi import Info
+
+from vetrai import __version__
+from vetrai.core.auth import current_principal
+from vetrai.core.config import Settings
+from vetrai.core.errors import register_error_handlers
+from vetrai.core.logging import configure_logging
+from vetrai.core.openapi import (
+    VetraiOpenAPIProvider,
+    check_component_names,
+    check_route_conflicts,
+    is_public,
+    security_schemes,
+)
+from vetrai.core.platform import Platform
+
+access_log = logging.getLogger("vetrai.access")
+DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "static"})
+
+
+def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[object] = ()) -> Quart:
+    """Build the server. ``extra_plugins`` registers plugin objects beside the entry points."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    platform = Platform.build(settings, extra_plugins)
+
+    app = Quart("vetrai")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
+    app.extensions["vetrai"] = platform
+    QuartSchema(
+        app,
+        openapi_provider_class=VetraiOpenAPIProvider,
+        info=Info(title="VetrAI Platform", version=__version__, description="Multi-tenant AI workflow platform"),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path="/redoc",
+        scalar_ui_path=None,
+        security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
+        security=[{"bearer": []}, {"apiKey": []}, *([{"password": []}] if "auth" in platform.plugins.infos else [])],
+    )
+    register_error_handlers(app)
+
+    owner_of_blueprint: dict[str, str] = {}
+    public_blueprints: set[str] = set()
+    for plugin, spec in platform.plugins.blueprints:
+        tag_blueprint(spec.blueprint, list(spec.tags) or [plugin])
+        app.register_blueprint(spec.blueprint, url_prefix=spec.url_prefix or None)
+        owner_of_blueprint[spec.blueprint.name] = plugin
+        if spec.public:
+            public_blueprints.add(spec.blueprint.name)
+    check_route_conflicts(app, owner_of_blueprint)
+    check_component_names(app, owner_of_blueprint)
+    app.extensions["vetrai_public_blueprints"] = public_blueprints
+    app.extensions["vetrai_blueprint_owners"] = owner_of_blueprint
+
+    @app.before_serving
+    async def start_platform() -> None:
+        await platform.start(app)
+
+    @app.after_serving
+    async def stop_platform() -> None:
+        await platform.stop(app)
+
+    @app.before_request
+    async def authenticate_by_default() -> None:
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        g.started = time.perf_counter()
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in DOCS_ENDPOINTS:
+            return
+        if request.blueprint in public_blueprints or is_public(app.view_functions[endpoint]):
+            return
+        await current_principal()
+
+    @app.after_request
+    async def observe(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        platform.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        platform.metrics.latency.labels(request.method, route).observe(elapsed)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+        return response
+
+    return app

@@ -1,0 +1,148 @@
+"""The request side of authentication: who is calling, and may they do this.
+
+The login endpoints live in the auth plugin; here the core runs the ``vetrai_authenticate``
+chain once per request, checks the principal's organization is active, and offers the
+decorators every route uses. Token formats are the plugins' business: each impl returns
+None for credentials it does not recognise and raises a 401 problem for ones it rejects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from quart import g, request
+
+from vetrai.core.errors import ProblemError, forbidden, unauthorized
+from vetrai.core.permissions import ADMIN_ROLES, SUPER_ADMIN
+from vetrai.core.platform import current_platform
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user, or an API key acting for its creator."""
+
+    user_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    role: str
+    scopes: frozenset[str]
+    kind: Literal["user", "api_key", "system"] = "user"
+    credential_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.role == SUPER_ADMIN
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role == SUPER_ADMIN or self.role in roles
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def bearer_token() -> str | None:
+    """The credential of the current request: ``Authorization: Bearer`` or ``X-API-Key``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    api_key = request.headers.get("X-API-Key", "").strip()
+    return api_key or None
+
+
+async def authenticate_request() -> Principal | None:
+    """Run the authenticate chain once per request; the result is cached on ``g``."""
+    if "vetrai_principal" in g:
+        return g.vetrai_principal
+    platform = current_platform()
+    principal: Principal | None = None
+    presented = bearer_token() is not None
+    if presented:
+        for impl in reversed(platform.plugin_manager.hook.vetrai_authenticate.get_hookimpls()):
+            principal = await impl.function(request=request)
+            if principal is not None:
+                break
+        if principal is None:
+            raise unauthorized("invalid or unrecognised credentials")
+        # An authenticator that already knows the organization is active (the keys plugin
+        # caches it with its verified keys) sets extra["organization_checked"] to skip a query.
+        if (
+            principal.organization_id is not None
+            and not principal.extra.get("organization_checked")
+            and not await platform.organization_is_active(principal.organization_id)
+        ):
+            raise unauthorized("the organization is deactivated")
+    g.vetrai_principal = principal
+    return principal
+
+
+async def current_principal() -> Principal:
+    """The authenticated principal, or a 401 problem."""
+    principal = await authenticate_request()
+    if principal is None:
+        raise unauthorized()
+    return principal
+
+
+def require_auth(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Route decorator: a valid credential is required (401 otherwise)."""
+
+    @wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        await current_principal()
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
+def require_role(*roles: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Route decorator: the caller's role is one of ``roles`` (super_admin always passes)."""
+
+    def decorator(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal = await current_principal()
+            if not principal.has_role(*roles):
+                raise forbidden(f"requires one of the roles: {', '.join(roles)}")
+            return await func(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_scope(*scopes: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Route decorator: the caller holds every scope in ``scopes`` (403 otherwise)."""
+
+    def decorator(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal = await current_principal()
+            missing = [scope for scope in scopes if not principal.can(scope)]
+            if missing:
+                raise ProblemError(403, f"missing scope: {', '.join(missing)}", kind="insufficient-scope")
+            return await func(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def client_ip() -> str | None:
+    """The caller's IP, trusting ``VETRAI_TRUSTED_PROXIES`` hops of X-Forwarded-For."""
+    hops = current_platform().settings.trusted_proxies
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if hops and forwarded:
+        return forwarded[-min(hops, len(forwarded))]
+    return request.remote_addr

@@ -1,0 +1,121 @@
+"""Platform settings: ``VETRAI_*`` environment variables, a ``.env`` file, then defaults.
+
+The embedded defaults need no configuration at all (SQLite, in-memory broker, filesystem
+storage under ``VETRAI_DATA_DIR``). Secrets that are not set are generated once and kept in
+the data dir, so a restart keeps sessions valid and no secret is ever hard-coded; with
+``VETRAI_ENV=production`` a missing secret is a start-up error instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from vetrai.core.errors import ConfigurationError
+from vetrai.core.security import load_or_create_secret
+
+
+def _split_names(value: object) -> list[str] | None:
+    if value is None or isinstance(value, list):
+        return value  # type: ignore[return-value]
+    names = [part.strip() for part in str(value).split(",")]
+    return [name for name in names if name]
+
+
+class Settings(BaseSettings):
+    """Every core setting; plugins add their own through the ``vetrai_settings`` hook."""
+
+    model_config = SettingsConfigDict(env_prefix="VETRAI_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", description="production refuses to start without configured secrets."
+    )
+    data_dir: Path = Field(Path(".vetrai"), description="Embedded database, storage, outbox and generated secrets.")
+    host: str = Field("127.0.0.1", description="Address `vetrai serve` binds to.")
+    port: int = Field(8000, description="Port `vetrai serve` listens on.")
+    workers: int = Field(1, description="Server processes started by `vetrai serve`.")
+    public_url: str | None = Field(None, description="Base URL users reach the server at (links in emails); default http://HOST:PORT.")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stdout.")
+    database_url: str | None = Field(
+        None, description="sqlite://path or postgres://user:pass@host:5432/db; default SQLite in the data dir."
+    )
+    broker_url: str = Field("memory://", description="memory:// (tasks run in the server) or redis://host:6379/0.")
+    broker_queue: str = Field("vetrai", description="Redis stream name of the task queue.")
+    worker_concurrency: int = Field(200, description="Tasks one process runs at once.")
+    redis_url: str | None = Field(
+        None, description="Redis for rate limits, pub/sub and caches; default the broker URL when it is redis://."
+    )
+    redis_prefix: str = Field("vetrai:", description="Prefix of every Redis key and channel.")
+    storage_url: str | None = Field(
+        None, description="file:///path or s3://bucket?endpoint_url=...&create_bucket=true; default the data dir."
+    )
+    secret_key: str | None = Field(None, description="Server secret; generated into the data dir when unset (not in production).")
+    plugins: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="Comma-separated allow-list of plugins; unset = every installed plugin."
+    )
+    disable_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated block-list of plugins."
+    )
+    auto_migrate: bool | None = Field(None, description="Migrate on start; default true for the embedded SQLite database.")
+    max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
+    trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
+
+    _split_plugins = field_validator("plugins", "disable_plugins", mode="before")(_split_names)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'vetrai.sqlite3').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'storage').resolve().as_posix()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def secret(self, name: str, configured: str | None, nbytes: int = 32) -> str:
+        """A configured secret, or one generated once into the data dir outside production."""
+        if configured:
+            return configured
+        if self.env == "production":
+            raise ConfigurationError(
+                f"VETRAI_ENV=production requires the secret {name!r} to be configured"
+            )
+        return load_or_create_secret(self.data_dir, name, nbytes)
+
+    @property
+    def resolved_secret_key(self) -> str:
+        return self.secret("secret_key", self.secret_key)
+
+
+def describe_settings(model: type[BaseSettings]) -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) of every field, for docs and ``vetrai settings``."""
+    prefix = str(model.model_config.get("env_prefix", ""))
+    rows = []
+    for name, field in model.model_fields.items():
+        value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        default = ",".join(value) if isinstance(value, list) else "" if value is None else str(value)
+        rows.append((f"{prefix}{name}".upper(), default, field.description or ""))
+    return rows

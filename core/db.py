@@ -1,0 +1,83 @@
+"""Tortoise set-up and the per-plugin migrations (Tortoise 1.x built-in migration engine).
+
+One Tortoise app per plugin, each with its own migrations package, so a plugin installed from
+PyPI ships its schema with it. Apps are migrated in plugin dependency order, and the core app
+first, because a plugin's foreign keys point at core tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.executor import MigrationExecutor
+
+from vetrai.core.hooks import ModelSpec
+
+log = logging.getLogger("vetrai.db")
+
+
+def tortoise_config(database_url: str, models: Mapping[str, ModelSpec]) -> dict[str, Any]:
+    if database_url.startswith("sqlite://") and ":memory:" not in database_url:
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            label: {
+                "models": list(spec.modules),
+                "default_connection": "default",
+                **({"migrations": spec.migrations} if spec.migrations else {}),
+            }
+            for label, spec in models.items()
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(config: dict[str, Any]) -> None:
+    """Initialise Tortoise with the global fallback so hypercorn's request tasks see it."""
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+def _executor(config: dict[str, Any]) -> MigrationExecutor:
+    return MigrationExecutor(connections.get("default"), config["apps"])
+
+
+async def pending_migrations(config: dict[str, Any]) -> list[str]:
+    """``app.name`` of every migration not applied yet (empty when the schema is current)."""
+    steps = await _executor(config).plan()
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in steps if not step.backward]
+
+
+async def apply_migrations(config: dict[str, Any]) -> list[str]:
+    """Apply every pending migration; returns what was applied."""
+    pending = await pending_migrations(config)
+    if pending:
+        await _executor(config).migrate()
+        log.info("applied migrations", extra={"migrations": pending})
+    return pending
+
+
+async def detect_changes(config: dict[str, Any], app_labels: list[str] | None = None) -> list[Any]:
+    """Migration writers for models that changed since their app's last migration."""
+    apps = {
+        label: app
+        for label, app in config["apps"].items()
+        if app.get("migrations") and (not app_labels or label in app_labels)
+    }
+    detector = MigrationAutodetector(Tortoise.apps, apps)
+    return await detector.changes()
+
+
+async def make_migrations(config: dict[str, Any], app_labels: list[str] | None = None) -> list[str]:
+    """Write migration files for changed models; returns the paths written."""
+    return [str(writer.write()) for writer in await detect_changes(config, app_labels)]

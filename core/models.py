@@ -1,0 +1,72 @@
+"""Base mixins every plugin's models build on, and the core app's own tables.
+
+IDs are random UUIDs (unguessable); every table name is prefixed by its app label because
+``user`` is reserved in PostgreSQL and two plugins may both want a ``template`` table.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class BaseModel(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleteMixin(Model):
+    """Rows the API deletes but audit and restore still need."""
+
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class TenantMixin(Model):
+    """Owned by one organization; query it through ``vetrai.core.tenancy.scoped`` only."""
+
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "core.Organization", related_name=False, on_delete=fields.CASCADE, db_index=True
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Organization(BaseModel):
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=100, unique=True)
+    plan = fields.CharField(max_length=50, default="free")
+    limits = fields.JSONField(default=dict)
+    settings = fields.JSONField(default=dict)
+    is_active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "core_organization"
+
+
+class AuditLog(Model):
+    """Append-only record of security-relevant actions, written through ``core.audit``."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    organization_id = fields.UUIDField(null=True, db_index=True)
+    actor_id = fields.UUIDField(null=True)
+    actor_kind = fields.CharField(max_length=20, default="system")
+    action = fields.CharField(max_length=100, db_index=True)
+    target_type = fields.CharField(max_length=50, null=True)
+    target_id = fields.CharField(max_length=100, null=True)
+    ip = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=300, null=True)
+    data = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "core_audit_log"

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from vetrai.core.audit import record_audit
+from vetrai.core.auth import current_principal, require_role
+from vetrai.core.organizations import service
+from vetrai.core.organizations.schemas import (
+    OrganizationCreate,
+    OrganizationListQuery,
+    OrganizationOut,
+    OrganizationPage,
+    OrganizationUpdate,
+)
+from vetrai.core.pagination import PageQuery, paginate
+from vetrai.core.permissions import SUPER_ADMIN
+
+blueprint = Blueprint("organizations", __name__)
+
+
+@blueprint.post("")
+@require_role(SUPER_ADMIN)
+@validate_request(OrganizationCreate)
+@validate_response(OrganizationOut, 201)
+async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
+    """Create an organization (super_admin)."""
+    limits = data.limits.model_dump(exclude_none=True) if data.limits else None
+    organization = await service.create_organization(
+        data.name, slug=data.slug, plan=data.plan, limits=limits, settings=data.settings
+    )
+    await record_audit("organization.created", principal=await current_principal(), target_type="organization", target_id=organization.id)
+    return service.serialize(organization), 201
+
+
+@blueprint.get("")
+@validate_querystring(OrganizationListQuery)
+@validate_response(OrganizationPage)
+async def list_organizations(query_args: OrganizationListQuery) -> dict:
+    """List organizations: all for super_admin, your own otherwise."""
+    principal = await current_principal()
+    queryset = service.visible_organizations(principal, query_args.include_inactive)
+    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize)
+
+
+@blueprint.get("/<uuid:organization_id>")
+@validate_response(OrganizationOut)
+async def get_organization(organization_id: uuid.UUID) -> dict:
+    """Read an organization."""
+    principal = await current_principal()
+    return service.serialize(await service.get_organization(principal, organization_id))
+
+
+@blueprint.put("/<uuid:organization_id>")
+@validate_request(OrganizationUpdate)
+@validate_response(OrganizationOut)
+async def update_organization(organization_id: uuid.UUID, data: OrganizationUpdate) -> dict:
+    """Update an organization; plan, limits and is_active need super_admin."""
+    principal = await current_principal()
+    organization = await service.get_organization(principal, organization_id)
+    changes = data.model_dump(exclude_unset=True)
+    if data.limits is not None:
+        changes["limits"] = data.limits.model_dump(exclude_none=True)
+    organization = await service.update_organization(principal, organization, changes)
+    await record_audit("organization.updated", principal=principal, target_type="organization", target_id=organization.id, data={"fields": sorted(changes)})
+    return service.serialize(organization)
+
+
+@blueprint.delete("/<uuid:organization_id>")
+@require_role(SUPER_ADMIN)
+async def delete_organization(organization_id: uuid.UUID) -> tuple[str, int]:
+    """Deactivate an organization (super_admin); its tokens and keys stop working at once."""
+    principal = await current_principal()
+    organization = await service.get_organization(principal, organization_id)
+    await service.deactivate_organization(organization)
+    await record_audit("organization.deleted", principal=principal, target_type="organization", target_id=organization.id)
+    return "", 204

@@ -1,0 +1,72 @@
+"""The one cursor pagination of every list endpoint: newest first, opaque keyset cursors.
+
+A cursor encodes the last row's (created_at, id), so deep pages cost the same as the first
+and rows inserted meanwhile neither repeat nor vanish.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from vetrai.core.errors import ProblemError
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+class PageQuery(BaseModel):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, row_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
+    except (ValueError, TypeError) as exc:
+        raise ProblemError(400, "invalid cursor") from exc
+
+
+async def paginate(
+    queryset: QuerySet[Any],
+    query: PageQuery,
+    serialize: Callable[[Any], T] | Callable[[Any], Awaitable[T]],
+) -> dict[str, Any]:
+    """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first."""
+    if query.cursor:
+        created_at, row_id = decode_cursor(query.cursor)
+        queryset = queryset.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id)
+        )
+    rows = await queryset.order_by("-created_at", "-id").limit(query.limit + 1)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = []
+    for row in rows:
+        item = serialize(row)
+        if isinstance(item, Awaitable):
+            item = await item
+        items.append(item)
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return {"items": items, "next_cursor": next_cursor}

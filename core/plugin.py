@@ -1,0 +1,32 @@
+"""The core's own hooks: it is registered like any plugin, but cannot be disabled."""
+
+from __future__ import annotations
+
+from vetrai import __version__
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core.organizations.routes import blueprint as organizations_blueprint
+from vetrai.core.permissions import CORE_PERMISSIONS
+from vetrai.core.system import blueprint as system_blueprint
+
+
+@hookimpl
+def vetrai_plugin_info() -> PluginInfo:
+    return PluginInfo(name="core", version=__version__, description="Tenancy, health, metrics and the plugin host")
+
+
+@hookimpl
+def vetrai_models() -> ModelSpec:
+    return ModelSpec(app_label="core", modules=["vetrai.core.models"], migrations="vetrai.core.migrations")
+
+
+@hookimpl
+def vetrai_blueprints() -> list[BlueprintSpec]:
+    return [
+        BlueprintSpec(system_blueprint, "", tags=["system"], public=True),
+        BlueprintSpec(organizations_blueprint, "/api/v1/organizations", tags=["organizations"]),
+    ]
+
+
+@hookimpl
+def vetrai_permissions() -> tuple[Permission, ...]:
+    return CORE_PERMISSIONS

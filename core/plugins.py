@@ -1,0 +1,188 @@
+"""Loading plugins: entry points, allow/block lists, requirements, and validated declarations.
+
+Everything a plugin declares through its hooks is collected and checked here, once, so that a
+broken or conflicting plugin stops start-up with one message naming it, instead of half-starting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from pydantic_settings import BaseSettings
+
+from vetrai.core.config import Settings
+from vetrai.core.errors import PluginError
+from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, PluginInfo, Schedule, VetraiSpecs
+from vetrai.core.permissions import PermissionRegistry
+
+PLUGIN_GROUP = "vetrai.plugins"
+log = logging.getLogger("vetrai.plugins")
+
+
+@dataclass
+class LoadedPlugins:
+    """The enabled plugins of one app and what they declared, in dependency order."""
+
+    manager: pluggy.PluginManager
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    blueprints: list[tuple[str, BlueprintSpec]] = field(default_factory=list)
+    permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
+    settings: dict[str, BaseSettings] = field(default_factory=dict)
+    schedules: list[tuple[str, Schedule]] = field(default_factory=list)
+
+    def hook_names(self, plugin_name: str) -> list[str]:
+        plugin = self.manager.get_plugin(plugin_name)
+        callers = self.manager.get_hookcallers(plugin) or []
+        return sorted(caller.name for caller in callers)
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook plugin by plugin in dependency order, keeping who returned what."""
+        caller = getattr(self.manager.hook, hook_name)
+        by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+        results = []
+        for name in self.order:
+            impl = by_plugin.get(name)
+            if impl is None:
+                continue
+            try:
+                results.append((name, impl.function(**{arg: kwargs[arg] for arg in impl.argnames})))
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(name, f"hook {hook_name} failed: {exc!r}") from exc
+        return results
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(VetraiSpecs)
+    return manager
+
+
+def _discover(settings: Settings) -> list[tuple[str, object]]:
+    allow = set(settings.plugins) if settings.plugins is not None else None
+    block = set(settings.disable_plugins)
+    available = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+    if allow is not None:
+        unknown = sorted(allow - set(available))
+        if unknown:
+            raise PluginError(unknown[0], f"is listed in VETRAI_PLUGINS but not installed (installed: {sorted(available)})")
+    chosen = []
+    for name, ep in sorted(available.items()):
+        if name in block or (allow is not None and name not in allow):
+            continue
+        try:
+            chosen.append((name, ep.load()))
+        except Exception as exc:
+            raise PluginError(name, f"failed to import {ep.value}: {exc!r}") from exc
+    return chosen
+
+
+def _dependency_order(infos: dict[str, PluginInfo]) -> list[str]:
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise PluginError(name, f"circular requirement: {' -> '.join((*chain, name))}")
+        visiting.add(name)
+        for required in infos[name].requires:
+            if required not in infos:
+                raise PluginError(name, f"requires plugin {required!r}, which is not enabled")
+            visit(required, (*chain, name))
+        visiting.discard(name)
+        order.append(name)
+
+    for name in ["core", *sorted(set(infos) - {"core"})]:
+        visit(name, ())
+    return order
+
+
+def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlugins:
+    """Discover, register and validate the enabled plugins; ``extra`` adds plugin objects."""
+    from vetrai.core import plugin as core_plugin
+
+    manager = new_plugin_manager()
+    candidates: list[tuple[str | None, object]] = [("core", core_plugin)]
+    candidates += _discover(settings)
+    candidates += [(None, obj) for obj in extra]
+    infos: dict[str, PluginInfo] = {}
+    for registered_name, obj in candidates:
+        label = registered_name or getattr(obj, "__name__", repr(obj))
+        info_impl = getattr(obj, "vetrai_plugin_info", None)
+        if info_impl is None:
+            raise PluginError(label, "does not implement vetrai_plugin_info")
+        try:
+            info = info_impl()
+        except Exception as exc:
+            raise PluginError(label, f"vetrai_plugin_info failed: {exc!r}") from exc
+        if not isinstance(info, PluginInfo) or not info.name:
+            raise PluginError(label, "vetrai_plugin_info must return a PluginInfo with a name")
+        if registered_name and info.name != registered_name:
+            raise PluginError(registered_name, f"entry point name differs from its plugin_info name {info.name!r}")
+        if info.name in infos:
+            raise PluginError(info.name, "is registered twice")
+        try:
+            manager.register(obj, name=info.name)
+        except ValueError as exc:
+            raise PluginError(info.name, f"cannot be registered: {exc}") from exc
+        infos[info.name] = info
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(getattr(exc.plugin, "__name__", str(exc.plugin)), str(exc)) from exc
+
+    loaded = LoadedPlugins(manager=manager, infos=infos, order=_dependency_order(infos))
+    _collect(loaded)
+    return loaded
+
+
+def _collect(loaded: LoadedPlugins) -> None:
+    for name, settings_cls in loaded.call_each("vetrai_settings"):
+        if settings_cls is not None:
+            loaded.settings[name] = settings_cls()
+    for name, spec in loaded.call_each("vetrai_models"):
+        if spec is None:
+            continue
+        if not isinstance(spec, ModelSpec):
+            raise PluginError(name, "vetrai_models must return a ModelSpec")
+        if spec.app_label in loaded.models:
+            raise PluginError(name, f"app label {spec.app_label!r} is already used")
+        loaded.models[spec.app_label] = spec
+    blueprint_owners: dict[str, str] = {}
+    for name, specs in loaded.call_each("vetrai_blueprints"):
+        for spec in specs or ():
+            if not isinstance(spec, BlueprintSpec):
+                raise PluginError(name, "vetrai_blueprints must return BlueprintSpec items")
+            owner = blueprint_owners.setdefault(spec.blueprint.name, name)
+            if owner != name:
+                raise PluginError(name, f"blueprint name {spec.blueprint.name!r} is already used by {owner!r}")
+            loaded.blueprints.append((name, spec))
+    for name, permissions in loaded.call_each("vetrai_permissions"):
+        for permission in permissions or ():
+            loaded.permissions.add(name, permission)
+    for name, schedules in loaded.call_each("vetrai_schedules"):
+        loaded.schedules.extend((name, schedule) for schedule in schedules or ())
+
+
+def describe(loaded: LoadedPlugins) -> list[dict[str, Any]]:
+    """What ``GET /`` and ``vetrai plugins`` show: name, version, description, hooks."""
+    return [
+        {
+            "name": name,
+            "version": loaded.infos[name].version,
+            "description": loaded.infos[name].description,
+            "requires": list(loaded.infos[name].requires),
+            "hooks": loaded.hook_names(name),
+        }
+        for name in loaded.order
+    ]

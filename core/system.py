@@ -1,0 +1,117 @@
+"""Service routes at the server root: info, liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pydantic import BaseModel
+from quart import Blueprint, Response
+from quart_schema import validate_response
+from tortoise import connections
+
+from vetrai import __version__
+from vetrai.core.openapi import public
+from vetrai.core.platform import current_platform
+from vetrai.core.plugins import describe
+
+blueprint = Blueprint("system", __name__)
+log = logging.getLogger("vetrai.health")
+CHECK_TIMEOUT = 2.0
+
+
+class PluginDescription(BaseModel):
+    name: str
+    version: str
+    description: str
+    requires: list[str]
+    hooks: list[str]
+
+
+class ServiceInfo(BaseModel):
+    name: str
+    version: str
+    docs: str
+    openapi: str
+    plugins: list[PluginDescription]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+@blueprint.get("/")
+@public
+@validate_response(ServiceInfo)
+async def service_info() -> dict:
+    """Service name, version and the enabled plugins."""
+    platform = current_platform()
+    return {
+        "name": "VetrAI Platform",
+        "version": __version__,
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "plugins": describe(platform.plugins),
+    }
+
+
+@blueprint.get("/health")
+@public
+@validate_response(Health)
+async def health() -> dict:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+async def _check(name: str, probe) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe(), CHECK_TIMEOUT)
+        return name, "ok"
+    except Exception as exc:
+        log.warning("readiness check %s failed: %r", name, exc)
+        return name, "unavailable"
+
+
+@blueprint.get("/health/ready")
+@public
+@validate_response(Readiness, 200)
+@validate_response(Readiness, 503)
+async def readiness() -> tuple[dict, int]:
+    """Readiness: the database and the broker (and Redis, when configured) answer."""
+    platform = current_platform()
+
+    async def database() -> None:
+        await connections.get("default").execute_query("SELECT 1")
+
+    probes = {"database": database}
+    if platform.redis is not None:
+        probes["redis"] = platform.redis.ping
+    if platform.settings.broker_url.startswith(("redis://", "rediss://")):
+        from redis.asyncio import Redis
+
+        async def broker() -> None:
+            client = Redis.from_url(platform.settings.broker_url)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+
+        probes["broker"] = broker
+    else:
+        probes["broker"] = lambda: asyncio.sleep(0)
+    checks = dict(await asyncio.gather(*(_check(name, probe) for name, probe in probes.items())))
+    ready = all(value == "ok" for value in checks.values())
+    return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+@blueprint.get("/metrics")
+@public
+async def metrics() -> Response:
+    """Prometheus metrics: requests by route and status, latency, jobs by status."""
+    body = await current_platform().metrics.render()
+    return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8")

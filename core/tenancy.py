@@ -1,0 +1,69 @@
+"""Tenant isolation and plan quotas: the one place a query learns its organization.
+
+Routes never write ``organization_id=...`` by hand: ``scoped`` filters by the principal's
+organization (super_admin sees all), and ``get_scoped`` turns both "missing" and "another
+organization's" into the same 404, so existence never leaks across tenants.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from vetrai.core.auth import Principal
+from vetrai.core.errors import not_found, quota_exceeded
+from vetrai.core.models import Organization
+
+M = TypeVar("M", bound=Model)
+
+LIMIT_NAMES = ("max_users", "max_api_keys", "max_concurrent_jobs", "max_monthly_jobs", "max_storage_bytes")
+DEFAULT_LIMITS: dict[str, int] = {
+    "max_users": 5,
+    "max_api_keys": 5,
+    "max_concurrent_jobs": 2,
+    "max_monthly_jobs": 1000,
+    "max_storage_bytes": 1024**3,
+}
+
+
+def scoped(model: type[M], principal: Principal, **filters: Any) -> QuerySet[M]:
+    """``model``'s rows visible to ``principal``: its organization's, or all for super_admin."""
+    queryset = model.filter(**filters)
+    if principal.is_super_admin:
+        return queryset
+    return queryset.filter(organization_id=principal.organization_id)
+
+
+async def get_scoped(model: type[M], principal: Principal, object_id: uuid.UUID | str, **filters: Any) -> M:
+    """One visible row by id, or a 404 problem (also for malformed ids)."""
+    try:
+        key = uuid.UUID(str(object_id))
+    except ValueError:
+        raise not_found(model.__name__.lower()) from None
+    row = await scoped(model, principal, **filters).get_or_none(id=key)
+    if row is None:
+        raise not_found(model.__name__.lower())
+    return row
+
+
+def limits_of(organization: Organization) -> dict[str, int]:
+    return {**DEFAULT_LIMITS, **(organization.limits or {})}
+
+
+async def ensure_quota(organization: Organization | uuid.UUID, limit: str, current: int, adding: int = 1) -> None:
+    """Raise the 403 quota-exceeded problem when ``current + adding`` would pass ``limit``."""
+    if limit not in LIMIT_NAMES:
+        raise ValueError(f"unknown limit {limit!r}")
+    if not isinstance(organization, Organization):
+        organization = await Organization.get(id=organization)
+    maximum = limits_of(organization)[limit]
+    if current + adding > maximum:
+        raise quota_exceeded(
+            f"{limit} of the {organization.plan!r} plan is {maximum}; upgrade the plan to add more",
+            limit=limit,
+            maximum=maximum,
+            current=current,
+        )

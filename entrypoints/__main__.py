@@ -1,0 +1,3 @@
+from vetrai.entrypoints.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""API keys: scoped keys, rate limits and usage analytics."""
+
+from __future__ import annotations
+
+from quart import Request
+
+from vetrai import __version__
+from vetrai.core.auth import Principal
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core.permissions import ROLES
+from vetrai.core.platform import Platform
+from vetrai.plugins.keys import routes, service, usage
+from vetrai.plugins.keys.settings import KeysSettings
+
+
+@hookimpl
+def vetrai_plugin_info() -> PluginInfo:
+    return PluginInfo(name="keys", version=__version__, description="API keys: scoped keys, rate limits and usage analytics.", requires=("auth",))
+
+
+@hookimpl
+def vetrai_settings() -> type[KeysSettings]:
+    return KeysSettings
+
+
+@hookimpl
+def vetrai_models() -> ModelSpec:
+    return ModelSpec(app_label="keys", modules=["vetrai.plugins.keys.models"], migrations="vetrai.plugins.keys.migrations")
+
+
+@hookimpl
+def vetrai_blueprints() -> list[BlueprintSpec]:
+    return [BlueprintSpec(routes.blueprint, "/api/v1", tags=["keys"])]
+
+
+@hookimpl
+def vetrai_permissions() -> list[Permission]:
+    return [
+        Permission("keys:read", "List and read API keys and their usage (admins: the organization's, others: their own)", roles=ROLES),
+        Permission("keys:write", "Create, change, rotate and revoke API keys", roles=ROLES),
+    ]
+
+
+@hookimpl
+async def vetrai_startup(platform: Platform, app: object) -> None:
+    rt = service.build_runtime(platform)
+    platform.state["keys"] = rt
+    rt.scopes = service.available_scopes(platform)
+    if app is None:
+        return
+    if platform.redis is not None:
+        platform.spawn(rt.cache.listen())
+    platform.spawn(usage.flush_loop(platform, rt.usage, rt.settings.usage_flush_seconds))
+
+
+@hookimpl
+async def vetrai_shutdown(platform: Platform) -> None:
+    rt = platform.state.get("keys")
+    if rt is not None:
+        await rt.usage.flush(platform)
+
+
+@hookimpl
+async def vetrai_authenticate(request: Request) -> Principal | None:
+    return await routes.authenticate()

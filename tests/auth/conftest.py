@@ -1,0 +1,124 @@
+"""Auth tests run on the core and auth plugins only; ``custom_app`` builds an app with
+``VETRAI_AUTH_*`` overrides (e.g. low lockout thresholds) set in the environment."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from vetrai.core.config import Settings
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory(plugins=["auth"], public_url="https://app.example.com")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    from vetrai.core.app import create_app
+
+    application = create_app(settings)
+    async with application.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+async def custom_app(settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
+    """``await custom_app({"lockout_account_failures": 3}, trusted_proxies=1)``: a started app."""
+    from vetrai.core.app import create_app
+
+    stack = contextlib.AsyncExitStack()
+
+    async def factory(auth_env: dict[str, Any] | None = None, extra_plugins: tuple[object, ...] = (), **overrides: Any) -> Any:
+        for name, value in (auth_env or {}).items():
+            monkeypatch.setenv(f"VETRAI_AUTH_{name.upper()}", str(value))
+        values = {"plugins": ["auth"], "public_url": "https://app.example.com", **overrides}
+        application = create_app(settings_factory(**values), extra_plugins=extra_plugins)
+        return await stack.enter_async_context(application.test_app())
+
+    yield factory
+    await stack.aclose()
+
+
+class Member:
+    def __init__(self, user: Any, tokens: dict[str, Any], organization: Any, password: str) -> None:
+        self.user = user
+        self.tokens = tokens
+        self.organization = organization
+        self.password = password
+        self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+    @property
+    def email(self) -> str:
+        return str(self.user.email)
+
+
+async def create_member(
+    test_app: Any,
+    role: str = "user",
+    organization: Any = None,
+    *,
+    email: str | None = None,
+    password: str = PASSWORD,
+    token_format: str = "jwt",
+    **org_kwargs: Any,
+) -> Member:
+    """A user with a session, in ``organization`` or a new one, for any started app."""
+    from vetrai.core.organizations.service import create_organization
+    from vetrai.plugins.auth import service
+
+    async with test_app.app.app_context():
+        organization = organization or await create_organization(f"Org {uuid.uuid4().hex[:6]}", **org_kwargs)
+        user = await service.create_user(
+            organization, email or f"{role}-{uuid.uuid4().hex[:8]}@example.com", password, role=role, email_verified=True
+        )
+        tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
+    return Member(user, tokens, organization, password)
+
+
+@pytest.fixture
+def member(app: Any) -> Callable[..., Any]:
+    async def factory(role: str = "user", organization: Any = None, **kwargs: Any) -> Member:
+        return await create_member(app, role, organization, **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every domain event emitted by the app, as (name, data, keyword arguments)."""
+    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    original = platform.events.emit
+
+    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        recorded.append((name, data or {}, kwargs))
+        return await original(name, data, **kwargs)
+
+    monkeypatch.setattr(platform.events, "emit", emit)
+    return recorded
+
+
+async def login(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> Any:
+    return await client.post("/api/v1/login", json={"email": email, "password": password, **extra})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def audit_actions(test_app: Any, **filters: Any) -> list[str]:
+    from vetrai.core.models import AuditLog
+
+    async with test_app.app.app_context():
+        return [entry.action for entry in await AuditLog.filter(**filters).order_by("created_at")]

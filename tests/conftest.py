@@ -1,0 +1,197 @@
+"""Shared fixtures: every API test runs on the backend chosen by VETRAI_TEST_BACKEND.
+
+``sqlite`` (default): a SQLite file per test and the in-memory broker.
+``postgres``: one fresh database per test run on 127.0.0.1 (dropped at the end), tables
+truncated between tests, and a Redis broker with a per-test key prefix, so several runs can
+share one Postgres and one Redis without seeing each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vetrai.core.config import Settings
+
+BACKEND = os.environ.get("VETRAI_TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("VETRAI_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("VETRAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def _pg_truncate(database: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(_pg_url(database).replace("postgres://", "postgresql://"))
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+        )
+        if tables:
+            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+            await connection.execute(f"TRUNCATE {names} CASCADE")
+    finally:
+        await connection.close()
+
+
+async def _redis_ping() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Any:
+    """A database of this test run's own, created on first use and dropped at the end."""
+    if BACKEND != "postgres":
+        yield None
+        return
+    name = f"vetrai_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_redis_ping())
+    except OSError as exc:
+        if IN_CI:
+            raise RuntimeError(f"CI=true needs PostgreSQL and Redis on 127.0.0.1: {exc}") from exc
+        pytest.skip(f"PostgreSQL/Redis not reachable on 127.0.0.1 ({exc}); start them to run this backend")
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(tmp_path: Path, pg_database: str | None, **overrides: Any) -> Settings:
+    """Settings for one isolated test app on the selected backend."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "data_dir": tmp_path / "data",
+        "storage_url": f"file://{tmp_path / 'storage'}",
+        "log_level": "WARNING",
+        "auto_migrate": True,
+        "redis_prefix": f"vt{uuid.uuid4().hex[:10]}:",
+    }
+    if pg_database is not None:
+        values["database_url"] = _pg_url(pg_database)
+        values["broker_url"] = REDIS_URL
+        values["broker_queue"] = f"vetrai-test-{uuid.uuid4().hex[:10]}"
+    else:
+        values["database_url"] = f"sqlite://{tmp_path / 'db.sqlite3'}"
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def settings_factory(tmp_path: Path, pg_database: str | None) -> Callable[..., Settings]:
+    if pg_database is not None:
+        await _pg_truncate(pg_database)
+    return lambda **overrides: make_settings(tmp_path, pg_database, **overrides)
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path: Path, pg_database: str | None) -> AsyncIterator[str]:
+    """A database with no tables at all, for tests that migrate from zero."""
+    if pg_database is None:
+        yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"{pg_database}_empty"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    yield _pg_url(name)
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    """The full app (every installed plugin) with its lifespan running."""
+    from vetrai.core.app import create_app
+
+    application = create_app(settings)
+    async with application.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def platform(app: Any) -> Any:
+    return app.app.extensions["vetrai"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"vetrai test backend: {BACKEND}"
+
+
+class Actor:
+    """A user of a test organization with a ready Authorization header."""
+
+    def __init__(self, user: Any, token: str, organization: Any) -> None:
+        self.user = user
+        self.token = token
+        self.organization = organization
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+    @property
+    def organization_id(self) -> str:
+        return str(self.organization.id)
+
+
+@pytest.fixture
+def make_org(app: Any) -> Callable[..., Any]:
+    from vetrai.core.organizations.service import create_organization
+
+    async def factory(name: str | None = None, **kwargs: Any) -> Any:
+        return await create_organization(name or f"Org {uuid.uuid4().hex[:6]}", **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def make_user(app: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
+    """``await make_user(role="org_admin", organization=org)``: a real user and access token."""
+    from vetrai.plugins.auth import service
+
+    async def factory(
+        role: str = "user", organization: Any = None, email: str | None = None, password: str = "correct horse battery", token_format: str = "jwt"
+    ) -> Actor:
+        organization = organization or await make_org()
+        async with app.app.app_context():
+            user = await service.create_user(
+                organization, email or f"{role}-{uuid.uuid4().hex[:8]}@example.com", password, role=role, email_verified=True
+            )
+            tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
+        return Actor(user, tokens["access_token"], organization)
+
+    return factory

@@ -1,0 +1,50 @@
+"""Settings precedence (env > .env > defaults) and secrets that are never hard-coded."""
+
+from __future__ import annotations
+
+import pytest
+
+from vetrai.core.config import Settings
+from vetrai.core.errors import ConfigurationError
+from vetrai.core.platform import Platform
+
+
+def test_embedded_defaults_need_no_configuration(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.resolved_database_url == "sqlite://.vetrai/vetrai.sqlite3"
+    assert settings.broker_url == "memory://"
+    assert settings.resolved_storage_url.startswith("file://")
+    assert settings.resolved_redis_url is None
+    assert settings.should_auto_migrate is True
+
+
+def test_environment_overrides_dotenv_which_overrides_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("VETRAI_PORT=9001\nVETRAI_LOG_LEVEL=DEBUG\n")
+    monkeypatch.setenv("VETRAI_PORT", "9002")
+    settings = Settings()
+    assert settings.port == 9002
+    assert settings.log_level == "DEBUG"
+    assert settings.host == "127.0.0.1"
+
+
+def test_redis_broker_doubles_as_redis_and_postgres_disables_auto_migrate():
+    settings = Settings(broker_url="redis://cache:6379/1", database_url="postgres://db/vetrai")
+    assert settings.resolved_redis_url == "redis://cache:6379/1"
+    assert settings.should_auto_migrate is False
+
+
+def test_generated_secret_is_stable_and_private(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    first = settings.resolved_secret_key
+    assert len(first) >= 40
+    assert Settings(data_dir=tmp_path).resolved_secret_key == first
+    assert (tmp_path / "secrets" / "secret_key").stat().st_mode & 0o077 == 0
+    assert Settings(data_dir=tmp_path / "other").resolved_secret_key != first
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    with pytest.raises(ConfigurationError, match="secret_key"):
+        Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[]))
+    Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[], secret_key="s" * 40))
