@@ -118,7 +118,7 @@ async def logout() -> tuple[str, int]:
 async def me() -> dict:
     """Your own profile."""
     principal = await current_principal()
-    return service.serialize_user(await service.active_user(principal.user_id))  # type: ignore[arg-type]
+    return service.serialize_user(await service.principal_user(principal))
 
 
 @blueprint.put("/me")
@@ -258,7 +258,7 @@ async def resend_verification() -> tuple[dict, int]:
     """Send a new verification link to your address (409 if already verified)."""
     principal = await current_principal()
     service.require_user_session(principal)
-    await recovery.send_verification(await service.active_user(principal.user_id))  # type: ignore[arg-type]
+    await recovery.send_verification(await service.principal_user(principal))
     return {"detail": "a verification link has been sent"}, 202
 
 

@@ -406,7 +406,18 @@ async def authenticate_token(token: str) -> Principal | None:
         extra = {"token_kind": "opaque", "session_id": row.session_id, "expires_at": int(row.expires_at.timestamp())}
     if user is None or not user.is_active:
         raise unauthorized("this account is deactivated")
+    if not await Organization.filter(id=user.organization_id, is_active=True).exists():
+        raise unauthorized("the organization is deactivated")
+    # The rows are fresh for this request: the core skips its organization query and
+    # principal_user() reuses the user instead of loading it again.
+    extra.update(organization_checked=True, user=user)
     return principal_for(user, kind="user", credential_id=credential, extra=extra)
+
+
+async def principal_user(principal: Principal) -> User:
+    """The caller's own user row: the one authentication loaded for this request if any."""
+    user = principal.extra.get("user")
+    return user if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
 def principal_for(
@@ -435,7 +446,7 @@ def require_user_session(principal: Principal) -> None:
 
 
 async def update_profile(principal: Principal, changes: dict[str, Any]) -> User:
-    user = await active_user(principal.user_id)  # type: ignore[arg-type]
+    user = await principal_user(principal)
     for field, value in changes.items():
         setattr(user, field, value)
     await user.save()
@@ -445,7 +456,7 @@ async def update_profile(principal: Principal, changes: dict[str, Any]) -> User:
 async def change_password(principal: Principal, current_password: str, new_password: str) -> None:
     """Verify the current password, store the new one, and end every other session."""
     rt = runtime()
-    user = await active_user(principal.user_id)  # type: ignore[arg-type]
+    user = await principal_user(principal)
     account_key = subject_key("account", user.email)
     retry_after = await rt.limiter.locked_for(account_key)
     if retry_after:
