@@ -13,6 +13,7 @@ from typing import Any
 
 from quart import Quart, Response, json
 from quart_schema import RequestSchemaValidationError
+from tortoise import exceptions as tortoise_exceptions
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -115,6 +116,21 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(RequestSchemaValidationError)
     async def _validation(error: RequestSchemaValidationError) -> Response:
         return unprocessable(_validation_errors(error)).response()
+
+    @app.errorhandler(UnicodeDecodeError)
+    async def _undecodable(error: UnicodeDecodeError) -> Response:
+        return ProblemError(400, "the request body is not valid UTF-8").response()
+
+    @app.errorhandler(tortoise_exceptions.ValidationError)
+    async def _invalid_value(error: tortoise_exceptions.ValidationError) -> Response:
+        # A value the model refuses that the request schema let through: still the caller's error.
+        return unprocessable([{"loc": ["body"], "msg": str(error), "type": "value_error"}]).response()
+
+    @app.errorhandler(tortoise_exceptions.IntegrityError)
+    async def _integrity(error: tortoise_exceptions.IntegrityError) -> Response:
+        # Services check uniqueness first; this catches the race between two such checks.
+        log.info("integrity error turned into 409: %s", error)
+        return conflict("the request conflicts with existing data").response()
 
     @app.errorhandler(HTTPException)
     async def _http(error: HTTPException) -> Response:

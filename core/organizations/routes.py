@@ -60,7 +60,7 @@ async def update_organization(organization_id: uuid.UUID, data: OrganizationUpda
     """Update an organization; plan, limits and is_active need super_admin."""
     principal = await current_principal()
     organization = await service.get_organization(principal, organization_id)
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(exclude_none=True)
     if data.limits is not None:
         changes["limits"] = data.limits.model_dump(exclude_none=True)
     organization = await service.update_organization(principal, organization, changes)

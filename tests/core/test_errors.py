@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from quart import Blueprint
+from tortoise.exceptions import IntegrityError, ValidationError
 
 from vetrai.core.app import create_app
 from vetrai.core.errors import rate_limited
@@ -23,6 +24,18 @@ async def crash() -> str:
 @public
 async def slow_down() -> str:
     raise rate_limited(7)
+
+
+@boom.get("/duplicate")
+@public
+async def duplicate() -> str:
+    raise IntegrityError("duplicate key value violates unique constraint")
+
+
+@boom.get("/refused-value")
+@public
+async def refused_value() -> str:
+    raise ValidationError("name: Value must not be None")
 
 
 class Boom:
@@ -50,6 +63,15 @@ async def assert_problem(response, status: int) -> dict:
     assert {"type", "title", "status", "detail"} <= set(body)
     assert "Traceback" not in str(body)
     return body
+
+
+async def test_a_database_uniqueness_race_is_409(boom_client):
+    await assert_problem(await boom_client.get("/api/v1/boom/duplicate"), 409)
+
+
+async def test_a_value_the_model_refuses_is_422(boom_client):
+    body = await assert_problem(await boom_client.get("/api/v1/boom/refused-value"), 422)
+    assert body["errors"][0]["msg"] == "name: Value must not be None"
 
 
 async def test_unknown_route_is_404(boom_client):
@@ -93,6 +115,14 @@ async def test_malformed_json_is_400(client, make_user):
     root = await make_user("super_admin")
     response = await client.post(
         "/api/v1/organizations", data="{not json", headers={**root.headers, "Content-Type": "application/json"}
+    )
+    await assert_problem(response, 400)
+
+
+async def test_a_body_that_is_not_utf8_is_400(client, make_user):
+    root = await make_user("super_admin")
+    response = await client.post(
+        "/api/v1/organizations", data=b"\xd2\x82{", headers={**root.headers, "Content-Type": "application/json"}
     )
     await assert_problem(response, 400)
 

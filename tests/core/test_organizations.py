@@ -126,3 +126,11 @@ async def test_ensure_quota_raises_quota_exceeded(app, make_org):
         assert problem.body()["maximum"] == 2
     else:
         raise AssertionError("quota was not enforced")
+
+
+async def test_null_in_an_update_changes_nothing(client, make_user):
+    admin = await make_user("org_admin")
+    url = f"/api/v1/organizations/{admin.organization_id}"
+    response = await client.put(url, json={"name": None, "settings": None}, headers=admin.headers)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    assert (await response.get_json())["name"] == admin.organization.name
