@@ -57,8 +57,12 @@ class Server:
 
     def rss_bytes(self) -> int:
         """Resident memory of the server and its worker processes, from /proc."""
+        return self.rss_of(self.process.pid)
+
+    @staticmethod
+    def rss_of(root_pid: int) -> int:
         total = 0
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        for pid in [root_pid, *_children(root_pid)]:
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
