@@ -34,5 +34,13 @@ test-sqlite: $(VENV)/.installed-test
 test-postgres: $(VENV)/.installed-test
 	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest
 
+# Benchmarks and the full resilience suite: not part of `make test` (see README, Performance).
+bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && for script in api engine login startup; do ../$(BIN)/python $$script.py || exit 1; done
+
+resilience: $(VENV)/.installed-test
+	VETRAI_RESILIENCE=full VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest tests/resilience
+
 clean:
 	rm -rf $(VENV) .vetrai
