@@ -151,6 +151,30 @@ def vetrai_server(backend: Backend, *, workers: int = 1, plugins: str | None = N
 
 
 @contextmanager
+def vetrai_worker(server: Server, *, processes: int = 1, concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`vetrai worker` against the same database and queue as ``server`` (Redis broker only)."""
+    env = dict(server.env)
+    if concurrency is not None:
+        env["VETRAI_WORKER_CONCURRENCY"] = str(concurrency)
+    vetrai = str(Path(sys.executable).with_name("vetrai"))
+    log = open(server.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([vetrai, "worker", "--processes", str(processes)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        _stop(process)
+        log.close()
+
+
+def superuser_token(server: Server) -> str:
+    """A super_admin made with `vetrai createsuperuser`, logged in."""
+    email = f"root-{uuid.uuid4().hex[:6]}@example.com"
+    vetrai = str(Path(sys.executable).with_name("vetrai"))
+    subprocess.run([vetrai, "createsuperuser", "--email", email, "--password", PASSWORD], env=server.env, check=True, capture_output=True)
+    return login(server.base_url, email=email)
+
+
+@contextmanager
 def hello_server(*, workers: int = 1) -> Iterator[Server]:
     """The baseline: a bare Quart app on hypercorn with the same server settings."""
     port = free_port()

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = Field(None, description="Migrate on start; default true for the embedded SQLite database.")
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
     trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
+    rate_limit_fail_open: bool = Field(
+        True, description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503."
+    )
 
     _split_plugins = field_validator("plugins", "disable_plugins", mode="before")(_split_names)
 

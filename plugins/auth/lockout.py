@@ -12,7 +12,9 @@ import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from vetrai.core.ratelimits import limiter_unavailable
 from vetrai.core.security import sha256_hex
 
 
@@ -67,30 +69,47 @@ class MemoryLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """Counters in Redis; while Redis is down, ``fail_open`` decides (see vetrai.core.ratelimits)."""
+
+    def __init__(self, redis: Redis, prefix: str, fail_open: bool = True) -> None:
         self._redis = redis
         self._prefix = f"{prefix}auth:"
+        self._fail_open = fail_open
 
     async def hit(self, key: str, window: int) -> int:
         name = f"{self._prefix}count:{key}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(name, 0, ex=window, nx=True)
-            pipe.incr(name)
-            _created, count = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(name, 0, ex=window, nx=True)
+                pipe.incr(name)
+                _created, count = await pipe.execute()
+        except RedisError as error:
+            limiter_unavailable("login rate limit", error, fail_open=self._fail_open)
+            return 0
         return int(count)
 
     async def reset(self, key: str) -> None:
-        await self._redis.delete(f"{self._prefix}count:{key}")
+        try:
+            await self._redis.delete(f"{self._prefix}count:{key}")
+        except RedisError as error:
+            limiter_unavailable("login rate limit", error, fail_open=self._fail_open)
 
     async def lock(self, key: str, seconds: int) -> None:
-        await self._redis.set(f"{self._prefix}lock:{key}", 1, ex=seconds)
+        try:
+            await self._redis.set(f"{self._prefix}lock:{key}", 1, ex=seconds)
+        except RedisError as error:
+            limiter_unavailable("account lockout", error, fail_open=self._fail_open)
 
     async def locked_for(self, key: str) -> int:
-        remaining = await self._redis.pttl(f"{self._prefix}lock:{key}")
+        try:
+            remaining = await self._redis.pttl(f"{self._prefix}lock:{key}")
+        except RedisError as error:
+            limiter_unavailable("account lockout", error, fail_open=self._fail_open)
+            return 0
         if remaining is None or remaining <= 0:
             return 0
         return max(1, math.ceil(remaining / 1000))
 
 
-def build_limiter(redis: Redis | None, prefix: str) -> Limiter:
-    return RedisLimiter(redis, prefix) if redis is not None else MemoryLimiter()
+def build_limiter(redis: Redis | None, prefix: str, fail_open: bool = True) -> Limiter:
+    return RedisLimiter(redis, prefix, fail_open) if redis is not None else MemoryLimiter()

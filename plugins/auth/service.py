@@ -48,7 +48,7 @@ def build_runtime(platform: Platform) -> AuthRuntime:
         raise ConfigurationError("VETRAI_ENV=production requires VETRAI_AUTH_JWT_PRIVATE_KEYS (see `vetrai generate-jwks`)")
     issuer = settings.issuer or platform.settings.resolved_public_url
     signer = JwtSigner.from_settings(settings.jwt_private_keys, platform.settings.data_dir, issuer, settings.audience)
-    limiter = build_limiter(platform.redis, platform.settings.redis_prefix)
+    limiter = build_limiter(platform.redis, platform.settings.redis_prefix, platform.settings.rate_limit_fail_open)
     return AuthRuntime(settings, signer, limiter, platform.settings.resolved_secret_key.encode())
 
 

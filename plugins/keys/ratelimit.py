@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from vetrai.core.ratelimits import limiter_unavailable
 
 EPSILON = 1e-6
 
@@ -79,14 +82,21 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """GCRA in Redis; while Redis is down, ``fail_open`` decides (see vetrai.core.ratelimits)."""
+
+    def __init__(self, redis: Redis, prefix: str, fail_open: bool = True) -> None:
         self._prefix = f"{prefix}keys:rate:"
         self._script = redis.register_script(GCRA_SCRIPT)
+        self._fail_open = fail_open
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
-        allowed, remaining, reset_ms, retry_ms = await self._script(
-            keys=[f"{self._prefix}{key}:{limit}:{window_seconds}"], args=[limit, window_seconds]
-        )
+        try:
+            allowed, remaining, reset_ms, retry_ms = await self._script(
+                keys=[f"{self._prefix}{key}:{limit}:{window_seconds}"], args=[limit, window_seconds]
+            )
+        except RedisError as error:
+            limiter_unavailable("API key rate limit", error, fail_open=self._fail_open)
+            return Decision(True, limit, window_seconds, limit, window_seconds, 0)
         return Decision(
             bool(allowed),
             limit,
@@ -97,5 +107,5 @@ class RedisRateLimiter:
         )
 
 
-def build_rate_limiter(redis: Redis | None, prefix: str) -> RateLimiter:
-    return RedisRateLimiter(redis, prefix) if redis is not None else MemoryRateLimiter()
+def build_rate_limiter(redis: Redis | None, prefix: str, fail_open: bool = True) -> RateLimiter:
+    return RedisRateLimiter(redis, prefix, fail_open) if redis is not None else MemoryRateLimiter()

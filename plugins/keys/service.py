@@ -58,7 +58,7 @@ def build_runtime(platform: Platform) -> KeysRuntime:
     return KeysRuntime(
         settings=settings,
         cache=KeyCache(settings, platform.redis, prefix),
-        limiter=build_rate_limiter(platform.redis, prefix),
+        limiter=build_rate_limiter(platform.redis, prefix, platform.settings.rate_limit_fail_open),
         usage=UsageCounter(),
     )
 
