@@ -16,6 +16,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 
+from vetrai.core.errors import PluginError
 from vetrai.core.hooks import ModelSpec
 
 log = logging.getLogger("vetrai.db")
@@ -42,6 +43,22 @@ def tortoise_config(database_url: str, models: Mapping[str, ModelSpec]) -> dict[
 async def init_db(config: dict[str, Any]) -> None:
     """Initialise Tortoise with the global fallback so hypercorn's request tasks see it."""
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    check_comments()
+
+
+def check_comments() -> None:
+    """Refuse model docstrings and field descriptions with a semicolon.
+
+    Tortoise writes them into the schema as SQL comments, and its SQLite migrations split
+    statements on ";", so one in a comment breaks ``migrate`` with a baffling syntax error.
+    """
+    for label, models in Tortoise.apps.items():
+        for model in models.values():
+            texts = [("docstring", model._meta.table_description or "")]
+            texts += [(name, field.description or "") for name, field in model._meta.fields_map.items()]
+            for where, text in texts:
+                if ";" in text:
+                    raise PluginError(label, f"{model.__name__} {where} contains ';', which breaks SQLite migrations: {text!r}")
 
 
 async def close_db() -> None:

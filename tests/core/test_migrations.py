@@ -39,3 +39,22 @@ async def test_server_refuses_a_schema_that_is_behind(settings_factory, empty_da
     platform = Platform.build(settings_factory(plugins=["auth"], auto_migrate=False, database_url=empty_database_url))
     with pytest.raises(ConfigurationError, match="schema is behind.*vetrai migrate"):
         await platform.start()
+
+
+async def test_a_semicolon_in_a_model_comment_is_refused_naming_the_app(tmp_path):
+    from tortoise import Tortoise
+
+    from vetrai.core.db import check_comments
+    from vetrai.core.errors import PluginError
+
+    platform = Platform.build(Settings(data_dir=tmp_path, database_url="sqlite://:memory:", plugins=["auth"]))
+    await init_db(platform.db_config)
+    user = Tortoise.apps["auth"]["User"]
+    original = user._meta.table_description
+    user._meta.table_description = "A person; with a semicolon"
+    try:
+        with pytest.raises(PluginError, match="plugin 'auth': User docstring contains ';'"):
+            check_comments()
+    finally:
+        user._meta.table_description = original
+        await close_db()
