@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 CHUNK = 64 * 1024
+
+
+def attachment_disposition(filename: str) -> str:
+    """``Content-Disposition: attachment`` with an ASCII fallback name and the RFC 5987 UTF-8 name."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"[^A-Za-z0-9._ ()\-+,=@!#$&^~]", "_", fallback).strip() or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class StorageError(RuntimeError):
