@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 from vetrai import __version__
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core.permissions import ORG_ADMIN, ROLES
+from vetrai.plugins.themes import routes
+from vetrai.plugins.themes.settings import ThemesSettings
 
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
     return PluginInfo(name="themes", version=__version__, description="Per-organization themes, assets and public pages.", requires=("auth",))
+
+
+@hookimpl
+def vetrai_settings() -> type[ThemesSettings]:
+    return ThemesSettings
+
+
+@hookimpl
+def vetrai_models() -> ModelSpec:
+    return ModelSpec(app_label="themes", modules=["vetrai.plugins.themes.models"], migrations="vetrai.plugins.themes.migrations")
+
+
+@hookimpl
+def vetrai_blueprints() -> list[BlueprintSpec]:
+    return [
+        BlueprintSpec(routes.blueprint, "/api/v1", tags=["themes"]),
+        BlueprintSpec(routes.public_blueprint, "/p", tags=["themes"], public=True),
+    ]
+
+
+@hookimpl
+def vetrai_permissions() -> list[Permission]:
+    return [
+        Permission("themes:read", "Read the organization's theme and its public pages (drafts included)", roles=ROLES),
+        Permission("themes:write", "Change the theme, logo, favicon and public pages", roles=(ORG_ADMIN,)),
+    ]

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from quart_schema.pydantic import File
+
+from vetrai.plugins.themes.sanitize import validate_color, validate_font_family
+
+PAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
+RESERVED_SLUGS = frozenset({"assets", "theme", "index", "static", "api"})
+
+Color = Annotated[
+    str,
+    Field(min_length=4, max_length=64, description="Hex (#rgb, #rrggbb, #rrggbbaa) or rgb()/rgba()", examples=["#2563eb"]),
+    AfterValidator(validate_color),
+]
+FontFamily = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description='Comma-separated: generic families, common web fonts, or quoted names ("My Font")',
+        examples=['"Inter", system-ui, sans-serif'],
+    ),
+    AfterValidator(validate_font_family),
+]
+
+
+def _slug(value: str) -> str:
+    if value in RESERVED_SLUGS:
+        raise ValueError(f"{value!r} is reserved")
+    return value
+
+
+PageSlug = Annotated[
+    str,
+    Field(min_length=1, max_length=100, pattern=PAGE_SLUG_PATTERN, description="Lower-case letters, digits and hyphens"),
+    AfterValidator(_slug),
+]
+
+
+class ThemesThemeCreate(BaseModel):
+    """Colors are required; font and custom CSS are optional (defaults: system-ui, no CSS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary_color: Color
+    secondary_color: Color
+    accent_color: Color
+    background_color: Color
+    text_color: Color
+    font_family: FontFamily | None = None
+    custom_css: str | None = Field(None, description="Sanitized on save: only allow-listed rules and properties survive.")
+
+
+class ThemesThemeUpdate(BaseModel):
+    """Partial update: fields not sent stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary_color: Color | None = None
+    secondary_color: Color | None = None
+    accent_color: Color | None = None
+    background_color: Color | None = None
+    text_color: Color | None = None
+    font_family: FontFamily | None = None
+    custom_css: str | None = Field(None, description="Sanitized on save; an empty string removes it.")
+
+
+class ThemesThemeOut(BaseModel):
+    id: uuid.UUID | None = Field(description="null while the organization uses the defaults")
+    organization_id: uuid.UUID
+    is_default: bool
+    primary_color: str
+    secondary_color: str
+    accent_color: str
+    background_color: str
+    text_color: str
+    font_family: str
+    custom_css: str
+    logo_url: str | None
+    favicon_url: str | None
+    css_url: str
+    public_url: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class ThemesAssetUpload(BaseModel):
+    file: File = Field(description="PNG, JPEG, WebP or ICO (judged by content; SVG refused)")
+
+
+class ThemesPageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: PageSlug
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field("", description="HTML, sanitized on save")
+    is_published: bool = False
+    meta_description: str | None = Field(None, max_length=300)
+    nav_order: int = Field(0, ge=-10_000, le=10_000, description="Position in the navigation (then title)")
+
+
+class ThemesPageUpdate(BaseModel):
+    """Partial update: fields not sent stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: PageSlug | None = None
+    title: str | None = Field(None, min_length=1, max_length=200)
+    content: str | None = Field(None, description="HTML, sanitized on save")
+    is_published: bool | None = None
+    meta_description: str | None = Field(None, max_length=300)
+    nav_order: int | None = Field(None, ge=-10_000, le=10_000)
+
+
+class ThemesPageOut(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    slug: str
+    title: str
+    content: str
+    meta_description: str | None
+    is_published: bool
+    nav_order: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ThemesPagePage(BaseModel):
+    items: list[ThemesPageOut]
+    next_cursor: str | None = None
+
+
+class ThemesTargetQuery(BaseModel):
+    organization_id: uuid.UUID | None = Field(
+        None, description="super_admin only: work on this organization instead of your own (404 for anyone else)"
+    )
+
+
+class ThemesPageListQuery(ThemesTargetQuery):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = None
+    is_published: bool | None = Field(None, description="Only published (true) or drafts (false)")
