@@ -24,9 +24,10 @@ run: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/vetrai migrate
 
+# Both backends at once (each pass has its own databases, queues and key prefixes);
+# --output-sync keeps each pass's report in one piece.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
-	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

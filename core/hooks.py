@@ -84,6 +84,10 @@ class NotificationChannel:
     description: str = ""
 
 
+class TemporaryDeliveryError(Exception):
+    """Raised by a ``NotificationChannel.send`` for a failure worth retrying (4xx SMTP, 5xx, timeouts)."""
+
+
 @dataclass(frozen=True)
 class WorkflowNode:
     """A node type for declarative workflows: a name and an async ``state -> update`` callable."""

@@ -6,13 +6,33 @@ IDs are random UUIDs (unguessable); every table name is prefixed by its app labe
 
 from __future__ import annotations
 
+import copy
 import uuid
+from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
+from tortoise.fields.base import Field
+from tortoise.models import Model, ModelMeta
 
 
-class BaseModel(Model):
+class _OwnFieldsMeta(ModelMeta):
+    """Give every model its own copy of the fields it inherits from an abstract base.
+
+    Tortoise 1.1 reuses the abstract base's field objects, so ``TenantMixin.organization``
+    was one object whose ``.model`` pointed at the subclass defined last; once a model that
+    is not initialised (a disabled plugin's) was imported, every other tenant model's
+    ``select_related("organization")`` failed with ``KeyError: 'organization_id'``.
+    """
+
+    @classmethod
+    def _search_for_field_attributes(cls, base: type, attrs: dict[str, Any]) -> None:
+        super()._search_for_field_attributes(base, attrs)
+        for key, value in attrs.items():
+            if isinstance(value, Field):
+                attrs[key] = copy.deepcopy(value)
+
+
+class BaseModel(Model, metaclass=_OwnFieldsMeta):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -21,7 +41,7 @@ class BaseModel(Model):
         abstract = True
 
 
-class SoftDeleteMixin(Model):
+class SoftDeleteMixin(Model, metaclass=_OwnFieldsMeta):
     """Rows the API deletes but audit and restore still need."""
 
     deleted_at = fields.DatetimeField(null=True)
@@ -30,7 +50,7 @@ class SoftDeleteMixin(Model):
         abstract = True
 
 
-class TenantMixin(Model):
+class TenantMixin(Model, metaclass=_OwnFieldsMeta):
     """Owned by one organization; query it through ``vetrai.core.tenancy.scoped`` only."""
 
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
-from vetrai.core.broker import build_broker, is_in_process
+from vetrai.core.broker import build_broker, drain_in_process, is_in_process
 from vetrai.core.config import Settings
 from vetrai.core.db import apply_migrations, close_db, init_db, pending_migrations, tortoise_config
 from vetrai.core.errors import ConfigurationError
@@ -104,6 +104,7 @@ class Platform:
             if inspect.isawaitable(result):
                 await result
         if not worker:
+            await drain_in_process(self.broker)
             await self.broker.shutdown()
         await self.storage.close()
         if self.redis is not None:

@@ -33,12 +33,14 @@ async def _tick(platform: Platform, schedule: Schedule) -> None:
 
 
 async def _loop(platform: Platform, schedule: Schedule) -> None:
+    # The first tick comes one period after start (not at once: a process that starts and
+    # stops quickly must not leave a task running against a database it is closing).
     while True:
+        await asyncio.sleep(schedule.seconds)
         try:
             await _tick(platform, schedule)
         except Exception:
             log.exception("schedule %s failed", schedule.task_name)
-        await asyncio.sleep(schedule.seconds)
 
 
 async def run_schedules(platform: Platform) -> None:

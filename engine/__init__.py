@@ -2,10 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import click
+from taskiq import AsyncBroker
+
 from vetrai import __version__
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.permissions import ROLES
+from vetrai.core.platform import Platform
+from vetrai.engine import cli, routes, service, tasks
+from vetrai.engine.runtime import REAP_TASK, runtime_of
+from vetrai.engine.settings import WorkersSettings
 
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
     return PluginInfo(name="workers", version=__version__, description="The workflow engine: LangGraph runs distributed by taskiq (the /api/v1/workers API).", requires=("auth",))
+
+
+@hookimpl
+def vetrai_settings() -> type[WorkersSettings]:
+    return WorkersSettings
+
+
+@hookimpl
+def vetrai_models() -> ModelSpec:
+    return ModelSpec(app_label="workers", modules=["vetrai.engine.models"], migrations="vetrai.engine.migrations")
+
+
+@hookimpl
+def vetrai_blueprints() -> list[BlueprintSpec]:
+    return [BlueprintSpec(routes.blueprint, "/api/v1/workers", tags=["workers"])]
+
+
+@hookimpl
+def vetrai_permissions() -> list[Permission]:
+    return [
+        Permission("workers:read", "List and read workflow templates, jobs and job events", roles=ROLES),
+        Permission("workers:write", "Run, cancel, resume and retry jobs; org_admins also manage templates", roles=ROLES),
+    ]
+
+
+@hookimpl
+def vetrai_tasks(broker: AsyncBroker) -> None:
+    tasks.register(broker)
+
+
+@hookimpl
+def vetrai_schedules() -> list[Schedule]:
+    return [Schedule(REAP_TASK, WorkersSettings().reaper_seconds)]
+
+
+@hookimpl
+async def vetrai_startup(platform: Platform) -> None:
+    await service.sync_package_templates()
+    runtime = runtime_of(platform)
+    if platform.runs_tasks:
+        await runtime.ensure_ready()  # checkpointer and cancel listener before the first job
+
+
+@hookimpl
+async def vetrai_shutdown(platform: Platform) -> None:
+    runtime = platform.state.get("workers")
+    if runtime is not None:
+        await runtime.close()
+
+
+@hookimpl
+def vetrai_cli(group: click.Group) -> Any:
+    group.add_command(cli.run)

@@ -150,6 +150,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"vetrai test backend: {BACKEND}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backend(name): runs only on that test backend, deselected on the other")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test about one backend's machinery (in-server schedules, Redis workers) is deselected
+    on the other backend rather than skipped: there it has nothing to test."""
+    other = [item for item in items if (marker := item.get_closest_marker("backend")) and BACKEND not in marker.args]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item not in other]
+
+
 class Actor:
     """A user of a test organization with a ready Authorization header."""
 

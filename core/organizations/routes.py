@@ -6,7 +6,7 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from vetrai.core.audit import record_audit
-from vetrai.core.auth import current_principal, require_role
+from vetrai.core.auth import current_principal, require_role, require_scope
 from vetrai.core.organizations import service
 from vetrai.core.organizations.schemas import (
     OrganizationCreate,
@@ -23,6 +23,7 @@ blueprint = Blueprint("organizations", __name__)
 
 @blueprint.post("")
 @require_role(SUPER_ADMIN)
+@require_scope("organizations:write")
 @validate_request(OrganizationCreate)
 @validate_response(OrganizationOut, 201)
 async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
@@ -36,6 +37,7 @@ async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
 
 
 @blueprint.get("")
+@require_scope("organizations:read")
 @validate_querystring(OrganizationListQuery)
 @validate_response(OrganizationPage)
 async def list_organizations(query_args: OrganizationListQuery) -> dict:
@@ -46,6 +48,7 @@ async def list_organizations(query_args: OrganizationListQuery) -> dict:
 
 
 @blueprint.get("/<uuid:organization_id>")
+@require_scope("organizations:read")
 @validate_response(OrganizationOut)
 async def get_organization(organization_id: uuid.UUID) -> dict:
     """Read an organization."""
@@ -54,6 +57,7 @@ async def get_organization(organization_id: uuid.UUID) -> dict:
 
 
 @blueprint.put("/<uuid:organization_id>")
+@require_scope("organizations:write")
 @validate_request(OrganizationUpdate)
 @validate_response(OrganizationOut)
 async def update_organization(organization_id: uuid.UUID, data: OrganizationUpdate) -> dict:
@@ -70,6 +74,7 @@ async def update_organization(organization_id: uuid.UUID, data: OrganizationUpda
 
 @blueprint.delete("/<uuid:organization_id>")
 @require_role(SUPER_ADMIN)
+@require_scope("organizations:write")
 async def delete_organization(organization_id: uuid.UUID) -> tuple[str, int]:
     """Deactivate an organization (super_admin); its tokens and keys stop working at once."""
     principal = await current_principal()

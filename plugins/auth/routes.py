@@ -300,11 +300,8 @@ def _serialize_audit(entry: AuditLog) -> dict[str, Any]:
 @document_request(AuthTokenRequest, source=DataSource.FORM)
 @validate_response(AuthRevokeResult)
 async def revoke() -> dict:
-    """RFC 7009 token revocation: always 200, whether the token was valid or not."""
-    try:
-        data = await _body(AuthTokenRequest)
-    except ProblemError:
-        return {}
+    """RFC 7009 token revocation: 200 whether the token was valid or not; a malformed request is 400."""
+    data = await _body(AuthTokenRequest)
     await oauth.revoke(data.token, data.token_type_hint)
     return {}
 
@@ -313,12 +310,9 @@ async def revoke() -> dict:
 @document_request(AuthTokenRequest, source=DataSource.FORM)
 @validate_response(AuthIntrospection)
 async def introspect() -> dict:
-    """RFC 7662 introspection for an authenticated caller: ``{"active": false}`` for anything invalid."""
+    """RFC 7662 introspection for an authenticated caller: ``{"active": false}`` for an invalid token."""
     principal = await current_principal()
-    try:
-        data = await _body(AuthTokenRequest)
-    except ProblemError:
-        return dict(oauth.INACTIVE)
+    data = await _body(AuthTokenRequest)
     return await oauth.introspect(principal, data.token, data.token_type_hint)
 
 

@@ -179,7 +179,7 @@ class AuthAuditPage(BaseModel):
 class AuthTokenRequest(BaseModel):
     """RFC 7009 / RFC 7662 request; sent form-encoded (as the RFCs say) or as JSON."""
 
-    token: str = Field("", max_length=4096)
+    token: str = Field(min_length=1, max_length=4096)
     token_type_hint: Literal["access_token", "refresh_token"] | None = None
 
 

@@ -2,10 +2,81 @@
 
 from __future__ import annotations
 
+from taskiq import AsyncBroker
+
 from vetrai import __version__
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.events import DomainEvent
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, NotificationChannel, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.permissions import ROLES
+from vetrai.core.platform import Platform, current_platform
+from vetrai.plugins.notifications import channels, delivery, listeners, routes, service
+from vetrai.plugins.notifications.settings import NotificationsSettings
 
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
     return PluginInfo(name="notifications", version=__version__, description="Notification templates, channels, delivery queue and in-app inbox.", requires=("auth",))
+
+
+@hookimpl
+def vetrai_settings() -> type[NotificationsSettings]:
+    return NotificationsSettings
+
+
+@hookimpl
+def vetrai_models() -> ModelSpec:
+    return ModelSpec(
+        app_label="notifications", modules=["vetrai.plugins.notifications.models"], migrations="vetrai.plugins.notifications.migrations"
+    )
+
+
+@hookimpl
+def vetrai_blueprints() -> list[BlueprintSpec]:
+    return [BlueprintSpec(routes.blueprint, "/api/v1", tags=["notifications"])]
+
+
+@hookimpl
+def vetrai_permissions() -> list[Permission]:
+    return [
+        Permission("notifications:read", "Read your notifications, stream them, read your preferences (admins: templates)", roles=ROLES),
+        Permission(
+            "notifications:write",
+            "Mark notifications read and set your preferences; org admins also send notifications and manage templates",
+            roles=ROLES,
+        ),
+    ]
+
+
+@hookimpl
+def vetrai_notification_channels() -> list[NotificationChannel]:
+    return list(channels.BUILTIN_CHANNELS)
+
+
+@hookimpl
+def vetrai_tasks(broker: AsyncBroker) -> None:
+    broker.register_task(delivery.deliver, task_name="notifications.deliver")
+    broker.register_task(delivery.requeue, task_name="notifications.requeue")
+
+
+@hookimpl
+def vetrai_schedules() -> list[Schedule]:
+    return [Schedule("notifications.requeue", 60.0)]
+
+
+@hookimpl
+async def vetrai_startup(platform: Platform, app: object) -> None:
+    rt = service.build_runtime(platform)
+    platform.state["notifications"] = rt
+    await service.seed_default_templates()
+    if app is not None and platform.redis is not None:
+        platform.spawn(rt.hub.listen())
+
+
+@hookimpl
+async def vetrai_event(event: DomainEvent) -> None:
+    try:
+        platform = current_platform()
+    except RuntimeError:
+        return
+    if "notifications" in platform.state:
+        await listeners.handle_event(event)

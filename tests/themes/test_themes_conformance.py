@@ -32,4 +32,6 @@ class TestConformanceThemes(PluginConformance):
         "?organization_id=, tested in test_themes_api.py)",
         "tenant_isolation:DELETE /api/v1/themes/assets/<kind>": "<kind> is logo or favicon of the caller's own "
         "organization's theme, not an object id",
+        "tenant_lists": "pages are addressed by slug while list items carry ids: the list isolation of pages "
+        "is tested in test_themes_pages.py",
     }

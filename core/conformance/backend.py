@@ -1,0 +1,123 @@
+"""The test database and broker of the kit: SQLite per test, or one Postgres database per run.
+
+``VETRAI_TEST_BACKEND=sqlite`` (default): a SQLite file in the test's tmp_path and the
+in-memory broker. ``VETRAI_TEST_BACKEND=postgres``: a database of this run's own
+(``vetrai_kit_<pid>_<random>`` on ``VETRAI_TEST_PG_URL``, created on first use, dropped at the
+end), its tables truncated before each test, and a Redis stream broker on
+``VETRAI_TEST_REDIS_URL`` with a per-test queue and key prefix, so several runs can share one
+Postgres and one Redis. Unreachable servers skip the postgres run, except with ``CI=true``,
+where they are an error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def backend_name() -> str:
+    return os.environ.get("VETRAI_TEST_BACKEND", "sqlite").strip().lower() or "sqlite"
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("VETRAI_TEST_PG_URL", DEFAULT_PG_ADMIN_URL)
+
+
+def redis_url() -> str:
+    return os.environ.get("VETRAI_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def pg_url(database: str) -> str:
+    """The URL of ``database`` on the admin URL's server."""
+    return pg_admin_url().rsplit("/", 1)[0] + "/" + database
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+async def pg_admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(pg_admin_url()))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def pg_truncate(database: str) -> None:
+    """Empty every table except the migration history (the schema stays migrated)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(pg_url(database)))
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+        )
+        if tables:
+            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+            await connection.execute(f"TRUNCATE {names} CASCADE")
+    finally:
+        await connection.close()
+
+
+async def redis_ping() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url())
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+def new_database_name(prefix: str = "vetrai_kit") -> str:
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def settings_values(tmp_path: Path, pg_database: str | None, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of ``Settings`` for one isolated test app on the selected backend."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "data_dir": tmp_path / "data",
+        "storage_url": f"file://{tmp_path / 'storage'}",
+        "log_level": "WARNING",
+        "auto_migrate": True,
+        "redis_prefix": f"vt{uuid.uuid4().hex[:10]}:",
+    }
+    if pg_database is not None:
+        values["database_url"] = pg_url(pg_database)
+        values["broker_url"] = redis_url()
+        values["broker_queue"] = f"vetrai-test-{uuid.uuid4().hex[:10]}"
+    else:
+        values["database_url"] = f"sqlite://{tmp_path / 'db.sqlite3'}"
+    values.update(overrides)
+    return values
+
+
+async def release_database() -> None:
+    """Close Tortoise even after a failed start or migration, so the next test can init again.
+
+    A failure half-way through leaves Tortoise's global fallback context set, and every later
+    ``Tortoise.init(_enable_global_fallback=True)`` then fails: one broken test would fail all.
+    """
+    from tortoise import Tortoise, context
+
+    try:
+        if Tortoise._inited or getattr(context, "_global_context", None) is not None:
+            await Tortoise.close_connections()
+    except Exception:  # noqa: BLE001 - the connection may be the broken part
+        pass
+    finally:
+        if getattr(context, "_global_context", None) is not None:
+            context._global_context = None

@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, Response, request
+from quart_schema import document_querystring, document_response, validate_querystring, validate_request, validate_response
+
+from vetrai.core.auth import current_principal, require_role, require_scope
+from vetrai.core.errors import ProblemError
+from vetrai.core.pagination import PageQuery, paginate
+from vetrai.core.permissions import ORG_ADMIN
+from vetrai.core.platform import current_platform
+from vetrai.engine import service
+from vetrai.engine.models import Job, JobEvent
+from vetrai.engine.schemas import (
+    WorkersEventOut,
+    WorkersEventPage,
+    WorkersEventsQuery,
+    WorkersGraphOut,
+    WorkersJobCreate,
+    WorkersJobListQuery,
+    WorkersJobOut,
+    WorkersJobPage,
+    WorkersResume,
+    WorkersTemplateCreate,
+    WorkersTemplateListQuery,
+    WorkersTemplateOut,
+    WorkersTemplatePage,
+    WorkersTemplateUpdate,
+)
+from vetrai.engine.settings import WorkersSettings
+
+blueprint = Blueprint("workers", __name__)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+@blueprint.get("/templates")
+@require_scope("workers:read")
+@validate_querystring(WorkersTemplateListQuery)
+@validate_response(WorkersTemplatePage)
+async def list_templates(query_args: WorkersTemplateListQuery) -> dict:
+    """Package workflows (global, read-only) and your organization's templates, newest first."""
+    principal = await current_principal()
+    queryset = service.visible_templates(principal)
+    if query_args.source:
+        queryset = queryset.filter(source=query_args.source)
+    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_template)
+
+
+@blueprint.post("/templates")
+@require_scope("workers:write")
+@require_role(ORG_ADMIN)
+@validate_request(WorkersTemplateCreate)
+@validate_response(WorkersTemplateOut, 201)
+async def create_template(data: WorkersTemplateCreate) -> tuple[dict, int]:
+    """Create an organization template on an installed workflow with its own defaults (org_admin)."""
+    row = await service.create_template(await current_principal(), data.name, data.description, data.workflow, data.defaults, data.is_active)
+    return service.serialize_template(row), 201
+
+
+@blueprint.get("/templates/<template_id>")
+@require_scope("workers:read")
+@validate_response(WorkersTemplateOut)
+async def get_template(template_id: str) -> dict:
+    """Read a template with its input and output JSON schemas."""
+    return service.serialize_template(await service.get_template(await current_principal(), template_id))
+
+
+@blueprint.put("/templates/<template_id>")
+@require_scope("workers:write")
+@require_role(ORG_ADMIN)
+@validate_request(WorkersTemplateUpdate)
+@validate_response(WorkersTemplateOut)
+async def update_template(template_id: str, data: WorkersTemplateUpdate) -> dict:
+    """Change an organization template (partial); package templates are read-only (403)."""
+    changes = {name: getattr(data, name) for name in data.model_fields_set}
+    row = await service.update_template(await current_principal(), template_id, changes)
+    return service.serialize_template(row)
+
+
+@blueprint.delete("/templates/<template_id>")
+@require_scope("workers:write")
+@require_role(ORG_ADMIN)
+async def delete_template(template_id: str) -> tuple[str, int]:
+    """Delete an organization template (its jobs stay); package templates are read-only (403)."""
+    await service.delete_template(await current_principal(), template_id)
+    return "", 204
+
+
+@blueprint.get("/templates/<template_id>/graph")
+@require_scope("workers:read")
+@validate_response(WorkersGraphOut)
+async def template_graph(template_id: str) -> dict:
+    """The workflow's graph as Mermaid text, nodes and edges, with its input/output schemas."""
+    row = await service.get_template(await current_principal(), template_id)
+    return await asyncio.to_thread(service.template_graph, row)
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+@blueprint.post("/jobs")
+@require_scope("workers:write")
+@validate_request(WorkersJobCreate)
+@validate_response(WorkersJobOut, 202)
+async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
+    """Queue a run of a template; the input is validated against its input model (422)."""
+    job, _created = await service.create_job(
+        current_platform(),
+        await current_principal(),
+        template_id=data.template_id,
+        template=data.template,
+        input=data.input,
+        idempotency_key=data.idempotency_key,
+        webhook_url=str(data.webhook_url) if data.webhook_url else None,
+    )
+    return service.serialize_job(job), 202
+
+
+@blueprint.get("/jobs")
+@require_scope("workers:read")
+@validate_querystring(WorkersJobListQuery)
+@validate_response(WorkersJobPage)
+async def list_jobs(query_args: WorkersJobListQuery) -> dict:
+    """Your organization's jobs, newest first (?status=&template_id=)."""
+    principal = await current_principal()
+    queryset = service.visible_jobs(principal, query_args.status, query_args.template_id)
+    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_job)
+
+
+@blueprint.get("/jobs/<job_id>")
+@require_scope("workers:read")
+@validate_response(WorkersJobOut)
+async def get_job(job_id: str) -> dict:
+    """A job: status, input, output, error, attempts, current node and timings."""
+    return service.serialize_job(await service.get_job(await current_principal(), job_id))
+
+
+@blueprint.post("/jobs/<job_id>/cancel")
+@require_scope("workers:write")
+@validate_response(WorkersJobOut, 202)
+async def cancel_job(job_id: str) -> tuple[dict, int]:
+    """Cancel a job; a running one stops within a second; a finished one is a 409."""
+    job = await service.cancel_job(current_platform(), await current_principal(), job_id)
+    return service.serialize_job(job), 202
+
+
+@blueprint.post("/jobs/<job_id>/resume")
+@require_scope("workers:write")
+@validate_request(WorkersResume)
+@validate_response(WorkersJobOut, 202)
+async def resume_job(job_id: str, data: WorkersResume) -> tuple[dict, int]:
+    """Continue an interrupted job with ``Command(resume=value)``."""
+    job = await service.resume_job(current_platform(), await current_principal(), job_id, data.value)
+    return service.serialize_job(job), 202
+
+
+@blueprint.post("/jobs/<job_id>/retry")
+@require_scope("workers:write")
+@validate_response(WorkersJobOut, 202)
+async def retry_job(job_id: str) -> tuple[dict, int]:
+    """Run a failed or timed-out job again from its last checkpoint."""
+    job = await service.retry_job(current_platform(), await current_principal(), job_id)
+    return service.serialize_job(job), 202
+
+
+def _last_event_id(after: int | None) -> int | None:
+    header = request.headers.get("Last-Event-ID", "").strip()
+    if header:
+        try:
+            return int(header)
+        except ValueError:
+            raise ProblemError(400, "Last-Event-ID must be an event id") from None
+    return after
+
+
+@blueprint.get("/jobs/<job_id>/events")
+@require_scope("workers:read")
+@document_querystring(WorkersEventsQuery)
+@document_response(WorkersEventPage)
+async def job_events(job_id: str) -> Response | dict:
+    """The run's events: a Server-Sent Events stream (default; resumable with ``Last-Event-ID``,
+    ending when the job finishes or is interrupted) or, with ``?format=json``, the stored
+    history as ``{items}``."""
+    try:
+        query = WorkersEventsQuery.model_validate(request.args.to_dict())
+    except ValueError as exc:
+        raise ProblemError(422, f"invalid query: {exc}") from None
+    job = await service.get_job(await current_principal(), job_id)
+    after = _last_event_id(query.after)
+    if query.format == "json":
+        return {"items": [service.serialize_event(event) for event in await service.job_events(job, after)]}
+    settings = current_platform().plugin_settings("workers", WorkersSettings)
+    response = Response(_stream(job, after, settings), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.timeout = None
+    return response
+
+
+async def _stream(job: Job, after: int | None, settings: WorkersSettings) -> AsyncIterator[bytes]:
+    last: JobEvent | None = None
+    quiet_since = time.monotonic()
+    yield b"retry: 2000\n\n"
+    while True:
+        status = await Job.filter(id=job.id).first().values_list("status", flat=True)
+        events = await service.job_events(job, after, limit=500)
+        for event in events:
+            payload = WorkersEventOut.model_validate(service.serialize_event(event)).model_dump_json()
+            yield f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n".encode()
+            after, last = event.id, event
+            quiet_since = time.monotonic()
+        if events:
+            continue
+        if status is None:
+            return
+        if last is None:
+            last = await JobEvent.filter(job_id=job.id).order_by("-id").first()
+        if service.stream_finished(status, last):
+            return
+        if time.monotonic() - quiet_since >= settings.keepalive_seconds:
+            yield b": keep-alive\n\n"
+            quiet_since = time.monotonic()
+        await asyncio.sleep(settings.event_poll_seconds)

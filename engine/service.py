@@ -1,0 +1,382 @@
+"""Templates and jobs: the engine's logic with no HTTP in it (routes, the CLI and tests call it)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
+
+from vetrai.core.auth import Principal
+from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, unprocessable
+from vetrai.core.platform import Platform
+from vetrai.core.tenancy import ensure_quota, get_scoped, scoped
+from vetrai.engine.models import FINISHED, Job, JobEvent, WorkflowTemplate
+from vetrai.engine.runtime import add_event, publish_cancel, send_run, utcnow
+from vetrai.engine.settings import WorkersSettings
+from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
+
+log = logging.getLogger("vetrai.engine")
+STREAM_END = frozenset({*FINISHED, "interrupted"})
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+async def sync_package_templates() -> int:
+    """One global, read-only row per installed workflow; uninstalled ones become inactive."""
+    installed = workflows()
+    for name, spec in installed.items():
+        values = {"name": name, "description": spec.description, "workflow": name, "version": spec.version, "is_active": True}
+        row = await WorkflowTemplate.get_or_none(package_key=name)
+        if row is None:
+            try:
+                await WorkflowTemplate.create(package_key=name, source="package", organization_id=None, defaults={}, **values)
+                continue
+            except IntegrityError:  # another process synced it at the same moment
+                row = await WorkflowTemplate.get(package_key=name)
+        if any(getattr(row, key) != value for key, value in values.items()):
+            await WorkflowTemplate.filter(id=row.id).update(**values)
+    await WorkflowTemplate.filter(source="package", is_active=True).exclude(package_key__in=list(installed)).update(is_active=False)
+    return len(installed)
+
+
+def visible_templates(principal: Principal) -> QuerySet[WorkflowTemplate]:
+    if principal.is_super_admin:
+        return WorkflowTemplate.all()
+    return WorkflowTemplate.filter(Q(organization_id__isnull=True) | Q(organization_id=principal.organization_id))
+
+
+async def get_template(principal: Principal, template_id: str | uuid.UUID) -> WorkflowTemplate:
+    try:
+        key = uuid.UUID(str(template_id))
+    except ValueError:
+        raise not_found("template") from None
+    row = await visible_templates(principal).get_or_none(id=key)
+    if row is None:
+        raise not_found("template")
+    return row
+
+
+def serialize_template(row: WorkflowTemplate) -> dict[str, Any]:
+    spec = get_workflow(row.workflow)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "workflow": row.workflow,
+        "version": row.version,
+        "source": row.source,
+        "organization_id": row.organization_id,  # type: ignore[attr-defined]
+        "defaults": {**(spec.defaults() if spec else {}), "input": {}, **(row.defaults or {})},
+        "is_active": row.is_active,
+        "read_only": row.source == "package",
+        "input_schema": spec.input_model.model_json_schema() if spec else None,
+        "output_schema": spec.output_model.model_json_schema() if spec else None,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def _require_workflow(name: str) -> WorkflowSpec:
+    spec = get_workflow(name)
+    if spec is None:
+        raise unprocessable([{"loc": ["body", "workflow"], "msg": f"no installed workflow is named {name!r}", "type": "value_error"}])
+    return spec
+
+
+def _defaults(defaults: Any) -> dict[str, Any]:
+    values = defaults.model_dump(exclude_none=True) if hasattr(defaults, "model_dump") else dict(defaults or {})
+    return values
+
+
+async def _name_taken(principal: Principal, name: str, exclude: uuid.UUID | None = None) -> bool:
+    query = WorkflowTemplate.filter(organization_id=principal.organization_id, name=name)
+    if exclude is not None:
+        query = query.exclude(id=exclude)
+    return await query.exists()
+
+
+async def create_template(principal: Principal, name: str, description: str, workflow: str, defaults: Any, is_active: bool) -> WorkflowTemplate:
+    _require_workflow(workflow)
+    if principal.organization_id is None:
+        raise forbidden("organization templates belong to an organization")
+    if await _name_taken(principal, name):
+        raise conflict(f"your organization already has a template named {name!r}")
+    spec = get_workflow(workflow)
+    return await WorkflowTemplate.create(
+        organization_id=principal.organization_id,
+        name=name,
+        description=description,
+        workflow=workflow,
+        version=spec.version if spec else "",
+        source="organization",
+        defaults=_defaults(defaults),
+        is_active=is_active,
+    )
+
+
+async def _writable_template(principal: Principal, template_id: str) -> WorkflowTemplate:
+    row = await get_template(principal, template_id)
+    if row.source == "package":
+        raise forbidden("package templates are read-only; create an organization template from the workflow instead")
+    return row
+
+
+async def update_template(principal: Principal, template_id: str, changes: dict[str, Any]) -> WorkflowTemplate:
+    row = await _writable_template(principal, template_id)
+    if "name" in changes and changes["name"] is not None and changes["name"] != row.name:
+        if await _name_taken(principal, changes["name"], exclude=row.id):
+            raise conflict(f"your organization already has a template named {changes['name']!r}")
+        row.name = changes["name"]
+    if changes.get("description") is not None:
+        row.description = changes["description"]
+    if changes.get("defaults") is not None:
+        row.defaults = _defaults(changes["defaults"])
+    if changes.get("is_active") is not None:
+        row.is_active = changes["is_active"]
+    await row.save()
+    return row
+
+
+async def delete_template(principal: Principal, template_id: str) -> None:
+    row = await _writable_template(principal, template_id)
+    await row.delete()
+
+
+def template_graph(row: WorkflowTemplate) -> dict[str, Any]:
+    spec = get_workflow(row.workflow)
+    if spec is None:
+        raise ProblemError(409, f"the workflow {row.workflow!r} is not installed on this server")
+    graph = spec.build().compile().get_graph()
+    return {
+        "mermaid": graph.draw_mermaid(),
+        "nodes": list(graph.nodes),
+        "edges": [{"source": edge.source, "target": edge.target, "conditional": bool(edge.conditional)} for edge in graph.edges],
+        "input_schema": spec.input_model.model_json_schema(),
+        "output_schema": spec.output_model.model_json_schema(),
+    }
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+def serialize_job(job: Job) -> dict[str, Any]:
+    duration = None
+    if job.started_at and job.finished_at:
+        duration = int((job.finished_at - job.started_at).total_seconds() * 1000)
+    return {
+        "id": job.id,
+        "organization_id": job.organization_id,  # type: ignore[attr-defined]
+        "template_id": job.template_id,  # type: ignore[attr-defined]
+        "template": job.template_name,
+        "workflow": job.workflow,
+        "user_id": job.user_id,
+        "status": job.status,
+        "input": job.input,
+        "output": job.output,
+        "error": job.error,
+        "interrupt": job.interrupt,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "timeout_seconds": job.timeout_seconds,
+        "current_node": job.current_node,
+        "cancel_requested": job.cancel_requested,
+        "idempotency_key": job.idempotency_key,
+        "webhook_url": job.webhook_url,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "duration_ms": duration,
+    }
+
+
+def serialize_event(event: JobEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "node": event.node, "data": event.data, "time": event.created_at}
+
+
+async def _resolve_template(principal: Principal, template_id: uuid.UUID | None, name: str | None) -> WorkflowTemplate:
+    row: WorkflowTemplate | None = None
+    if template_id is not None:
+        row = await visible_templates(principal).get_or_none(id=template_id)
+        where = "template_id"
+    else:
+        where = "template"
+        if principal.organization_id is not None:
+            row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=name)
+        if row is None:
+            row = await WorkflowTemplate.get_or_none(package_key=name)
+    if row is None:
+        raise unprocessable([{"loc": ["body", where], "msg": "unknown template", "type": "value_error"}])
+    if not row.is_active:
+        raise unprocessable([{"loc": ["body", where], "msg": "the template is not active", "type": "value_error"}])
+    return row
+
+
+def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return spec.input_model.model_validate(values).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [{"loc": ["body", "input", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        raise unprocessable(errors, "the input does not match the template's input model") from None
+
+
+async def create_job(
+    platform: Platform,
+    principal: Principal,
+    *,
+    template_id: uuid.UUID | None = None,
+    template: str | None = None,
+    input: dict[str, Any] | None = None,  # noqa: A002 - the API's field name
+    idempotency_key: str | None = None,
+    webhook_url: str | None = None,
+) -> tuple[Job, bool]:
+    """Validate, insert ``queued`` and send ``run_job``; returns (job, created)."""
+    if principal.organization_id is None:
+        raise forbidden("jobs belong to an organization")
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    row = await _resolve_template(principal, template_id, template)
+    spec = get_workflow(row.workflow)
+    if spec is None:
+        raise unprocessable([{"loc": ["body", "template"], "msg": f"workflow {row.workflow!r} is not installed", "type": "value_error"}])
+    defaults = {**spec.defaults(), **(row.defaults or {})}
+    values = validate_input(spec, {**defaults.get("input", {}), **(input or {})})
+    now = utcnow()
+    if idempotency_key:
+        existing = await Job.filter(
+            organization_id=principal.organization_id,
+            idempotency_key=idempotency_key,
+            created_at__gte=now - timedelta(hours=settings.idempotency_hours),
+        ).order_by("-created_at").first()
+        if existing is not None:
+            return existing, False
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = await Job.filter(organization_id=principal.organization_id, created_at__gte=month_start).count()
+    await ensure_quota(principal.organization_id, "max_monthly_jobs", used)
+    job = await Job.create(
+        organization_id=principal.organization_id,
+        template_id=row.id,
+        template_name=row.name,
+        workflow=row.workflow,
+        user_id=principal.user_id,
+        status="queued",
+        input=values,
+        max_attempts=int(defaults["max_attempts"]),
+        timeout_seconds=float(defaults["timeout_seconds"]),
+        retry_backoff_seconds=float(defaults["retry_backoff_seconds"]),
+        recursion_limit=int(defaults["recursion_limit"]),
+        idempotency_key=idempotency_key,
+        webhook_url=webhook_url,
+        queued_at=now,
+    )
+    await add_event(job.id, "status", {"status": "queued"})
+    await send_run(platform, job.id)
+    return job, True
+
+
+def visible_jobs(principal: Principal, status: str | None = None, template_id: uuid.UUID | None = None) -> QuerySet[Job]:
+    filters: dict[str, Any] = {}
+    if status:
+        filters["status"] = status
+    if template_id:
+        filters["template_id"] = template_id
+    return scoped(Job, principal, **filters)
+
+
+async def get_job(principal: Principal, job_id: str | uuid.UUID) -> Job:
+    return await get_scoped(Job, principal, job_id)
+
+
+async def _emit_finished(platform: Platform, job: Job, status: str) -> None:
+    await platform.events.emit(
+        "engine.job_finished",
+        {"job_id": str(job.id), "template": job.template_name, "status": status, "user_id": str(job.user_id) if job.user_id else None},
+        organization_id=job.organization_id,  # type: ignore[attr-defined]
+        actor_id=job.user_id,
+    )
+
+
+async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> Job:
+    """Queued/interrupted jobs are cancelled at once; a running one is stopped by its worker."""
+    job = await get_job(principal, job_id)
+    if job.status in FINISHED:
+        raise conflict(f"the job is already {job.status}")
+    now = utcnow()
+    if await Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now):
+        await add_event(job.id, "status", {"status": "cancelled"})
+        await _emit_finished(platform, job, "cancelled")
+    elif await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):
+        await publish_cancel(platform, job.id)
+    else:
+        await job.refresh_from_db()
+        if job.status in FINISHED:
+            raise conflict(f"the job is already {job.status}")
+    await job.refresh_from_db()
+    return job
+
+
+async def resume_job(platform: Platform, principal: Principal, job_id: str, value: Any) -> Job:
+    job = await get_job(principal, job_id)
+    if job.status != "interrupted":
+        raise conflict(f"only an interrupted job can be resumed; this one is {job.status}")
+    spec = get_workflow(job.workflow)
+    if spec is not None and spec.resume_model is not None:
+        try:
+            value = spec.resume_model.model_validate(value).model_dump(mode="json")
+        except ValidationError as exc:
+            errors = [{"loc": ["body", "value", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+            raise unprocessable(errors, "the value does not match what the workflow waits for") from None
+    now = utcnow()
+    updated = await Job.filter(id=job.id, status="interrupted").update(
+        status="queued", resume_value=value, has_resume=True, interrupt=None, queued_at=now, run_after=None, updated_at=now
+    )
+    if not updated:
+        raise conflict("the job is no longer interrupted")
+    await add_event(job.id, "status", {"status": "queued", "reason": "resume"})
+    await send_run(platform, job.id)
+    await job.refresh_from_db()
+    return job
+
+
+async def retry_job(platform: Platform, principal: Principal, job_id: str) -> Job:
+    """Continue a failed or timed-out job from its last checkpoint, with a fresh attempt budget."""
+    job = await get_job(principal, job_id)
+    if job.status not in ("failed", "timed_out"):
+        raise conflict(f"only a failed or timed-out job can be retried; this one is {job.status}")
+    spec = get_workflow(job.workflow)
+    row = await WorkflowTemplate.get_or_none(id=job.template_id) if job.template_id else None  # type: ignore[attr-defined]
+    budget = int({**(spec.defaults() if spec else {"max_attempts": 1}), **(row.defaults if row else {})}["max_attempts"])
+    now = utcnow()
+    updated = await Job.filter(id=job.id, status__in=["failed", "timed_out"]).update(
+        status="queued", error=None, finished_at=None, run_after=None, queued_at=now, max_attempts=F("attempts") + budget,
+        updated_at=now,
+    )
+    if not updated:
+        raise conflict("the job changed meanwhile")
+    await add_event(job.id, "status", {"status": "queued", "reason": "retry"})
+    await send_run(platform, job.id)
+    await job.refresh_from_db()
+    return job
+
+
+async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:
+    query = JobEvent.filter(job_id=job.id)
+    if after is not None:
+        query = query.filter(id__gt=after)
+    return await query.order_by("id").limit(limit)
+
+
+def stream_finished(status: str, last: JobEvent | None) -> bool:
+    """The stream of a paused or finished job ends after the status event that says so."""
+    return status in STREAM_END and last is not None and last.type == "status" and last.data.get("status") == status
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,494 @@
+"""Notifications logic without HTTP: sending, the inbox, templates and preferences.
+
+Routes and the event listeners call these functions; the delivery itself is the
+``notifications.deliver`` task (``delivery.py``). A row is the single source of truth: it is
+written ``queued`` before the task is sent, and the task only moves it forward.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from vetrai.core.auth import Principal
+from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, unprocessable
+from vetrai.core.hooks import NotificationChannel
+from vetrai.core.platform import Platform, current_platform
+from vetrai.core.tenancy import get_scoped, scoped
+from vetrai.plugins.auth.models import User
+from vetrai.plugins.notifications.models import Notification, NotificationPreference, NotificationTemplate
+from vetrai.plugins.notifications.settings import NotificationsSettings
+from vetrai.plugins.notifications.stream import StreamHub
+from vetrai.plugins.notifications.templates import DEFAULT_TEMPLATES, TemplateProblem, check_template
+
+log = logging.getLogger("vetrai.notifications")
+GLOBAL = "global"
+SECURITY = "security"
+CATEGORIES: dict[str, str] = {
+    SECURITY: "Password resets, email verification and password changes (always sent)",
+    "account": "Welcome and account messages",
+    "support": "Updates of your support tickets",
+    "jobs": "Your finished workflow jobs",
+    "billing": "Failed payments and billing problems",
+    "general": "Messages your organization's administrators send",
+}
+MAX_DATA_BYTES = 64 * 1024
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_email_adapter: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+@dataclass
+class NotificationsRuntime:
+    settings: NotificationsSettings
+    channels: dict[str, NotificationChannel]
+    hub: StreamHub
+    webhook_secret: str
+    outbox_dir: Path
+    public_url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def collect_channels(platform: Platform) -> dict[str, NotificationChannel]:
+    channels: dict[str, NotificationChannel] = {}
+    owners: dict[str, str] = {}
+    for plugin, declared in platform.plugins.call_each("vetrai_notification_channels"):
+        for channel in declared or ():
+            if not isinstance(channel, NotificationChannel):
+                raise PluginError(plugin, "vetrai_notification_channels must return NotificationChannel items")
+            if channel.name in channels:
+                raise PluginError(plugin, f"notification channel {channel.name!r} is already defined by {owners[channel.name]!r}")
+            channels[channel.name] = channel
+            owners[channel.name] = plugin
+    return channels
+
+
+def build_runtime(platform: Platform) -> NotificationsRuntime:
+    settings = platform.plugin_settings("notifications", NotificationsSettings)
+    return NotificationsRuntime(
+        settings=settings,
+        channels=collect_channels(platform),
+        hub=StreamHub(platform.redis, f"{platform.settings.redis_prefix}notifications:in_app"),
+        webhook_secret=platform.settings.secret("notifications_webhook_secret", settings.webhook_secret),
+        outbox_dir=settings.outbox_dir or platform.settings.data_dir / "outbox",
+        public_url=platform.settings.resolved_public_url,
+    )
+
+
+def runtime(platform: Platform | None = None) -> NotificationsRuntime:
+    platform = platform or current_platform()
+    rt = platform.state.get("notifications")
+    if rt is None:
+        raise RuntimeError("the notifications plugin is not started")
+    return rt
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _invalid(loc: str, msg: str) -> ProblemError:
+    return unprocessable([{"loc": ["body", loc], "msg": msg, "type": "value_error"}])
+
+
+# --- serialization ---------------------------------------------------------------------------
+
+
+def serialize_notification(row: Notification) -> dict[str, Any]:
+    secret = row.category == SECURITY
+    return {
+        "id": row.id,
+        "organization_id": row.organization_id,
+        "recipient_id": row.user_id,
+        "to": row.to,
+        "channel": row.channel,
+        "category": row.category,
+        "event": row.event,
+        "template_id": row.template_id,
+        "template_name": row.template_name,
+        "subject": row.subject if row.rendered else None,
+        "body": None if secret or not row.rendered else row.body,
+        "data": {} if secret else row.data,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "idempotency_key": row.idempotency_key,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "sent_at": row.sent_at,
+        "read_at": row.read_at,
+    }
+
+
+def serialize_template(row: NotificationTemplate) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "organization_id": row.organization_id,
+        "is_default": row.organization_id is None,
+        "name": row.name,
+        "channel": row.channel,
+        "locale": row.locale,
+        "subject": row.subject,
+        "body": row.body,
+        "html": row.html,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+# --- kicking the delivery task -----------------------------------------------------------------
+
+
+async def kick(notification_id: uuid.UUID) -> None:
+    """Send the delivery task; a broker failure leaves the row queued for the requeue schedule."""
+    platform = current_platform()
+    task = platform.broker.find_task("notifications.deliver")
+    if task is None:
+        log.error("the notifications.deliver task is not registered")
+        return
+    try:
+        await task.kiq(str(notification_id))
+    except Exception:
+        log.exception("could not queue delivery of notification %s; the requeue schedule will retry", notification_id)
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+
+def _matches(rule: dict[str, Any], category: str, channel: str) -> bool:
+    return rule.get("category") in ("*", category) and rule.get("channel") in ("*", channel)
+
+
+async def opted_out(user_id: uuid.UUID | None, category: str, channel: str) -> bool:
+    """Whether the user turned this category/channel off; security messages are always sent."""
+    if user_id is None or category == SECURITY:
+        return False
+    preference = await NotificationPreference.get_or_none(user_id=user_id)
+    return preference is not None and any(_matches(rule, category, channel) for rule in preference.opt_outs or ())
+
+
+async def get_preferences(principal: Principal) -> dict[str, Any]:
+    _require_user(principal)
+    preference = await NotificationPreference.get_or_none(user_id=principal.user_id)
+    return _preferences_out(preference.opt_outs if preference else [])
+
+
+def _preferences_out(opt_outs: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "opt_outs": opt_outs,
+        "categories": [{"name": name, "description": text, "can_opt_out": name != SECURITY} for name, text in CATEGORIES.items()],
+        "channels": sorted(runtime().channels),
+    }
+
+
+async def set_preferences(principal: Principal, opt_outs: list[dict[str, str]]) -> dict[str, Any]:
+    _require_user(principal)
+    channels = runtime().channels
+    errors = []
+    for index, rule in enumerate(opt_outs):
+        if rule["category"] == SECURITY:
+            errors.append({"loc": ["body", "opt_outs", index, "category"], "msg": "security messages cannot be turned off", "type": "value_error"})
+        elif rule["category"] != "*" and rule["category"] not in CATEGORIES:
+            errors.append({"loc": ["body", "opt_outs", index, "category"], "msg": f"unknown category; one of {sorted(CATEGORIES)} or *", "type": "value_error"})
+        if rule["channel"] != "*" and rule["channel"] not in channels:
+            errors.append({"loc": ["body", "opt_outs", index, "channel"], "msg": f"unknown channel; one of {sorted(channels)} or *", "type": "value_error"})
+    if errors:
+        raise unprocessable(errors)
+    unique = [dict(rule) for rule in {(r["category"], r["channel"]): r for r in opt_outs}.values()]
+    preference = await NotificationPreference.get_or_none(user_id=principal.user_id)
+    if preference is None:
+        try:
+            await NotificationPreference.create(user_id=principal.user_id, organization_id=principal.organization_id, opt_outs=unique)
+        except IntegrityError:
+            await NotificationPreference.filter(user_id=principal.user_id).update(opt_outs=unique)
+    else:
+        preference.opt_outs = unique
+        await preference.save(update_fields=["opt_outs", "updated_at"])
+    return _preferences_out(unique)
+
+
+def _require_user(principal: Principal) -> None:
+    if principal.user_id is None:
+        raise forbidden("only users have an inbox and preferences")
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def visible_templates(principal: Principal, **filters: Any) -> QuerySet[NotificationTemplate]:
+    """The organization's templates and the global defaults (super_admin: every template)."""
+    queryset = NotificationTemplate.filter(**filters)
+    if principal.is_super_admin:
+        return queryset
+    return queryset.filter(Q(organization_id=principal.organization_id) | Q(organization_id=None))
+
+
+async def get_template(principal: Principal, template_id: uuid.UUID | str) -> NotificationTemplate:
+    try:
+        key = uuid.UUID(str(template_id))
+    except ValueError:
+        raise not_found("template") from None
+    row = await visible_templates(principal).get_or_none(id=key)
+    if row is None:
+        raise not_found("template")
+    return row
+
+
+def _check_fields(channel: str | None, subject: str | None, body: str | None, html: str | None) -> None:
+    if channel is not None and channel not in runtime().channels:
+        raise _invalid("channel", f"unknown channel; one of {sorted(runtime().channels)}")
+    try:
+        check_template(subject, field="subject")
+        check_template(body, field="body")
+        check_template(html, html=True, field="html")
+    except TemplateProblem as exc:
+        field_name = str(exc).split(":", 1)[0]
+        raise unprocessable([{"loc": ["body", field_name], "msg": str(exc), "type": "template_error"}], detail=f"invalid template: {exc}") from None
+
+
+async def create_template(principal: Principal, values: dict[str, Any]) -> NotificationTemplate:
+    _check_fields(values["channel"], values.get("subject"), values["body"], values.get("html"))
+    try:
+        return await NotificationTemplate.create(
+            organization_id=principal.organization_id, owner_key=str(principal.organization_id), **values
+        )
+    except IntegrityError:
+        raise conflict("a template with this name, channel and locale already exists") from None
+
+
+def _ensure_changeable(principal: Principal, row: NotificationTemplate) -> None:
+    if row.organization_id is None and not principal.is_super_admin:
+        raise forbidden("global default templates are read-only; create one with the same name to override it")
+
+
+async def update_template(principal: Principal, template_id: str, changes: dict[str, Any]) -> NotificationTemplate:
+    row = await get_template(principal, template_id)
+    _ensure_changeable(principal, row)
+    for name in ("name", "channel", "locale", "body"):
+        if name in changes and changes[name] is None:
+            raise _invalid(name, "may not be null")
+    _check_fields(changes.get("channel"), changes.get("subject"), changes.get("body"), changes.get("html"))
+    for name, value in changes.items():
+        setattr(row, name, value)
+    try:
+        await row.save()
+    except IntegrityError:
+        raise conflict("a template with this name, channel and locale already exists") from None
+    return row
+
+
+async def delete_template(principal: Principal, template_id: str) -> None:
+    row = await get_template(principal, template_id)
+    _ensure_changeable(principal, row)
+    await row.delete()
+
+
+async def find_template(organization_id: uuid.UUID, name: str, channel: str, locale: str) -> NotificationTemplate | None:
+    """The organization's template, else the global default; the locale, else English."""
+    candidates = await NotificationTemplate.filter(
+        owner_key__in=[str(organization_id), GLOBAL], name=name, channel=channel, locale__in=list(dict.fromkeys([locale, "en"]))
+    )
+
+    def rank(row: NotificationTemplate) -> tuple[int, int]:
+        return (0 if row.owner_key != GLOBAL else 1, 0 if row.locale == locale else 1)
+
+    return min(candidates, key=rank) if candidates else None
+
+
+async def seed_default_templates() -> int:
+    """Create the shipped global templates that are missing (edited ones are kept)."""
+    created = 0
+    for default in DEFAULT_TEMPLATES:
+        if await NotificationTemplate.exists(owner_key=GLOBAL, name=default.name, channel=default.channel, locale="en"):
+            continue
+        try:
+            await NotificationTemplate.create(
+                organization_id=None, owner_key=GLOBAL, name=default.name, channel=default.channel, locale="en",
+                subject=default.subject, body=default.body, html=default.html,
+            )
+            created += 1
+        except IntegrityError:
+            pass  # another process seeded it at the same time
+    return created
+
+
+# --- sending and the inbox -------------------------------------------------------------------
+
+
+def _validate_target(channel: str, recipient: User | None, to: str | None) -> str | None:
+    if channel == "in_app":
+        if recipient is None:
+            raise _invalid("recipient_id", "in_app notifications need a recipient_id")
+        if to is not None:
+            raise _invalid("to", "in_app notifications go to a user: leave 'to' out")
+        return None
+    if recipient is None and not to:
+        raise _invalid("to", "give a recipient_id or a 'to' address")
+    if to is None:
+        if channel in ("sms", "webhook"):
+            raise _invalid("to", f"{channel} notifications need 'to'")
+        return None
+    if channel == "email":
+        try:
+            return _email_adapter.validate_python(to)
+        except ValidationError:
+            raise _invalid("to", "not a valid email address") from None
+    if channel == "sms" and not PHONE.match(to):
+        raise _invalid("to", "an E.164 phone number such as +14155550100")
+    if channel == "webhook":
+        try:
+            url = httpx.URL(to)
+        except Exception:
+            raise _invalid("to", "not a valid URL") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise _invalid("to", "an http:// or https:// URL")
+    return to
+
+
+async def send_notification(principal: Principal, values: dict[str, Any]) -> tuple[Notification, bool]:
+    """Queue an arbitrary notification (admins); an idempotency key returns the first one."""
+    rt = runtime()
+    channel = values["channel"]
+    if channel not in rt.channels:
+        raise _invalid("channel", f"unknown channel; one of {sorted(rt.channels)}")
+    category = values.get("category") or "general"
+    if category not in CATEGORIES or category == SECURITY:
+        raise _invalid("category", f"one of {sorted(set(CATEGORIES) - {SECURITY})}")
+    recipient = None
+    if values.get("recipient_id") is not None:
+        recipient = await scoped(User, principal).get_or_none(id=values["recipient_id"], is_active=True)
+        if recipient is None:
+            raise _invalid("recipient_id", "not an active user of your organization")
+    to = _validate_target(channel, recipient, values.get("to"))
+    organization_id = recipient.organization_id if recipient is not None else principal.organization_id
+    if organization_id is None:
+        raise _invalid("recipient_id", "a notification belongs to an organization: name a recipient")
+    template = None
+    if values.get("template_id") is not None:
+        template = await visible_templates(principal).get_or_none(id=values["template_id"])
+        if template is None or (template.organization_id not in (None, organization_id)):
+            raise _invalid("template_id", "unknown template")
+        if template.channel != channel:
+            raise _invalid("template_id", f"the template is for the {template.channel} channel")
+    elif not values.get("body"):
+        raise _invalid("body", "give a template_id or a body")
+    if len(json.dumps(values.get("data") or {}, default=str)) > MAX_DATA_BYTES:
+        raise _invalid("data", f"larger than {MAX_DATA_BYTES} bytes as JSON")
+    key = values.get("idempotency_key")
+    if key:
+        existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)
+        if existing is not None:
+            return existing, False
+    fields = {
+        "organization_id": organization_id,
+        "user_id": recipient.id if recipient is not None else None,
+        "to": to,
+        "channel": channel,
+        "category": category,
+        "data": values.get("data") or {},
+        "idempotency_key": key,
+        "created_by_id": principal.user_id,
+        "locale": values.get("locale") or "en",
+    }
+    if template is not None:
+        fields.update(template_id=template.id, template_name=template.name)
+    else:
+        fields.update(subject=values.get("subject"), body=values["body"], rendered=True)
+    try:
+        row = await Notification.create(**fields)
+    except IntegrityError:
+        existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)
+        if existing is None:
+            raise
+        return existing, False
+    await kick(row.id)
+    return row, True
+
+
+async def queue_system(
+    organization_id: uuid.UUID,
+    *,
+    channel: str,
+    template_name: str,
+    category: str,
+    event: str,
+    data: dict[str, Any],
+    idempotency_key: str,
+    user_id: uuid.UUID | None = None,
+    to: str | None = None,
+) -> Notification | None:
+    """A system notification from a domain event, unless the user opted out; deduplicated by key."""
+    if channel not in runtime().channels:
+        return None
+    if await opted_out(user_id, category, channel):
+        log.info("user %s opted out of %s by %s", user_id, category, channel)
+        return None
+    try:
+        row = await Notification.create(
+            organization_id=organization_id, user_id=user_id, to=to, channel=channel, category=category, event=event,
+            template_name=template_name, data=data, idempotency_key=idempotency_key[:200],
+        )
+    except IntegrityError:
+        return None
+    await kick(row.id)
+    return row
+
+
+def visible_notifications(principal: Principal, **filters: Any) -> QuerySet[Notification]:
+    """Admins see the organization's notifications, everyone else only their own."""
+    if principal.is_admin:
+        return scoped(Notification, principal, **filters)
+    if principal.user_id is None:
+        return Notification.filter(id=None)
+    return scoped(Notification, principal, user_id=principal.user_id, **filters)
+
+
+async def get_notification(principal: Principal, notification_id: str) -> Notification:
+    if principal.is_admin:
+        return await get_scoped(Notification, principal, notification_id)
+    return await get_scoped(Notification, principal, notification_id, user_id=principal.user_id)
+
+
+async def mark_read(principal: Principal, notification_id: str) -> None:
+    row = await get_notification(principal, notification_id)
+    if row.user_id is None or row.user_id != principal.user_id:
+        raise forbidden("only the recipient can mark a notification read")
+    if row.read_at is None:
+        await Notification.filter(id=row.id, read_at=None).update(read_at=now())
+        await Notification.filter(id=row.id, status="sent").update(status="read")
+
+
+async def mark_all_read(principal: Principal) -> int:
+    _require_user(principal)
+    current = now()
+    count = await Notification.filter(user_id=principal.user_id, read_at=None).update(read_at=current)
+    await Notification.filter(user_id=principal.user_id, status="sent", read_at__not_isnull=True).update(status="read")
+    return count
+
+
+async def in_app_since(principal: Principal, last_id: str, limit: int = 100) -> list[Notification]:
+    """The user's delivered in-app notifications newer than ``last_id`` (for an SSE reconnect)."""
+    try:
+        key = uuid.UUID(last_id)
+    except ValueError:
+        return []
+    last = await Notification.get_or_none(id=key, user_id=principal.user_id)
+    if last is None:
+        return []
+    return list(
+        await Notification.filter(
+            Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, id__gt=last.id),
+            user_id=principal.user_id, channel="in_app", status__in=["sent", "read"],
+        ).order_by("created_at", "id").limit(limit)
+    )

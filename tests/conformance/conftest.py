@@ -1,0 +1,14 @@
+"""The conformance suite uses the kit's own fixtures (``vetrai_*``): by default core, auth and keys.
+
+``PluginConformance`` classes choose their plugins themselves (the plugin, what it requires,
+auth and keys), so this default only serves the kit's own tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def vetrai_plugins() -> list[str]:
+    return ["auth", "keys"]

@@ -1,0 +1,174 @@
+"""Engine fixtures: only core, auth and workers are enabled.
+
+On SQLite the in-memory broker runs jobs inside the app. On Postgres the broker is a Redis
+stream: the ``worker`` fixture (autouse) runs taskiq's ``Receiver`` on the app's broker, so
+every job really travels through Redis and is claimed from the database end to end.
+``tests/engine/test_engine_processes.py`` additionally runs real ``vetrai worker`` processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from vetrai.core.config import Settings
+from vetrai.core.hooks import PluginInfo, hookimpl
+
+POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
+FAST_ENV = {
+    "VETRAI_WORKERS_HEARTBEAT_SECONDS": "0.5",
+    "VETRAI_WORKERS_LEASE_SECONDS": "2",
+    "VETRAI_WORKERS_EVENT_POLL_SECONDS": "0.05",
+    "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "1",
+    "VETRAI_WORKERS_KEEPALIVE_SECONDS": "0.1",
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in FAST_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory(plugins=["auth", "workers"])
+
+
+@contextlib.asynccontextmanager
+async def receiving(platform: Any) -> AsyncIterator[None]:
+    """A taskiq worker in this process consuming the platform's Redis stream: messages are read
+    from the stream's consumer group and run through taskiq's ``Receiver.callback`` (the code
+    path of ``taskiq worker``), then acknowledged. (``Receiver.listen`` itself cannot be
+    cancelled promptly in the middle of a stream read, so the read loop is ours, with a short
+    block and a stop flag.)"""
+    from redis.asyncio import Redis
+    from taskiq import AckableMessage
+    from taskiq.receiver import Receiver
+
+    broker = platform.broker
+    receiver = Receiver(broker, max_async_tasks=200, propagate_exceptions=False, run_startup=False)
+    stop = asyncio.Event()
+    running: set[asyncio.Task[Any]] = set()
+
+    async def consume() -> None:
+        async with Redis(connection_pool=broker.connection_pool) as redis:
+            while not stop.is_set():
+                fetched = await redis.xreadgroup(
+                    broker.consumer_group_name, broker.consumer_name, {broker.queue_name: ">"}, block=50, count=50
+                )
+                for stream, messages in fetched or []:
+                    for message_id, fields in messages:
+                        message = AckableMessage(data=fields[b"data"], ack=broker._ack_generator(id=message_id, queue_name=stream))
+                        task = asyncio.create_task(receiver.callback(message))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+
+    consumer = asyncio.create_task(consume())
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait([consumer], timeout=5)
+        if running:
+            await asyncio.wait(list(running), timeout=5)
+        for task in [consumer, *running]:
+            task.cancel()
+
+
+@pytest.fixture
+async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """The app with its lifespan running; on Postgres with a taskiq Receiver consuming its
+    Redis stream in this process (mark a test ``no_worker`` to leave jobs to other processes)."""
+    from vetrai.core.app import create_app
+
+    application = create_app(settings, extra_plugins=[EventRecorder()])
+    async with application.test_app() as test_app:
+        if POSTGRES and not request.node.get_closest_marker("no_worker"):
+            async with receiving(test_app.app.extensions["vetrai"]):
+                yield test_app
+        else:
+            yield test_app
+
+
+class EventRecorder:
+    """A plugin that records every domain event (``recorded_events`` fixture)."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    @hookimpl
+    def vetrai_plugin_info(self) -> PluginInfo:
+        return PluginInfo(name="engine-test-recorder", version="0")
+
+    @hookimpl
+    def vetrai_event(self, event: Any) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def recorded_events(platform: Any) -> list[Any]:
+    recorder = platform.plugin_manager.get_plugin("engine-test-recorder")
+    return recorder.events
+
+
+@pytest.fixture
+def jobs(client: Any) -> Any:
+    return JobClient(client)
+
+
+class JobClient:
+    """Small helpers over the jobs API."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def create(self, actor: Any, template: str, input: dict[str, Any] | None = None, expect: int = 202, **extra: Any) -> dict[str, Any]:  # noqa: A002
+        response = await self.client.post(
+            "/api/v1/workers/jobs", json={"template": template, "input": input or {}, **extra}, headers=actor.headers
+        )
+        body = await response.get_json()
+        assert response.status_code == expect, body
+        return body
+
+    async def get(self, actor: Any, job_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/api/v1/workers/jobs/{job_id}", headers=actor.headers)
+        assert response.status_code == 200, await response.get_data(as_text=True)
+        return await response.get_json()
+
+    async def wait(self, actor: Any, job_id: str, *statuses: str, within: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            job = await self.get(actor, job_id)
+            if job["status"] in statuses:
+                return job
+            assert time.monotonic() < deadline, f"job stayed {job['status']}, wanted {statuses}: {job}"
+            await asyncio.sleep(0.03)
+
+    async def events(self, actor: Any, job_id: str) -> list[dict[str, Any]]:
+        response = await self.client.get(f"/api/v1/workers/jobs/{job_id}/events?format=json", headers=actor.headers)
+        assert response.status_code == 200
+        return (await response.get_json())["items"]
+
+    async def action(self, actor: Any, job_id: str, action: str, body: Any = None, expect: int = 202) -> dict[str, Any]:
+        kwargs = {"json": body} if body is not None else {}
+        response = await self.client.post(f"/api/v1/workers/jobs/{job_id}/{action}", headers=actor.headers, **kwargs)
+        data = await response.get_json()
+        assert response.status_code == expect, data
+        return data
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "no_worker: do not run an in-process taskiq receiver (postgres backend)")
+
+
+if not POSTGRES:
+    # Worker processes need the shared Postgres and Redis: with SQLite and the in-memory
+    # broker the server runs every job itself, so this module only runs in the postgres run.
+    collect_ignore = ["test_engine_processes.py"]

@@ -1,0 +1,232 @@
+"""The execution guarantees: one claim per job, checkpoints, the reaper, drain, webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import timedelta
+from typing import Any, TypedDict
+
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel, ConfigDict
+
+from vetrai.engine import service
+
+from vetrai.engine.models import Job, JobEvent
+from vetrai.engine.runtime import Runtime, reap, signature, utcnow, webhook_secret
+from vetrai.engine.spec import WorkflowSpec, workflows
+
+CALLS: Counter[str] = Counter()
+
+
+class TwoStepInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: str = "ok"
+
+
+class TwoStepOutput(BaseModel):
+    a: int
+    b: int
+
+
+class TwoStepState(TypedDict, total=False):
+    mode: str
+    a: int
+    b: int
+
+
+async def _first(state: TwoStepState) -> dict[str, Any]:
+    CALLS["first"] += 1
+    return {"a": 1}
+
+
+async def _second(state: TwoStepState, config: RunnableConfig) -> dict[str, Any]:
+    CALLS["second"] += 1
+    attempt = config["configurable"]["attempt"]
+    if CALLS["second"] == 1 and state["mode"] == "hang":
+        await asyncio.sleep(3600)
+    if attempt == 1 and state["mode"] == "fail":
+        raise RuntimeError("second failed once")
+    return {"b": 2}
+
+
+def _build() -> StateGraph:
+    graph = StateGraph(TwoStepState)
+    graph.add_node("first", _first)
+    graph.add_node("second", _second)
+    graph.add_edge(START, "first")
+    graph.add_edge("first", "second")
+    graph.add_edge("second", END)
+    return graph
+
+
+@pytest.fixture
+async def two_step(app):
+    spec = WorkflowSpec(
+        name="test_two_step", version="1", description="test", input_model=TwoStepInput, output_model=TwoStepOutput,
+        build=_build, max_attempts=2, retry_backoff_seconds=0.01, timeout_seconds=30,
+        to_output=lambda state: {"a": state["a"], "b": state["b"]},
+    )
+    workflows()[spec.name] = spec
+    CALLS.clear()
+    await service.sync_package_templates()
+    yield spec
+    workflows().pop(spec.name, None)
+
+
+async def queued_job(actor, mode: str) -> Job:
+    """A queued job row that no broker message points at (the test delivers it)."""
+    template = await service.WorkflowTemplate.get(package_key="test_two_step")
+    return await Job.create(
+        organization_id=actor.organization.id, template_id=template.id, template_name="test_two_step", workflow="test_two_step",
+        user_id=actor.user.id, input={"mode": mode}, max_attempts=2, timeout_seconds=30, retry_backoff_seconds=0.01, queued_at=utcnow(),
+    )
+
+
+async def test_retry_resumes_from_the_checkpoint(make_user, jobs, two_step):
+    actor = await make_user()
+    job = await jobs.create(actor, "test_two_step", {"mode": "fail"})
+    done = await jobs.wait(actor, job["id"], "succeeded")
+    assert done["attempts"] == 2 and done["output"] == {"a": 1, "b": 2}
+    assert CALLS == {"first": 1, "second": 2}, "the node that finished was run again"
+
+
+async def test_duplicate_delivery_runs_once(platform, make_user, two_step):
+    actor = await make_user()
+    job = await queued_job(actor, "ok")
+    first, second = Runtime(platform), Runtime(platform)
+    try:
+        results = await asyncio.gather(first.run_job(str(job.id)), second.run_job(str(job.id)), first.run_job(str(job.id)))
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(results, key=str) == [None, None, "succeeded"]
+    assert CALLS == {"first": 1, "second": 1}
+    await job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 1
+    running = await JobEvent.filter(job_id=job.id, type="status").values_list("data", flat=True)
+    assert [item["status"] for item in running].count("running") == 1
+
+
+async def test_dead_worker_job_is_reaped_and_resumed(platform, make_user, jobs, two_step):
+    actor = await make_user()
+    job = await queued_job(actor, "hang")
+    dead = Runtime(platform)
+    run = asyncio.create_task(dead.run_job(str(job.id)))
+    for _ in range(200):
+        await job.refresh_from_db()
+        if CALLS["second"] and job.current_node == "second":
+            break
+        await asyncio.sleep(0.02)
+    assert job.status == "running" and job.current_node == "second"
+    # The worker "dies": its run stops without a word to the database, its lease runs out.
+    dead.cancel_local(str(job.id), "lease_lost")
+    await run
+    await dead.close()
+    await Job.filter(id=job.id).update(lease_expires_at=utcnow() - timedelta(seconds=1))
+    assert (await reap(platform))["expired"] == 1
+    done = await jobs.wait(actor, str(job.id), "succeeded")
+    assert done["attempts"] == 2 and done["output"] == {"a": 1, "b": 2}
+    assert CALLS == {"first": 1, "second": 2}
+
+
+async def test_drain_releases_running_jobs(platform, make_user, jobs, two_step):
+    actor = await make_user()
+    job = await queued_job(actor, "hang")
+    draining = Runtime(platform)
+    run = asyncio.create_task(draining.run_job(str(job.id)))
+    for _ in range(200):
+        if CALLS["second"]:
+            break
+        await asyncio.sleep(0.02)
+    await draining.close()
+    assert await run == "queued"
+    await job.refresh_from_db()
+    if job.status == "queued":
+        assert job.attempts == 0 and job.lease_owner is None
+        await Job.filter(id=job.id).update(queued_at=utcnow() - timedelta(seconds=60))
+        await reap(platform)
+    done = await jobs.wait(actor, str(job.id), "succeeded")
+    assert CALLS["first"] == 1 and done["output"] == {"a": 1, "b": 2}
+    reasons = [item.get("reason") for item in await JobEvent.filter(job_id=job.id, type="status").values_list("data", flat=True)]
+    assert "worker shutdown" in reasons
+
+
+async def test_signed_webhook_is_retried(platform, make_user, jobs):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        headers = dict(line.split(": ", 1) for line in head.split("\r\n")[1:] if line)
+        headers = {name.lower(): value for name, value in headers.items()}
+        body = await reader.readexactly(int(headers["content-length"]))
+        received.append((headers, body))
+        status = "500 Busy" if len(received) == 1 else "204 No Content"
+        writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
+        await jobs.wait(actor, job["id"], "succeeded")
+        for _ in range(300):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(received) == 2
+    headers, body = received[1]
+    timestamp, digest = (part.split("=", 1)[1] for part in headers["x-vetrai-signature"].split(","))
+    assert digest == signature(webhook_secret(platform), timestamp, body)
+    payload = json.loads(body)
+    assert payload["event"] == "engine.job_finished" and payload["job"]["id"] == job["id"] and payload["job"]["output"] == {"x": 1}
+    assert headers["x-vetrai-delivery"].endswith(":2")
+
+
+@pytest.mark.backend("sqlite")  # with Redis the schedules run in `vetrai worker` (test_engine_processes)
+async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypatch):
+    from vetrai.core.app import create_app
+    from vetrai.core.organizations.service import create_organization
+
+    monkeypatch.setenv("VETRAI_WORKERS_REAPER_SECONDS", "0.2")
+    application = create_app(settings_factory(plugins=["auth", "workers"]))
+    async with application.test_app():
+        organization = await create_organization("Reaped")
+        template = await service.WorkflowTemplate.get(package_key="echo")
+        job = await Job.create(
+            organization_id=organization.id, template_id=template.id, template_name="echo", workflow="echo", input={"lost": True},
+            max_attempts=1, timeout_seconds=30, queued_at=utcnow() - timedelta(seconds=60),
+        )
+        for _ in range(250):
+            await job.refresh_from_db()
+            if job.status == "succeeded":
+                break
+            await asyncio.sleep(0.02)
+        assert job.status == "succeeded" and job.output == {"lost": True}
+
+
+async def test_checkpoints_are_read_with_strict_msgpack(make_user, jobs):
+    from langgraph._internal import _serde
+    from langgraph.checkpoint.serde import _msgpack
+
+    actor = await make_user()
+    job = await jobs.create(actor, "echo", {})
+    await jobs.wait(actor, job["id"], "succeeded")
+    assert _msgpack.STRICT_MSGPACK_ENABLED and _serde.STRICT_MSGPACK_ENABLED
+
+
+async def test_cancel_flag_set_elsewhere_is_seen_within_a_second(make_user, jobs):
+    """Another server process without Redis (or a lost pub/sub message) only sets the flag."""
+    actor = await make_user()
+    job = await jobs.create(actor, "sleep", {"seconds": 60, "steps": 600})
+    await jobs.wait(actor, job["id"], "running")
+    await Job.filter(id=job["id"]).update(cancel_requested=True)
+    assert (await jobs.wait(actor, job["id"], "cancelled", within=5))["finished_at"]  # of a 60 s run
