@@ -51,7 +51,7 @@ async def steady_load(base_url: str, token: str, seconds: float, samples: list[t
 
 def test_memory_and_descriptors_stay_flat_with_no_server_errors(backend):
     seconds = size(20, 30 * 60)
-    with harness.vetrai_server(backend, plugins="auth,keys") as server:
+    with harness.vetrai_server(backend) as server:
         harness.wait_ready(server.base_url)
         token = harness.register(server.base_url)["access_token"]
         samples: list[tuple[int, int]] = []
