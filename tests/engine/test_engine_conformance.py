@@ -23,7 +23,7 @@ async def _job(kit, owner):
 
 STREAM = (
     "a Server-Sent Events stream that ends only when the job stops (on the Redis backend nothing runs it "
-    "here): streaming, its scopes and ?format=json are tested in test_engine_jobs.py and test_engine_scopes.py"
+    "here): streaming, its scopes and ?format=json are tested in test_engine_jobs.py"
 )
 
 
