@@ -100,13 +100,11 @@ async def apply_migrations(config: dict[str, Any]) -> list[str]:
 
 async def detect_changes(config: dict[str, Any], app_labels: list[str] | None = None) -> list[Any]:
     """Migration writers for models that changed since their app's last migration."""
-    apps = {
-        label: app
-        for label, app in config["apps"].items()
-        if app.get("migrations") and (not app_labels or label in app_labels)
-    }
-    detector = MigrationAutodetector(Tortoise.apps, apps)
-    return await detector.changes()
+    # The detector sees every app, because a plugin's migrations depend on core's and auth's;
+    # only the writers of the asked-for apps are returned.
+    apps = {label: app for label, app in config["apps"].items() if app.get("migrations")}
+    writers = await MigrationAutodetector(Tortoise.apps, apps).changes()
+    return [writer for writer in writers if not app_labels or writer.app_label in app_labels]
 
 
 async def make_migrations(config: dict[str, Any], app_labels: list[str] | None = None) -> list[str]:
