@@ -189,6 +189,18 @@ async def test_example_package_workflow_runs(make_user, jobs):
     assert done["output"] == {"words": 8, "distinct": 5, "top": [["the", 3], ["and", 2]]}
 
 
+async def test_example_package_routes_and_interrupts(make_user, jobs):
+    actor = await make_user()
+    small = await jobs.create(actor, "expense_approval", {"amount": 12.5, "description": "train ticket"})
+    large = await jobs.create(actor, "expense_approval", {"amount": 900, "description": "conference"})
+    assert (await jobs.wait(actor, small["id"], "succeeded"))["output"] == {"approved": True, "decided_by": "policy", "comment": None}
+    waiting = await jobs.wait(actor, large["id"], "interrupted")
+    assert waiting["interrupt"][0] == {"amount": 900.0, "description": "conference"}
+    await jobs.action(actor, large["id"], "resume", {"value": {"approved": False, "comment": "over budget"}})
+    done = await jobs.wait(actor, large["id"], "succeeded")
+    assert done["output"] == {"approved": False, "decided_by": "manager", "comment": "over budget"}
+
+
 async def test_input_validation_and_unknown_templates(client, make_user, jobs):
     actor = await make_user()
     bad = await jobs.create(actor, "sleep", {"seconds": -1, "steps": "many"}, expect=422)

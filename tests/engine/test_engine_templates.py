@@ -15,7 +15,7 @@ async def test_package_templates_are_listed_read_only(client, make_user):
     actor = await make_user()
     items = await list_templates(client, actor)
     by_name = {item["name"]: item for item in items}
-    assert BUILT_INS | {"word_count"} <= set(by_name)
+    assert BUILT_INS | {"word_count", "expense_approval"} <= set(by_name)
     echo = by_name["echo"]
     assert echo["source"] == "package" and echo["read_only"] is True and echo["organization_id"] is None
     assert echo["defaults"]["max_attempts"] == 1 and echo["defaults"]["input"] == {}

@@ -1,16 +1,18 @@
-"""An example workflow package: ``pip install`` it and ``word_count`` appears in VetrAI.
+"""An example workflow package: ``pip install`` it and its workflows appear in VetrAI.
 
-The entry point (group ``vetrai.workflows``) names ``word_count``, a factory returning a
-``WorkflowSpec``; nothing else is needed.
+Each entry point (group ``vetrai.workflows``) names a factory returning a ``WorkflowSpec``;
+nothing else is needed. ``word_count`` is a straight pipeline; ``expense_approval`` routes
+with a conditional edge and waits for a person with ``interrupt()``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
 from vetrai.engine.spec import WorkflowSpec
@@ -70,4 +72,69 @@ def word_count() -> WorkflowSpec:
         timeout_seconds=30,
         max_attempts=2,
         to_output=lambda state: {"words": state["words"], "distinct": state["distinct"], "top": state["common"]},
+    )
+
+
+class ExpenseInput(BaseModel):
+    amount: float = Field(gt=0, le=1_000_000, description="Amount claimed.")
+    description: str = Field(min_length=1, max_length=2000)
+    auto_approve_below: float = Field(100, ge=0, description="Claims below this are approved without a person.")
+
+
+class ExpenseDecision(BaseModel):
+    approved: bool
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ExpenseOutput(BaseModel):
+    approved: bool
+    decided_by: Literal["policy", "manager"]
+    comment: str | None = None
+
+
+class ExpenseState(TypedDict, total=False):
+    amount: float
+    description: str
+    auto_approve_below: float
+    approved: bool
+    decided_by: str
+    comment: str | None
+
+
+def auto_approve(state: ExpenseState) -> dict[str, Any]:
+    return {"approved": True, "decided_by": "policy", "comment": None}
+
+
+def manager_review(state: ExpenseState) -> dict[str, Any]:
+    # Runs again from its start on resume: nothing before interrupt() may have side effects.
+    decision = interrupt({"amount": state["amount"], "description": state["description"]})
+    return {"approved": bool(decision["approved"]), "decided_by": "manager", "comment": decision.get("comment")}
+
+
+def route(state: ExpenseState) -> str:
+    return "auto_approve" if state["amount"] < state["auto_approve_below"] else "manager_review"
+
+
+def build_expense() -> StateGraph:
+    graph = StateGraph(ExpenseState)
+    graph.add_node("auto_approve", auto_approve)
+    graph.add_node("manager_review", manager_review)
+    graph.add_conditional_edges(START, route, ["auto_approve", "manager_review"])
+    graph.add_edge("auto_approve", END)
+    graph.add_edge("manager_review", END)
+    return graph
+
+
+def expense_approval() -> WorkflowSpec:
+    return WorkflowSpec(
+        name="expense_approval",
+        version="0.1.0",
+        description="Approves small expense claims by policy and asks a manager about the rest (example package).",
+        input_model=ExpenseInput,
+        output_model=ExpenseOutput,
+        build=build_expense,
+        timeout_seconds=60,
+        max_attempts=1,
+        resume_model=ExpenseDecision,
+        to_output=lambda state: {"approved": state["approved"], "decided_by": state["decided_by"], "comment": state.get("comment")},
     )
