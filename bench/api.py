@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +39,27 @@ from harness import (
 LIST_ROWS = 10_000
 
 
-async def _seed_users(server: Server, organization_id: str, count: int) -> str:
-    """Insert ``count`` users straight into the database; returns a cursor deep in the list."""
+def seed_users(server: Server, organization_id: str, count: int) -> str:
+    """Insert ``count`` users straight into the database; returns a cursor deep in the list.
+
+    In a fresh process: Tortoise keeps per-model SQL of the dialect it was first set up with,
+    so one process must not seed SQLite and then Postgres.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_seed_in_process, dict(server.env), organization_id, count).result()
+
+
+def _seed_in_process(env: dict[str, str], organization_id: str, count: int) -> str:
+    return asyncio.run(_seed_users(env, organization_id, count))
+
+
+async def _seed_users(env: dict[str, str], organization_id: str, count: int) -> str:
     from vetrai.core.config import Settings
     from vetrai.core.db import close_db, init_db
     from vetrai.core.pagination import encode_cursor
     from vetrai.core.platform import Platform
     from vetrai.plugins.auth.models import User
 
-    env = server.env
     settings = Settings(
         data_dir=Path(env["VETRAI_DATA_DIR"]),
         database_url=env.get("VETRAI_DATABASE_URL"),
@@ -83,7 +97,7 @@ def run_backend(backend_: Backend, workers: int, seconds: float) -> list[dict[st
         opaque = login(base, token_format="opaque")
         organization_id = registered["user"]["organization_id"]
         enabled = _plugins(base)
-        deep_cursor = asyncio.run(_seed_users(server, organization_id, LIST_ROWS))
+        deep_cursor = seed_users(server, organization_id, LIST_ROWS)
         bearer = {"Authorization": f"Bearer {jwt}"}
         scenarios: list[tuple[str, str, dict[str, Any]]] = [
             ("GET /health", "/health", {}),
