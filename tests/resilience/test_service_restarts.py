@@ -69,7 +69,7 @@ def unlimited(server, organization_id: str) -> None:
 def test_postgres_restart(backend):
     with started_server(backend) as server:
         harness.wait_ready(server.base_url)
-        registered = harness.register(server.base_url)
+        registered = harness.register(server.base_url, email="pg-restart@example.com", organization="PG restart")
         unlimited(server, registered["user"]["organization_id"])
         load = Load(server.base_url, registered["access_token"])
         load.start()
@@ -94,7 +94,7 @@ def test_postgres_restart(backend):
 def test_redis_restart(backend):
     with started_server(backend) as server, harness.vetrai_worker(server):
         harness.wait_ready(server.base_url)
-        registered = harness.register(server.base_url)
+        registered = harness.register(server.base_url, email="redis-restart@example.com", organization="Redis restart")
         unlimited(server, registered["user"]["organization_id"])
         load = Load(server.base_url, registered["access_token"])
         load.start()
