@@ -31,6 +31,7 @@ from vetrai.core.conformance import backend
 from vetrai.core.conformance.checks import CHECKS, PluginConformance, Resource
 from vetrai.core.conformance.kit import EventLog, Kit, KitApiKey, KitUser, Route, forged_credentials
 from vetrai.core.conformance.mail import Outbox, SmtpServer, body_text
+from vetrai.core.conformance.worker import in_process_worker
 
 if TYPE_CHECKING:
     from vetrai.core.config import Settings
@@ -48,6 +49,7 @@ __all__ = [
     "SmtpServer",
     "body_text",
     "forged_credentials",
+    "in_process_worker",
 ]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from vetrai.core.conformance import in_process_worker
 from vetrai.core.config import Settings
 
 PUBLIC_URL = "https://app.example.com"
@@ -171,27 +172,13 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 @contextlib.asynccontextmanager
 async def started(application: Any) -> AsyncIterator[Any]:
     """A started app; with a Redis broker also an in-process taskiq worker on it."""
-    from taskiq.receiver import Receiver as TaskiqReceiver
-
     async with application.test_app() as test_app:
         platform = test_app.app.extensions["vetrai"]
         if platform.runs_tasks:
             yield test_app
             return
-        finish = asyncio.Event()
-        worker = TaskiqReceiver(platform.broker, run_startup=False, max_async_tasks=50, propagate_exceptions=False)
-        listening = asyncio.create_task(worker.listen(finish))
-        try:
+        async with in_process_worker(platform, max_async_tasks=50):
             yield test_app
-        finally:
-            # Bounded: a teardown must never hang on a worker that does not stop.
-            finish.set()
-            await asyncio.wait({listening}, timeout=5)
-            if not listening.done():
-                listening.cancel()
-                await asyncio.wait({listening}, timeout=5)
-            if listening.done() and not listening.cancelled():
-                listening.exception()  # retrieved, so asyncio does not log it at exit
 
 
 @pytest.fixture

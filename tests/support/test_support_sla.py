@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 
-import pytest
 
 from tests.support.conftest import API
+from vetrai.core.conformance import in_process_worker
 from vetrai.core.hooks import Schedule
 from vetrai.plugins.support import service
 from vetrai.plugins.support.models import Ticket
@@ -163,42 +162,6 @@ async def test_periodic_check_marks_breaches_once(client, team, open_ticket, app
     assert ("support", Schedule("support.check_sla", 60.0)) in platform.plugins.schedules
 
 
-@contextlib.asynccontextmanager
-async def redis_worker(platform):
-    """A taskiq worker in this process on the platform's Redis stream (as in tests/engine):
-    messages are read from the consumer group and run through ``Receiver.callback``."""
-    from redis.asyncio import Redis
-    from taskiq import AckableMessage
-    from taskiq.receiver import Receiver
-
-    broker = platform.broker
-    receiver = Receiver(broker, max_async_tasks=10, propagate_exceptions=False, run_startup=False)
-    stop = asyncio.Event()
-    running: set[asyncio.Task] = set()
-
-    async def consume() -> None:
-        async with Redis(connection_pool=broker.connection_pool) as redis:
-            while not stop.is_set():
-                fetched = await redis.xreadgroup(
-                    broker.consumer_group_name, broker.consumer_name, {broker.queue_name: ">"}, block=50, count=10
-                )
-                for stream, messages in fetched or []:
-                    for message_id, fields in messages:
-                        message = AckableMessage(data=fields[b"data"], ack=broker._ack_generator(id=message_id, queue_name=stream))
-                        task = asyncio.create_task(receiver.callback(message))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
-
-    consumer = asyncio.create_task(consume())
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait([consumer, *running], timeout=5)
-        for task in [consumer, *running]:
-            task.cancel()
-
-
 async def test_check_runs_as_a_taskiq_task(client, team, open_ticket, app, platform):
     """The scheduled task name is registered and does its work when a worker runs it: in the
     server on SQLite (in-memory broker), through the Redis stream on Postgres."""
@@ -210,7 +173,7 @@ async def test_check_runs_as_a_taskiq_task(client, team, open_ticket, app, platf
         result = await (await task.kiq()).wait_result(timeout=10)
         assert result.return_value == 1
     else:
-        async with redis_worker(platform):
+        async with in_process_worker(platform):
             await task.kiq()
             for _ in range(200):
                 async with app.app.app_context():
