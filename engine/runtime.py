@@ -24,8 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import F, Q
-
 from vetrai.core.models import Organization
+from vetrai.core.outbound import (
+    PrivateAddressError,
+    ensure_public_host,
+    hmac_sha256_hex,
+)
 from vetrai.core.tenancy import limits_of
 from vetrai.engine.models import FINISHED, Job, JobEvent
 from vetrai.engine.settings import WorkersSettings
@@ -532,10 +536,6 @@ async def reap(platform: Platform) -> dict[str, int]:
     return {"expired": len(expired), "stale": len(stale)}
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def webhook_secret(platform: Platform) -> str:
     return hmac.new(platform.settings.resolved_secret_key.encode(), b"vetrai-workers-webhook", hashlib.sha256).hexdigest()
 
@@ -543,7 +543,6 @@ def webhook_secret(platform: Platform) -> str:
 async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> bool:
     """POST the finished job, signed ``X-VetrAI-Signature: t=<unix>,v1=<hex HMAC-SHA256>``."""
     import httpx
-
     from vetrai.engine.service import serialize_job
 
     settings = platform.plugin_settings("workers", WorkersSettings)
@@ -557,8 +556,17 @@ async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> 
         "User-Agent": "VetrAI-Webhooks",
         "X-VetrAI-Event": "engine.job_finished",
         "X-VetrAI-Delivery": f"{job.id}:{attempt}",
-        "X-VetrAI-Signature": f"t={timestamp},v1={signature(webhook_secret(platform), timestamp, body)}",
+        "X-VetrAI-Signature": f"t={timestamp},v1={hmac_sha256_hex(webhook_secret(platform), timestamp, body)}",
     }
+    if not settings.webhook_allow_private:
+        try:
+            await ensure_public_host(job.webhook_url)
+        except PrivateAddressError as exc:
+            log.warning("webhook of job %s refused: %s (VETRAI_WORKERS_WEBHOOK_ALLOW_PRIVATE)", job.id, exc)
+            return False
+        except OSError as exc:
+            log.warning("webhook of job %s: cannot resolve its host: %s", job.id, exc)
+            return False
     try:
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.post(job.webhook_url, content=body, headers=headers)

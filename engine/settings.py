@@ -15,4 +15,7 @@ class WorkersSettings(BaseSettings):
     event_poll_seconds: float = Field(0.2, description="How often an open event stream looks for new job events.")
     keepalive_seconds: float = Field(15.0, description="Interval of keep-alive comments on an idle event stream.")
     webhook_max_attempts: int = Field(5, description="Deliveries tried per job webhook (exponential backoff from 1 s).")
+    webhook_allow_private: bool = Field(
+        False, description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF)."
+    )
     checkpoint_pool_size: int = Field(10, description="Largest psycopg pool of the LangGraph Postgres checkpointer.")

@@ -15,9 +15,7 @@ endpoint configured in ``VETRAI_NOTIFICATIONS_SMS_WEBHOOK_URL`` /
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -33,8 +31,8 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 import httpx
-
 from vetrai import __version__
+from vetrai.core import outbound
 from vetrai.core.hooks import NotificationChannel, TemporaryDeliveryError
 from vetrai.plugins.notifications.templates import text_to_html
 
@@ -174,8 +172,7 @@ async def send_in_app(message: NotificationMessage) -> None:
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>." + body), as sent in X-VetrAI-Signature."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    return f"sha256={outbound.hmac_sha256_hex(secret, timestamp, body)}"
 
 
 def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, tolerance_seconds: int = 300) -> bool:
@@ -187,30 +184,14 @@ def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, t
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
 async def ensure_public_host(url: str) -> None:
     """Refuse URLs whose host resolves to loopback, private, link-local or reserved addresses."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise DeliveryError("the webhook URL has no host")
     try:
-        addresses = [ipaddress.ip_address(host).compressed]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError as exc:
-            raise TemporaryDeliveryError(f"cannot resolve {host}: {exc}") from None
-        addresses = [info[4][0] for info in infos]
-    if any(_is_private(address) for address in addresses):
-        raise DeliveryError(
-            f"{host} resolves to a private or loopback address; set VETRAI_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE=true to allow it"
-        )
+        await outbound.ensure_public_host(url)
+    except outbound.PrivateAddressError as exc:
+        raise DeliveryError(f"{exc}; set VETRAI_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE=true to allow it") from None
+    except OSError as exc:
+        raise TemporaryDeliveryError(f"cannot resolve {urlsplit(url).hostname}: {exc}") from None
 
 
 async def post_signed(url: str, payload: dict[str, Any], notification_id: uuid.UUID, *, check_host: bool) -> None:

@@ -9,7 +9,6 @@ every job really travels through Redis and is claimed from the database end to e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from vetrai.core.conformance import in_process_worker
 from vetrai.core.config import Settings
 from vetrai.core.hooks import PluginInfo, hookimpl
 
@@ -27,6 +27,7 @@ FAST_ENV = {
     "VETRAI_WORKERS_EVENT_POLL_SECONDS": "0.05",
     "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "1",
     "VETRAI_WORKERS_KEEPALIVE_SECONDS": "0.1",
+    "VETRAI_WORKERS_WEBHOOK_ALLOW_PRIVATE": "true",  # the tests' webhook receivers listen on loopback
 }
 
 
@@ -41,47 +42,6 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory(plugins=["auth", "workers"])
 
 
-@contextlib.asynccontextmanager
-async def receiving(platform: Any) -> AsyncIterator[None]:
-    """A taskiq worker in this process consuming the platform's Redis stream: messages are read
-    from the stream's consumer group and run through taskiq's ``Receiver.callback`` (the code
-    path of ``taskiq worker``), then acknowledged. (``Receiver.listen`` itself cannot be
-    cancelled promptly in the middle of a stream read, so the read loop is ours, with a short
-    block and a stop flag.)"""
-    from redis.asyncio import Redis
-    from taskiq import AckableMessage
-    from taskiq.receiver import Receiver
-
-    broker = platform.broker
-    receiver = Receiver(broker, max_async_tasks=200, propagate_exceptions=False, run_startup=False)
-    stop = asyncio.Event()
-    running: set[asyncio.Task[Any]] = set()
-
-    async def consume() -> None:
-        async with Redis(connection_pool=broker.connection_pool) as redis:
-            while not stop.is_set():
-                fetched = await redis.xreadgroup(
-                    broker.consumer_group_name, broker.consumer_name, {broker.queue_name: ">"}, block=50, count=50
-                )
-                for stream, messages in fetched or []:
-                    for message_id, fields in messages:
-                        message = AckableMessage(data=fields[b"data"], ack=broker._ack_generator(id=message_id, queue_name=stream))
-                        task = asyncio.create_task(receiver.callback(message))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
-
-    consumer = asyncio.create_task(consume())
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait([consumer], timeout=5)
-        if running:
-            await asyncio.wait(list(running), timeout=5)
-        for task in [consumer, *running]:
-            task.cancel()
-
-
 @pytest.fixture
 async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """The app with its lifespan running; on Postgres with a taskiq Receiver consuming its
@@ -91,7 +51,7 @@ async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterat
     application = create_app(settings, extra_plugins=[EventRecorder()])
     async with application.test_app() as test_app:
         if POSTGRES and not request.node.get_closest_marker("no_worker"):
-            async with receiving(test_app.app.extensions["vetrai"]):
+            async with in_process_worker(test_app.app.extensions["vetrai"]):
                 yield test_app
         else:
             yield test_app

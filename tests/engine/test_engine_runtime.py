@@ -12,11 +12,11 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
-
+from vetrai.core.outbound import hmac_sha256_hex
 from vetrai.engine import service
-
 from vetrai.engine.models import Job, JobEvent
-from vetrai.engine.runtime import Runtime, reap, signature, utcnow, webhook_secret
+from vetrai.engine.runtime import Runtime, deliver_webhook, reap, utcnow, webhook_secret
+from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, workflows
 
 CALLS: Counter[str] = Counter()
@@ -155,6 +155,30 @@ async def test_drain_releases_running_jobs(platform, make_user, jobs, two_step):
     assert "worker shutdown" in reasons
 
 
+async def test_webhooks_to_private_addresses_are_refused_by_default(platform, make_user, jobs):
+    hits: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.read(100))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    settings.webhook_allow_private = False
+    try:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
+        await jobs.wait(actor, job["id"], "succeeded")
+        assert await deliver_webhook(platform, job["id"]) is False
+        await asyncio.sleep(0.2)
+    finally:
+        settings.webhook_allow_private = True
+        server.close()
+        await server.wait_closed()
+    assert hits == []
+
+
 async def test_signed_webhook_is_retried(platform, make_user, jobs):
     received: list[tuple[dict[str, str], bytes]] = []
 
@@ -185,7 +209,7 @@ async def test_signed_webhook_is_retried(platform, make_user, jobs):
     assert len(received) == 2
     headers, body = received[1]
     timestamp, digest = (part.split("=", 1)[1] for part in headers["x-vetrai-signature"].split(","))
-    assert digest == signature(webhook_secret(platform), timestamp, body)
+    assert digest == hmac_sha256_hex(webhook_secret(platform), timestamp, body)
     payload = json.loads(body)
     assert payload["event"] == "engine.job_finished" and payload["job"]["id"] == job["id"] and payload["job"]["output"] == {"x": 1}
     assert headers["x-vetrai-delivery"].endswith(":2")
