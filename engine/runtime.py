@@ -30,6 +30,7 @@ from vetrai.core.outbound import (
     ensure_public_host,
     hmac_sha256_hex,
 )
+from vetrai.core.pubsub import subscribe_forever
 from vetrai.core.tenancy import limits_of
 from vetrai.engine.models import FINISHED, Job, JobEvent
 from vetrai.engine.settings import WorkersSettings
@@ -197,24 +198,9 @@ class Runtime:
     async def _listen_cancels(self) -> None:
         redis = self.platform.redis
         assert redis is not None
-        while True:
-            pubsub = redis.pubsub()
-            try:
-                await pubsub.subscribe(cancel_channel(self.platform))
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = message["data"]
-                        self.cancel_local(data.decode() if isinstance(data, bytes) else str(data), "cancel")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cancel listener failed; reconnecting")
-                await asyncio.sleep(1)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # noqa: S110 - closing a broken connection
-                    pass
+        await subscribe_forever(
+            redis, cancel_channel(self.platform), lambda data: self.cancel_local(data.decode(), "cancel"), name="cancel listener"
+        )
 
     async def _poll_cancels(self) -> None:
         """One query per process and half second while runs are held: cancels requested on

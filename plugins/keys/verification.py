@@ -10,7 +10,6 @@ invalidation from caching the stale row it read.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -20,6 +19,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from vetrai.core.models import Organization
+from vetrai.core.pubsub import subscribe_forever
 from vetrai.core.tenancy import limits_of
 from vetrai.plugins.keys.models import ApiKey
 from vetrai.plugins.keys.settings import KeysSettings
@@ -128,33 +128,19 @@ class KeyCache:
     async def listen(self) -> None:
         """Apply other processes' invalidations; cache nothing while not subscribed."""
         assert self.redis is not None
-        task = asyncio.current_task()
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                while True:
-                    message = await pubsub.get_message(timeout=0.5)
-                    # redis-py can swallow a cancellation while reading; honour it here.
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError
-                    if message is None:
-                        continue
-                    if message["type"] == "subscribe":
-                        self.drop("all", "")
-                        self.listening = True
-                    elif message["type"] == "message":
-                        kind, _, value = message["data"].decode().partition(":")
-                        self.drop(kind, value)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("key invalidation subscription lost; retrying", exc_info=True)
-            finally:
-                self.listening = False
-                self.drop("all", "")
-                try:
-                    await pubsub.aclose()
-                except Exception:
-                    pass
-            await asyncio.sleep(0.5)
+        await subscribe_forever(
+            self.redis, self.channel, self._on_message, on_subscribed=self._subscribed, on_lost=self._lost, name="key invalidation subscription"
+        )
+
+    def _on_message(self, data: bytes) -> None:
+        kind, _, value = data.decode().partition(":")
+        self.drop(kind, value)
+
+    def _subscribed(self) -> None:
+        self.drop("all", "")
+        self.listening = True
+
+    def _lost(self) -> None:
+        self.listening = False
+        self.drop("all", "")
+

@@ -18,6 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from vetrai.core.pubsub import subscribe_forever
+
 log = logging.getLogger("vetrai.notifications")
 QUEUE_SIZE = 100
 
@@ -60,31 +62,14 @@ class StreamHub:
     async def listen(self) -> None:
         """Subscribe once for this process and dispatch forever (cancelled at shutdown)."""
         assert self.redis is not None
-        task = asyncio.current_task()
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                while True:
-                    message = await pubsub.get_message(timeout=0.5)
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError
-                    if message is None:
-                        continue
-                    if message["type"] == "subscribe":
-                        self.ready.set()
-                    elif message["type"] == "message":
-                        try:
-                            decoded = json.loads(message["data"])
-                            self.dispatch(str(decoded["user_id"]), decoded["item"])
-                        except (ValueError, KeyError, TypeError):
-                            log.warning("ignored a malformed notification stream message")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("notification stream subscription lost; retrying", exc_info=True)
-            finally:
-                self.ready.clear()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-            await asyncio.sleep(0.5)
+        await subscribe_forever(
+            self.redis, self.channel, self._on_message, on_subscribed=self.ready.set, on_lost=self.ready.clear, name="notification stream"
+        )
+
+    def _on_message(self, data: bytes) -> None:
+        try:
+            decoded = json.loads(data)
+            self.dispatch(str(decoded["user_id"]), decoded["item"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed notification stream message")
+
