@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -29,11 +30,17 @@ DEFAULT_LIMITS: dict[str, int] = {
 }
 
 
-def scoped(model: type[M], principal: Principal, **filters: Any) -> QuerySet[M]:
-    """``model``'s rows visible to ``principal``: its organization's, or all for super_admin."""
+def scoped(model: type[M], principal: Principal, *, with_global: bool = False, **filters: Any) -> QuerySet[M]:
+    """``model``'s rows visible to ``principal``: its organization's, or all for super_admin.
+
+    ``with_global`` adds the rows of no organization (shipped defaults such as package
+    workflow templates and default notification templates) for everyone.
+    """
     queryset = model.filter(**filters)
     if principal.is_super_admin:
         return queryset
+    if with_global:
+        return queryset.filter(Q(organization_id=principal.organization_id) | Q(organization_id=None))
     return queryset.filter(organization_id=principal.organization_id)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
 from vetrai.core.auth import Principal
@@ -47,9 +47,7 @@ async def sync_package_templates() -> int:
 
 
 def visible_templates(principal: Principal) -> QuerySet[WorkflowTemplate]:
-    if principal.is_super_admin:
-        return WorkflowTemplate.all()
-    return WorkflowTemplate.filter(Q(organization_id__isnull=True) | Q(organization_id=principal.organization_id))
+    return scoped(WorkflowTemplate, principal, with_global=True)
 
 
 async def get_template(principal: Principal, template_id: str | uuid.UUID) -> WorkflowTemplate:

@@ -228,10 +228,7 @@ def _require_user(principal: Principal) -> None:
 
 def visible_templates(principal: Principal, **filters: Any) -> QuerySet[NotificationTemplate]:
     """The organization's templates and the global defaults (super_admin: every template)."""
-    queryset = NotificationTemplate.filter(**filters)
-    if principal.is_super_admin:
-        return queryset
-    return queryset.filter(Q(organization_id=principal.organization_id) | Q(organization_id=None))
+    return scoped(NotificationTemplate, principal, with_global=True, **filters)
 
 
 async def get_template(principal: Principal, template_id: uuid.UUID | str) -> NotificationTemplate:
