@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -123,14 +124,18 @@ def _vetrai_env(data_dir: Path, port: int, backend: Backend, plugins: str | None
         **backend.env,
         **extra,
     )
-    if plugins is not None:
-        env["VETRAI_PLUGINS"] = plugins
+    env["VETRAI_PLUGINS"] = plugins or builtin_plugins()
     return env
+
+
+def builtin_plugins() -> str:
+    """The product's own plugins: installed examples (examples/*) are not what a benchmark measures."""
+    return ",".join(sorted(ep.name for ep in entry_points(group="vetrai.plugins") if ep.dist is not None and ep.dist.name == "vetrai"))
 
 
 @contextmanager
 def vetrai_server(backend: Backend, *, workers: int = 1, plugins: str | None = None, **extra: str) -> Iterator[Server]:
-    """`vetrai serve` in a temporary data directory on ``backend``."""
+    """`vetrai serve` in a temporary data directory on ``backend``; ``plugins`` default: the built-ins."""
     with tempfile.TemporaryDirectory(prefix="vetrai-bench-") as tmp:
         data_dir = Path(tmp)
         port = free_port()

@@ -14,7 +14,7 @@ from quart_schema.openapi import Info
 from vetrai import __version__
 from vetrai.core.auth import current_principal
 from vetrai.core.config import Settings
-from vetrai.core.errors import register_error_handlers
+from vetrai.core.errors import ProblemError, register_error_handlers
 from vetrai.core.logging import configure_logging
 from vetrai.core.openapi import (
     VetraiOpenAPIProvider,
@@ -74,9 +74,16 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         await platform.stop(app)
 
     @app.before_request
-    async def authenticate_by_default() -> None:
+    async def begin_request() -> None:
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         g.started = time.perf_counter()
+        # Quart enforces MAX_CONTENT_LENGTH only when a handler reads the body; refuse a declared
+        # oversized body on every route, so none is accepted just because its route ignores it.
+        if (request.content_length or 0) > settings.max_request_bytes:
+            raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
+
+    @app.before_request
+    async def authenticate_by_default() -> None:
         endpoint = request.endpoint
         if endpoint is None or endpoint in DOCS_ENDPOINTS:
             return

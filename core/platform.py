@@ -50,6 +50,7 @@ class Platform:
         self.state: dict[str, Any] = {}
         """Plugins' per-process runtime objects (signers, caches, pools), keyed by plugin name."""
         self._background: list[asyncio.Task[Any]] = []
+        self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
 
     @classmethod
@@ -86,9 +87,16 @@ class Platform:
         if not worker:
             await self.broker.startup()
         _started = self
-        for _name, result in self.plugins.call_each("vetrai_startup", platform=self, app=app):
-            if inspect.isawaitable(result):
-                await result
+        try:
+            for name in self.plugins.order:
+                for _name, result in self.plugins.call_each("vetrai_startup", only={name}, platform=self, app=app):
+                    if inspect.isawaitable(result):
+                        await result
+                self._started_plugins.append(name)
+        except BaseException:
+            # Quart runs no shutdown after a failed startup: release what was acquired here.
+            await self.stop(app, worker=worker)
+            raise
         if self.runs_tasks and self.plugins.schedules:
             from vetrai.core.scheduler import run_schedules
 
@@ -100,9 +108,10 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
-        for _name, result in reversed(self.plugins.call_each("vetrai_shutdown", platform=self, app=app)):
+        for _name, result in reversed(self.plugins.call_each("vetrai_shutdown", only=self._started_plugins, platform=self, app=app)):
             if inspect.isawaitable(result):
                 await result
+        self._started_plugins.clear()
         if not worker:
             await drain_in_process(self.broker)
             await self.broker.shutdown()

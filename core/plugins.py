@@ -7,9 +7,9 @@ broken or conflicting plugin stops start-up with one message naming it, instead 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
@@ -42,14 +42,14 @@ class LoadedPlugins:
         callers = self.manager.get_hookcallers(plugin) or []
         return sorted(caller.name for caller in callers)
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a hook plugin by plugin in dependency order, keeping who returned what."""
+    def call_each(self, hook_name: str, *, only: Collection[str] | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook plugin by plugin in dependency order (of ``only`` if given), keeping who returned what."""
         caller = getattr(self.manager.hook, hook_name)
         by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
         results = []
         for name in self.order:
             impl = by_plugin.get(name)
-            if impl is None:
+            if impl is None or (only is not None and name not in only):
                 continue
             try:
                 results.append((name, impl.function(**{arg: kwargs[arg] for arg in impl.argnames})))
@@ -69,7 +69,12 @@ def new_plugin_manager() -> pluggy.PluginManager:
 def _discover(settings: Settings) -> list[tuple[str, object]]:
     allow = set(settings.plugins) if settings.plugins is not None else None
     block = set(settings.disable_plugins)
-    available = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+    available: dict[str, EntryPoint] = {}
+    ambiguous: dict[str, set[str]] = {}
+    for ep in entry_points(group=PLUGIN_GROUP):
+        known = available.setdefault(ep.name, ep)
+        if known.value != ep.value:
+            ambiguous.setdefault(ep.name, {known.value}).add(ep.value)
     if allow is not None:
         unknown = sorted(allow - set(available))
         if unknown:
@@ -78,6 +83,9 @@ def _discover(settings: Settings) -> list[tuple[str, object]]:
     for name, ep in sorted(available.items()):
         if name in block or (allow is not None and name not in allow):
             continue
+        if name in ambiguous:
+            # Picking one would depend on install order: a replacement must take its own name.
+            raise PluginError(name, f"is provided by more than one installed package ({', '.join(sorted(ambiguous[name]))})")
         try:
             chosen.append((name, ep.load()))
         except Exception as exc:

@@ -6,6 +6,7 @@ Fixtures (docs/conformance.md has the whole story):
 
 - ``vetrai_plugins``: the allow-list of plugins of the test app (default: every installed one);
   ``vetrai_settings_overrides``: extra ``Settings`` values; ``vetrai_extra_plugins``: plugin objects.
+- ``vetrai_worker``: True runs a taskiq worker beside the app on the Redis broker.
 - ``vetrai_settings``, ``vetrai_app`` (started, lifespan running, on an isolated database),
   ``vetrai_platform``, ``vetrai_kit``.
 - ``client``, ``make_org``, ``make_user(role=...)`` (an authenticated client),
@@ -146,15 +147,27 @@ async def vetrai_empty_database_url(tmp_path: Path, vetrai_pg_database: str | No
         await backend.pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def vetrai_worker() -> bool:
+    """True: on the Redis broker (Postgres backend) a worker runs beside ``vetrai_app``, so tasks
+    run as under ``vetrai worker``; on ``memory://`` the app always runs its own tasks."""
+    return False
+
+
 @pytest_asyncio.fixture
-async def vetrai_app(vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...]) -> AsyncIterator[Any]:
+async def vetrai_app(vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool) -> AsyncIterator[Any]:
     """The test app (Quart's ``TestApp``) with its lifespan running; ``.app`` is the Quart app."""
     from vetrai.core.app import create_app
 
     application = create_app(vetrai_settings, extra_plugins=vetrai_extra_plugins)
     try:
         async with application.test_app() as test_app:
-            yield test_app
+            platform = test_app.app.extensions["vetrai"]
+            if vetrai_worker and not platform.runs_tasks:
+                async with in_process_worker(platform):
+                    yield test_app
+            else:
+                yield test_app
     finally:
         await backend.release_database()
 

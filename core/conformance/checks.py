@@ -52,7 +52,7 @@ CHECKS: dict[str, str] = {
     "api_key_scopes": "an API key without the plugin's scopes is refused 403 on every non-public route",
     "lifecycle": "start-up and shutdown run twice and leave no task, thread or file descriptor behind",
     "event_loop": "no callback blocks the event loop longer than slow_callback_seconds during requests",
-    "bad_input": "malformed JSON, wrong types and oversized bodies give 4xx problem+json, never 500",
+    "bad_input": "oversized bodies on every write route, and malformed JSON and wrong types where it takes a body, give 4xx problem+json",
 }
 
 Created = str | Mapping[str, str]
@@ -700,9 +700,8 @@ class PluginConformance:
         """Malformed JSON, a JSON array, wrong field types, an oversized body: 4xx problem+json."""
         self._check("bad_input")
         routes = [route for route in self._routes(vetrai_kit, "bad_input", public=None) if route.method in WRITE_METHODS]
-        routes = [route for route in routes if route.request_model is not None]
         if not routes:
-            pytest.skip("no write route takes a request body")
+            pytest.skip("the plugin has no write route")
         alice = await vetrai_kit.user(self.actor_role)
         made = await self._make_objects(vetrai_kit, alice, resources)
         oversized = b"[" + b"0," * ((vetrai_settings.max_request_bytes + 1) // 2) + b"0]"
@@ -710,16 +709,18 @@ class PluginConformance:
         problems = []
         for route in sorted(routes, key=lambda item: item.rule):
             model = route.request_model
-            wrong = {
-                (model_field.alias or name): {"unexpected": ["object"]}
-                for name, model_field in getattr(model, "model_fields", {}).items()
-            } or {"unexpected": ["object"]}
-            cases: dict[str, dict[str, Any]] = {
-                "malformed JSON": {"data": b'{"broken": ', "headers": json_type},
-                "a JSON array": {"json": [1, 2, 3]},
-                "wrong field types": {"json": wrong},
-                "an oversized body": {"data": oversized, "headers": json_type},
-            }
+            declared = {**json_type, "Content-Length": str(len(oversized))}  # as real clients send; Quart's test client does not
+            cases: dict[str, dict[str, Any]] = {"an oversized body": {"data": oversized, "headers": declared}}
+            if model is not None:  # a route without a request schema ignores its body, except its size
+                wrong = {
+                    (model_field.alias or name): {"unexpected": ["object"]}
+                    for name, model_field in getattr(model, "model_fields", {}).items()
+                } or {"unexpected": ["object"]}
+                cases |= {
+                    "malformed JSON": {"data": b'{"broken": ', "headers": json_type},
+                    "a JSON array": {"json": [1, 2, 3]},
+                    "wrong field types": {"json": wrong},
+                }
             path = route.path(self._values_for(route, made))
             for label, kwargs in cases.items():
                 response = await alice.request(route.method, path, **kwargs)

@@ -3,7 +3,7 @@
 ``tests/core/test_hooks_documented.py`` requires a test whose name contains each hook's name;
 these are they. The test plugin is registered with ``extra_plugins`` (as a third-party plugin
 would be through its entry point); ``vetrai_models`` and ``vetrai_cli`` use the installed
-example plugin ``hello`` (examples/vetrai-example-plugin), which ships a migration and a command.
+example plugin ``hello`` (examples/vetrai-plugin-hello), which ships a migration and a command.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def test_vetrai_settings_reads_the_plugins_env_prefix(monkeypatch, vetrai_settin
     assert platform.plugin_settings("hookcheck", HookcheckSettings).greeting == "bonjour"
 
 
-@pytest.mark.skipif(not HELLO_INSTALLED, reason="pip install -e examples/vetrai-example-plugin")
+@pytest.mark.skipif(not HELLO_INSTALLED, reason="pip install -e examples/vetrai-plugin-hello")
 async def test_vetrai_models_tables_are_migrated_and_usable(vetrai_app, vetrai_platform):
     from vetrai_hello.models import Greeting
 
@@ -285,7 +285,7 @@ async def test_vetrai_workflow_nodes_are_collected_and_runnable(vetrai_platform)
     assert await nodes["hookcheck.shout"].run({"text": "quiet"}) == {"text": "QUIET"}
 
 
-@pytest.mark.skipif(not HELLO_INSTALLED, reason="pip install -e examples/vetrai-example-plugin")
+@pytest.mark.skipif(not HELLO_INSTALLED, reason="pip install -e examples/vetrai-plugin-hello")
 def test_vetrai_cli_adds_a_subcommand_to_the_installed_command(monkeypatch, tmp_path):
     """The real `vetrai` entry point loads plugins (here the example's ``hello``) before parsing."""
     from vetrai.entrypoints import cli

@@ -38,6 +38,12 @@ async def refused_value() -> str:
     raise ValidationError("name: Value must not be None")
 
 
+@boom.post("/ignores-its-body")
+@public
+async def ignores_its_body() -> tuple[str, int]:
+    return "", 204
+
+
 class Boom:
     @hookimpl
     def vetrai_plugin_info(self) -> PluginInfo:
@@ -108,6 +114,13 @@ async def test_garbage_token_is_401(boom_client):
 
 async def test_oversized_body_is_413(boom_client):
     response = await boom_client.post("/api/v1/login", data="x" * 4096, headers={"Content-Type": "application/json"})
+    await assert_problem(response, 413)
+
+
+async def test_declared_oversized_body_is_413_even_where_the_route_ignores_bodies(boom_client):
+    path = "/api/v1/boom/ignores-its-body"
+    assert (await boom_client.post(path, data="x" * 1024, headers={"Content-Length": "1024"})).status_code == 204
+    response = await boom_client.post(path, data="x" * 1025, headers={"Content-Length": "1025"})
     await assert_problem(response, 413)
 
 

@@ -84,6 +84,15 @@ def test_plugin_whose_import_fails_is_named(monkeypatch, settings_factory):
         load_plugins(settings_factory(plugins=None))
 
 
+def test_a_plugin_name_two_packages_provide_is_refused_unless_disabled(monkeypatch, settings_factory):
+    first = EntryPoint(name="twin", value="vetrai.plugins.auth", group="vetrai.plugins")
+    second = EntryPoint(name="twin", value="vetrai.plugins.keys", group="vetrai.plugins")
+    monkeypatch.setattr(plugin_loading, "entry_points", lambda group: [first, second])
+    with pytest.raises(PluginError, match=r"plugin 'twin': is provided by more than one installed package \(vetrai.plugins.auth, vetrai.plugins.keys\)"):
+        load_plugins(settings_factory(plugins=None))
+    assert load_plugins(settings_factory(plugins=None, disable_plugins=["twin"])).order == ["core"]
+
+
 def test_hook_implementation_that_matches_no_spec_is_refused(settings_factory):
     class Typo(Plugin):
         @hookimpl
