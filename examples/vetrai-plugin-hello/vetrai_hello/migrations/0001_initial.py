@@ -5,7 +5,6 @@ from uuid import uuid4
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    # the autodetector does not add these: the foreign keys need the core and auth tables first
     dependencies = [('core', '0001_initial'), ('auth', '0001_initial')]
 
     initial = True
