@@ -135,7 +135,10 @@ class Runtime:
 
             path = url.removeprefix("sqlite://").split("?", 1)[0]
             target = ":memory:" if ":memory:" in path else f"{path}.checkpoints"
-            conn = await aiosqlite.connect(target)
+            # Autocommit: the saver's INSERT and COMMIT are two awaits, and a run cancelled between
+            # them (a cancel, a lost lease, a drain) left an open write transaction that locked
+            # every other connection to the file out ("database is locked").
+            conn = await aiosqlite.connect(target, isolation_level=None)
             await conn.execute("PRAGMA journal_mode=WAL")
             saver = AsyncSqliteSaver(conn)
             await saver.setup()
@@ -398,7 +401,7 @@ class Runtime:
             await self._finish(job, "timed_out", error={"type": "TimeoutError", "message": f"the run took longer than {job.timeout_seconds:g} s"})
             return "timed_out"
         if not isinstance(exc, NotRetryable):
-            log.warning("job %s attempt %s failed: %r", job.id, job.attempts, exc)
+            log.warning("job %s attempt %s failed: %r", job.id, job.attempts, exc, exc_info=exc)
         if not isinstance(exc, NotRetryable) and job.attempts < job.max_attempts:
             await self._retry_later(job, error_of(exc))
             return "queued"

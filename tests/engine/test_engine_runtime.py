@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -126,6 +127,12 @@ async def test_dead_worker_job_is_reaped_and_resumed(platform, make_user, jobs, 
     dead.cancel_local(str(job.id), "lease_lost")
     await run
     await dead.close()
+    if platform.settings.is_sqlite:
+        # The killed run must not leave the checkpoint file locked for the next worker.
+        checkpoints = sqlite3.connect(platform.settings.resolved_database_url.removeprefix("sqlite://") + ".checkpoints", timeout=0)
+        checkpoints.execute("BEGIN IMMEDIATE")
+        checkpoints.execute("ROLLBACK")
+        checkpoints.close()
     await Job.filter(id=job.id).update(lease_expires_at=utcnow() - timedelta(seconds=1))
     assert (await reap(platform))["expired"] == 1
     done = await jobs.wait(actor, str(job.id), "succeeded")
