@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -186,3 +187,31 @@ async def test_startup_and_shutdown_hooks_run_in_dependency_order(settings_facto
     async with app.test_app():
         assert calls == ["start:first", "start:second"]
     assert calls[2:] == ["stop:second", "stop:first"]
+
+
+async def test_a_failed_startup_releases_what_started_and_the_next_app_starts(settings_factory):
+    calls: list[str] = []
+
+    class Lifecycle(Plugin):
+        def __init__(self, name: str, requires: tuple[str, ...] = (), fail: bool = False) -> None:
+            super().__init__(name, requires)
+            self.fail = fail
+
+        @hookimpl
+        async def vetrai_startup(self) -> None:
+            calls.append(f"start {self.name}")
+            if self.fail:
+                raise RuntimeError(f"{self.name} cannot start")
+
+        @hookimpl
+        async def vetrai_shutdown(self) -> None:
+            calls.append(f"stop {self.name}")
+
+    plugins = [Lifecycle("first"), Lifecycle("second", ("first",), fail=True), Lifecycle("third", ("second",))]
+    async with asyncio.timeout(60):  # a database left open made the next start hang, not fail
+        with pytest.raises(Exception, match="second cannot start"):
+            async with create_app(settings_factory(plugins=[]), extra_plugins=plugins).test_app():
+                pass
+        assert calls == ["start first", "start second", "stop first"]
+        async with create_app(settings_factory(plugins=[])).test_app() as test_app:
+            assert (await test_app.test_client().get("/health")).status_code == 200
