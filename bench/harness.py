@@ -24,11 +24,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from vetrai.core.plugins import builtin_plugin_names
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -124,13 +125,9 @@ def _vetrai_env(data_dir: Path, port: int, backend: Backend, plugins: str | None
         **backend.env,
         **extra,
     )
-    env["VETRAI_PLUGINS"] = plugins or builtin_plugins()
+    # Installed examples (examples/*) are not what a benchmark measures.
+    env["VETRAI_PLUGINS"] = plugins or ",".join(builtin_plugin_names())
     return env
-
-
-def builtin_plugins() -> str:
-    """The product's own plugins: installed examples (examples/*) are not what a benchmark measures."""
-    return ",".join(sorted(ep.name for ep in entry_points(group="vetrai.plugins") if ep.dist is not None and ep.dist.name == "vetrai"))
 
 
 @contextmanager

@@ -60,6 +60,11 @@ class LoadedPlugins:
         return results
 
 
+def builtin_plugin_names() -> list[str]:
+    """The plugins shipped in the vetrai distribution itself (not third-party or examples/*)."""
+    return sorted(ep.name for ep in entry_points(group=PLUGIN_GROUP) if ep.dist is not None and ep.dist.name == "vetrai")
+
+
 def new_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(VetraiSpecs)

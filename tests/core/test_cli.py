@@ -55,14 +55,11 @@ def test_routes_and_settings_are_listed(tmp_path):
 
 def test_every_setting_is_documented_in_the_readme():
     from vetrai.core.config import Settings, describe_settings
-    from vetrai.core.plugins import load_plugins
-
-    from importlib.metadata import entry_points
+    from vetrai.core.plugins import builtin_plugin_names, load_plugins
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     # built-in plugins only: installed examples (examples/*) document their settings themselves
-    builtin = [ep.name for ep in entry_points(group="vetrai.plugins") if ep.dist is None or ep.dist.name == "vetrai"]
-    loaded = load_plugins(Settings(plugins=builtin))
+    loaded = load_plugins(Settings(plugins=builtin_plugin_names()))
     models = [Settings, *(type(value) for value in loaded.settings.values())]
     missing = [env for model in models for env, _default, _ in describe_settings(model) if f"`{env}`" not in readme]
     assert missing == [], f"README.md does not document: {missing}"

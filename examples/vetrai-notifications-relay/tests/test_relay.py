@@ -184,3 +184,20 @@ async def test_a_deployment_swaps_notifications_for_the_relay(vetrai_settings_fa
     ).stdout
     names = {line.split()[0] for line in listed.splitlines() if line.strip()}
     assert "relay" in names and "notifications" not in names
+
+
+async def test_without_a_url_events_are_recorded_and_wait(monkeypatch, vetrai_settings, receiver):
+    from vetrai.core.app import create_app
+    from vetrai.core.organizations.service import create_organization
+    from vetrai_relay import service
+    from vetrai_relay.models import RelayDelivery
+
+    monkeypatch.delenv("VETRAI_RELAY_URL")
+    app = create_app(vetrai_settings)
+    async with app.test_app(), app.app_context():
+        org = await create_organization("Waiting")
+        event = await app.extensions["vetrai"].events.emit("auth.password_changed", {}, organization_id=org.id)
+        row = await RelayDelivery.get(event_id=event.id)
+        assert await service.deliver(str(row.id)) == "queued"
+        assert (await RelayDelivery.get(id=row.id)).attempts == 0
+    assert receiver.requests == []

@@ -170,9 +170,6 @@ async def _settle(row: RelayDelivery, **changes: Any) -> None:
 
 async def attempt(row: RelayDelivery, config: RelaySettings) -> float | None:
     """One attempt on a claimed row; the delay before the next one, or None when it is settled."""
-    if config.url is None:
-        await _settle(row, status="queued", attempts=row.attempts - 1, next_attempt_at=None)
-        return None
     try:
         status = await post(config, row)
     except TemporaryFailure as exc:
@@ -195,6 +192,8 @@ async def deliver(delivery_id: str) -> str:
     """taskiq task ``relay.deliver``: deliver one event, at least once, retrying in place."""
     config = settings()
     key = uuid.UUID(delivery_id)
+    if config.url is None:  # recorded, and sent by relay.requeue once a URL is configured
+        return "queued"
     while True:
         row = await claim(key, lease_seconds=config.timeout_seconds + 30)
         if row is None:
