@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLES := $(wildcard examples/*/pyproject.toml)
 
-.PHONY: run test test-sqlite test-postgres migrate bench resilience clean
+.PHONY: run test test-sqlite test-postgres migrate bench resilience clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ resilience: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .vetrai
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

@@ -3,8 +3,6 @@
 from setuptools import find_packages, setup
 
 TOP_LEVEL = ["core", "plugins", "engine", "entrypoints"]
-packages = ["vetrai"] + [
-    f"vetrai.{name}" for name in find_packages(include=[f"{top}*" for top in TOP_LEVEL])
-]
+packages = ["vetrai"] + [f"vetrai.{name}" for name in find_packages(include=[f"{top}*" for top in TOP_LEVEL])]
 
 setup(packages=packages)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from harness import (
     Backend,
     Server,
@@ -69,11 +68,22 @@ async def _seed_users(env: dict[str, str], organization_id: str, count: int) -> 
     await init_db(platform.db_config)
     try:
         users = [
-            User(id=uuid.uuid4(), organization_id=organization_id, email=f"seed-{index}@example.com", password_hash="!", role="user")
+            User(
+                id=uuid.uuid4(),
+                organization_id=organization_id,
+                email=f"seed-{index}@example.com",
+                password_hash="!",
+                role="user",
+            )
             for index in range(count)
         ]
         await User.bulk_create(users, batch_size=1000)
-        deep = await User.filter(organization_id=organization_id).order_by("-created_at", "-id").offset(count - 100).first()
+        deep = (
+            await User.filter(organization_id=organization_id)
+            .order_by("-created_at", "-id")
+            .offset(count - 100)
+            .first()
+        )
         assert deep is not None
         return encode_cursor(deep.created_at, deep.id)
     finally:
@@ -104,22 +114,40 @@ def run_backend(backend_: Backend, workers: int, seconds: float) -> list[dict[st
             ("GET /api/v1/me (JWT)", "/api/v1/me", {"headers": bearer}),
             ("GET /api/v1/me (opaque)", "/api/v1/me", {"headers": {"Authorization": f"Bearer {opaque}"}}),
             ("GET /api/v1/users, 10k rows, first page", "/api/v1/users?limit=50", {"headers": bearer}),
-            ("GET /api/v1/users, 10k rows, deep cursor", f"/api/v1/users?limit=50&cursor={deep_cursor}", {"headers": bearer}),
+            (
+                "GET /api/v1/users, 10k rows, deep cursor",
+                f"/api/v1/users?limit=50&cursor={deep_cursor}",
+                {"headers": bearer},
+            ),
         ]
         if "keys" in enabled:
             created = httpx.post(
                 f"{base}/api/v1/keys",
-                json={"name": "bench", "scopes": ["keys:read"], "rate_limit": {"requests": 1_000_000, "window_seconds": 1}},
+                json={
+                    "name": "bench",
+                    "scopes": ["keys:read"],
+                    "rate_limit": {"requests": 1_000_000, "window_seconds": 1},
+                },
                 headers=bearer,
                 timeout=30,
             )
             created.raise_for_status()
             key = created.json()["key"]
-            scenarios.append(("GET /api/v1/keys/scopes (API key)", "/api/v1/keys/scopes", {"headers": {"Authorization": f"Bearer {key}"}}))
+            scenarios.append(
+                (
+                    "GET /api/v1/keys/scopes (API key)",
+                    "/api/v1/keys/scopes",
+                    {"headers": {"Authorization": f"Bearer {key}"}},
+                )
+            )
         if "support" in enabled:
             ticket = {"subject": "Bench ticket", "description": "Created by bench/api.py", "priority": "low"}
             scenarios.append(
-                ("POST /api/v1/support/tickets (write)", "/api/v1/support/tickets", {"headers": bearer, "method": "POST", "body": ticket})
+                (
+                    "POST /api/v1/support/tickets (write)",
+                    "/api/v1/support/tickets",
+                    {"headers": bearer, "method": "POST", "body": ticket},
+                )
             )
         for name, path, options in scenarios:
             result = wrk(f"{base}{path}", seconds=seconds, **options)
@@ -139,7 +167,10 @@ def main(seconds: float, workers: list[int], backends: list[str]) -> None:
     print_table(
         f"API at 64 connections, {seconds:g}s per scenario (ratio = req/s over the bare Quart app's)",
         ["backend", "workers", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio"],
-        [[r["backend"], r["workers"], r["scenario"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"], r["ratio"]] for r in rows],
+        [
+            [r["backend"], r["workers"], r["scenario"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"], r["ratio"]]
+            for r in rows
+        ],
     )
     path = write_results("api", {"seconds_per_scenario": seconds, "connections": 64, "rows": rows})
     print(f"\nwritten to {path}")

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from harness import (
     Server,
     backend,
@@ -71,7 +70,9 @@ async def in_process_echo(runs: int) -> list[float]:
     return latencies
 
 
-async def wait_status(client: httpx.AsyncClient, job_id: str, statuses: set[str], poll: float = 0.002) -> dict[str, Any]:
+async def wait_status(
+    client: httpx.AsyncClient, job_id: str, statuses: set[str], poll: float = 0.002
+) -> dict[str, Any]:
     while True:
         job = (await client.get(f"/api/v1/workers/jobs/{job_id}")).json()
         if job["status"] in statuses:
@@ -87,7 +88,9 @@ async def submit(client: httpx.AsyncClient, template: str, payload: dict[str, An
 
 async def api_echo(server: Server, token: str, runs: int) -> list[float]:
     latencies = []
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
         for index in range(runs):
             started = time.perf_counter()
             job_id = await submit(client, "echo", {"index": index})
@@ -99,7 +102,9 @@ async def api_echo(server: Server, token: str, runs: int) -> list[float]:
 
 async def cancel_latencies(server: Server, token: str, runs: int) -> list[float]:
     latencies = []
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
         for _ in range(runs):
             job_id = await submit(client, "sleep", {"seconds": 60, "steps": 60})
             await wait_status(client, job_id, {"running"}, poll=0.01)
@@ -112,7 +117,9 @@ async def cancel_latencies(server: Server, token: str, runs: int) -> list[float]
 
 
 async def throughput(server: Server, token: str, jobs: int) -> float:
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as client:
         started = time.perf_counter()
         ids = await asyncio.gather(*(submit(client, "echo", {"index": index}) for index in range(jobs)))
         pending = set(ids)
@@ -127,7 +134,11 @@ async def throughput(server: Server, token: str, jobs: int) -> float:
                 cursor = page.get("next_cursor")
                 if not cursor or not pending:
                     break
-                page = (await client.get("/api/v1/workers/jobs", params={"status": "succeeded", "limit": 200, "cursor": cursor})).json()
+                page = (
+                    await client.get(
+                        "/api/v1/workers/jobs", params={"status": "succeeded", "limit": 200, "cursor": cursor}
+                    )
+                ).json()
             if pending:
                 await asyncio.sleep(0.05)
         return jobs / (time.perf_counter() - started)
@@ -136,7 +147,9 @@ async def throughput(server: Server, token: str, jobs: int) -> float:
 async def hold_sleeps(server: Server, token: str, count: int, worker_pid: int) -> tuple[int, int, int]:
     """(idle RSS, RSS with ``count`` sleep runs in flight, runs seen running)."""
     idle = Server.rss_of(worker_pid)
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as client:
         semaphore = asyncio.Semaphore(64)
 
         async def one() -> str:
@@ -188,8 +201,17 @@ def main(runs: int, jobs: int, concurrent: int) -> None:
         cancels = asyncio.run(cancel_latencies(server, registered["access_token"], max(10, runs // 2)))
     base_p50, api_p50 = statistics.median(baseline), statistics.median(api)
     rows.append(["echo, in-process ainvoke (baseline)", base_p50 * 1000, percentile(baseline, 0.99) * 1000, 1.0])
-    rows.append(["echo, POST to succeeded (SQLite, in-server)", api_p50 * 1000, percentile(api, 0.99) * 1000, api_p50 / base_p50])
-    rows.append(["cancel to cancelled (SQLite)", statistics.median(cancels) * 1000, percentile(cancels, 0.99) * 1000, ""])
+    rows.append(
+        [
+            "echo, POST to succeeded (SQLite, in-server)",
+            api_p50 * 1000,
+            percentile(api, 0.99) * 1000,
+            api_p50 / base_p50,
+        ]
+    )
+    rows.append(
+        ["cancel to cancelled (SQLite)", statistics.median(cancels) * 1000, percentile(cancels, 0.99) * 1000, ""]
+    )
     report["latency_seconds"] = {"in_process": baseline, "api": api, "cancel": cancels}
     print_table("Engine latency (ratio = p50 over the in-process p50)", ["scenario", "p50 ms", "p99 ms", "ratio"], rows)
 
@@ -214,10 +236,14 @@ def main(runs: int, jobs: int, concurrent: int) -> None:
         with vetrai_worker(server, processes=1, concurrency=concurrent + 50) as worker:
             time.sleep(3)
             idle, loaded, running = asyncio.run(hold_sleeps(server, registered["access_token"], concurrent, worker.pid))
-    scale_rows.append([f"worker RSS MiB idle / with {running} sleep runs in flight", f"{idle / 2**20:.0f} / {loaded / 2**20:.0f}"])
+    scale_rows.append(
+        [f"worker RSS MiB idle / with {running} sleep runs in flight", f"{idle / 2**20:.0f} / {loaded / 2**20:.0f}"]
+    )
     scale_rows.append(["worker memory per in-flight run, KiB", (loaded - idle) / max(1, running) / 1024])
     report["memory"] = {"idle_rss": idle, "loaded_rss": loaded, "running": running}
-    report["throughput_ratio_2_over_1"] = report["echo_runs_per_second_2_workers"] / report["echo_runs_per_second_1_workers"]
+    report["throughput_ratio_2_over_1"] = (
+        report["echo_runs_per_second_2_workers"] / report["echo_runs_per_second_1_workers"]
+    )
     scale_rows.append(["2 workers over 1 (ratio)", report["throughput_ratio_2_over_1"]])
     print_table("Engine on Postgres + Redis", ["measurement", "value"], scale_rows)
     path = write_results("engine", report)

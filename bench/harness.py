@@ -109,7 +109,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _vetrai_env(data_dir: Path, port: int, backend: Backend, plugins: str | None, extra: dict[str, str]) -> dict[str, str]:
+def _vetrai_env(
+    data_dir: Path, port: int, backend: Backend, plugins: str | None, extra: dict[str, str]
+) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
     env.update(
         VETRAI_DATA_DIR=str(data_dir),
@@ -141,9 +143,12 @@ def vetrai_server(backend: Backend, *, workers: int = 1, plugins: str | None = N
         if workers > 1:
             # Migrate once up front, so worker processes do not race to create tables.
             subprocess.run([vetrai, "migrate"], env=env, check=True, capture_output=True)
-        log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
+        log = open(data_dir / "server.log", "wb")
         process = subprocess.Popen(
-            [vetrai, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [vetrai, "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             yield Server(process, f"http://127.0.0.1:{port}", data_dir, env)
@@ -153,14 +158,18 @@ def vetrai_server(backend: Backend, *, workers: int = 1, plugins: str | None = N
 
 
 @contextmanager
-def vetrai_worker(server: Server, *, processes: int = 1, concurrency: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def vetrai_worker(
+    server: Server, *, processes: int = 1, concurrency: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """`vetrai worker` against the same database and queue as ``server`` (Redis broker only)."""
     env = dict(server.env)
     if concurrency is not None:
         env["VETRAI_WORKER_CONCURRENCY"] = str(concurrency)
     vetrai = str(Path(sys.executable).with_name("vetrai"))
-    log = open(server.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([vetrai, "worker", "--processes", str(processes)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(server.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")
+    process = subprocess.Popen(
+        [vetrai, "worker", "--processes", str(processes)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         yield process
     finally:
@@ -172,7 +181,12 @@ def superuser_token(server: Server) -> str:
     """A super_admin made with `vetrai createsuperuser`, logged in."""
     email = f"root-{uuid.uuid4().hex[:6]}@example.com"
     vetrai = str(Path(sys.executable).with_name("vetrai"))
-    subprocess.run([vetrai, "createsuperuser", "--email", email, "--password", PASSWORD], env=server.env, check=True, capture_output=True)
+    subprocess.run(
+        [vetrai, "createsuperuser", "--email", email, "--password", PASSWORD],
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
     return login(server.base_url, email=email)
 
 
@@ -225,7 +239,12 @@ def backend(name: str) -> Iterator[Backend]:
     try:
         yield Backend(
             "postgres",
-            {"VETRAI_DATABASE_URL": url, "VETRAI_BROKER_URL": REDIS_URL, "VETRAI_BROKER_QUEUE": queue, "VETRAI_REDIS_PREFIX": f"{queue}:"},
+            {
+                "VETRAI_DATABASE_URL": url,
+                "VETRAI_BROKER_URL": REDIS_URL,
+                "VETRAI_BROKER_QUEUE": queue,
+                "VETRAI_REDIS_PREFIX": f"{queue}:",
+            },
         )
     finally:
         _pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -248,7 +267,13 @@ class LoadResult:
     errors: int
 
     def as_dict(self) -> dict[str, float]:
-        return {"rps": self.rps, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "requests": self.requests, "errors": self.errors}
+        return {
+            "rps": self.rps,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "requests": self.requests,
+            "errors": self.errors,
+        }
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -283,7 +308,18 @@ def wrk(
         script.write("\n".join(lines) + "\n")
     try:
         output = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s", "-s", script.name, url],
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -306,7 +342,13 @@ def register(base_url: str, email: str = "bench@example.com", organization: str 
     """A fresh organization admin; returns the registration response (user and tokens)."""
     response = httpx.post(
         f"{base_url}/api/v1/register",
-        json={"email": email, "password": PASSWORD, "first_name": "Bench", "last_name": "Mark", "organization_name": organization},
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "first_name": "Bench",
+            "last_name": "Mark",
+            "organization_name": organization,
+        },
         timeout=30,
     )
     response.raise_for_status()
@@ -314,7 +356,11 @@ def register(base_url: str, email: str = "bench@example.com", organization: str 
 
 
 def login(base_url: str, email: str = "bench@example.com", token_format: str = "jwt") -> str:
-    response = httpx.post(f"{base_url}/api/v1/login", json={"email": email, "password": PASSWORD, "token_format": token_format}, timeout=30)
+    response = httpx.post(
+        f"{base_url}/api/v1/login",
+        json={"email": email, "password": PASSWORD, "token_format": token_format},
+        timeout=30,
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 

@@ -23,15 +23,28 @@ def main(seconds: float) -> None:
         credentials = {"email": "bench@example.com", "password": PASSWORD}
         idle = wrk(f"{base}/health", seconds=seconds, connections=4)
         with ThreadPoolExecutor(2) as pool:
-            storm_future = pool.submit(wrk, f"{base}/api/v1/login", seconds=seconds, connections=16, method="POST", body=credentials)
+            storm_future = pool.submit(
+                wrk, f"{base}/api/v1/login", seconds=seconds, connections=16, method="POST", body=credentials
+            )
             during_future = pool.submit(wrk, f"{base}/health", seconds=seconds, connections=4)
             storm, during = storm_future.result(), during_future.result()
     rows = [
         ["POST /api/v1/login (argon2id), 16 connections", storm.rps, storm.p50_ms, storm.p99_ms, storm.errors, ""],
         ["GET /health, 4 connections, idle", idle.rps, idle.p50_ms, idle.p99_ms, idle.errors, 1.0],
-        ["GET /health, 4 connections, during the storm", during.rps, during.p50_ms, during.p99_ms, during.errors, during.p99_ms / idle.p99_ms],
+        [
+            "GET /health, 4 connections, during the storm",
+            during.rps,
+            during.p50_ms,
+            during.p99_ms,
+            during.errors,
+            during.p99_ms / idle.p99_ms,
+        ],
     ]
-    print_table("Login storm (ratio = /health p99 over its idle p99)", ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "p99 ratio"], rows)
+    print_table(
+        "Login storm (ratio = /health p99 over its idle p99)",
+        ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "p99 ratio"],
+        rows,
+    )
     path = write_results(
         "login",
         {

@@ -44,7 +44,11 @@ def main(runs: int) -> None:
     )
     path = write_results(
         "startup",
-        {"runs": runs, "vetrai": {"seconds": v_time, "rss_bytes": v_rss}, "hello": {"seconds": h_time, "rss_bytes": h_rss}},
+        {
+            "runs": runs,
+            "vetrai": {"seconds": v_time, "rss_bytes": v_rss},
+            "hello": {"seconds": h_time, "rss_bytes": h_rss},
+        },
     )
     print(f"\nwritten to {path}")
 

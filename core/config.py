@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `vetrai serve` binds to.")
     port: int = Field(8000, description="Port `vetrai serve` listens on.")
     workers: int = Field(1, description="Server processes started by `vetrai serve`.")
-    public_url: str | None = Field(None, description="Base URL users reach the server at (links in emails); default http://HOST:PORT.")
+    public_url: str | None = Field(
+        None, description="Base URL users reach the server at (links in emails); default http://HOST:PORT."
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stdout.")
     database_url: str | None = Field(
         None, description="sqlite://path or postgres://user:pass@host:5432/db; default SQLite in the data dir."
@@ -52,18 +54,23 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         None, description="file:///path or s3://bucket?endpoint_url=...&create_bucket=true; default the data dir."
     )
-    secret_key: str | None = Field(None, description="Server secret; generated into the data dir when unset (not in production).")
+    secret_key: str | None = Field(
+        None, description="Server secret; generated into the data dir when unset (not in production)."
+    )
     plugins: Annotated[list[str] | None, NoDecode] = Field(
         None, description="Comma-separated allow-list of plugins; unset = every installed plugin."
     )
     disable_plugins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated block-list of plugins."
     )
-    auto_migrate: bool | None = Field(None, description="Migrate on start; default true for the embedded SQLite database.")
+    auto_migrate: bool | None = Field(
+        None, description="Migrate on start; default true for the embedded SQLite database."
+    )
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
     trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
     rate_limit_fail_open: bool = Field(
-        True, description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503."
+        True,
+        description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503.",
     )
 
     _split_plugins = field_validator("plugins", "disable_plugins", mode="before")(_split_names)
@@ -103,9 +110,7 @@ class Settings(BaseSettings):
         if configured:
             return configured
         if self.env == "production":
-            raise ConfigurationError(
-                f"VETRAI_ENV=production requires the secret {name!r} to be configured"
-            )
+            raise ConfigurationError(f"VETRAI_ENV=production requires the secret {name!r} to be configured")
         return load_or_create_secret(self.data_dir, name, nbytes)
 
     @property

@@ -60,7 +60,9 @@ def check_comments() -> None:
             texts += [(name, field.description or "") for name, field in model._meta.fields_map.items()]
             for where, text in texts:
                 if ";" in text:
-                    raise PluginError(label, f"{model.__name__} {where} contains ';', which breaks SQLite migrations: {text!r}")
+                    raise PluginError(
+                        label, f"{model.__name__} {where} contains ';', which breaks SQLite migrations: {text!r}"
+                    )
 
 
 async def close_db() -> None:

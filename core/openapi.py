@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from quart import Quart
-from quart_schema import APIKeySecurityScheme, HttpSecurityScheme, OAuth2SecurityScheme, OpenAPIProvider, security_scheme
+from quart_schema import (
+    APIKeySecurityScheme,
+    HttpSecurityScheme,
+    OAuth2SecurityScheme,
+    OpenAPIProvider,
+    security_scheme,
+)
 from quart_schema.validation import (
     QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
     QUART_SCHEMA_REQUEST_ATTRIBUTE,
@@ -24,7 +30,6 @@ from vetrai.core.errors import PluginError
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ATTRIBUTE = "_vetrai_public"
-
 
 
 def security_schemes(token_url: str | None) -> dict[str, Any]:

@@ -56,9 +56,7 @@ async def paginate(
     """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first."""
     if query.cursor:
         created_at, row_id = decode_cursor(query.cursor)
-        queryset = queryset.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id)
-        )
+        queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
     rows = await queryset.order_by("-created_at", "-id").limit(query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]

@@ -108,7 +108,9 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
-        for _name, result in reversed(self.plugins.call_each("vetrai_shutdown", only=self._started_plugins, platform=self, app=app)):
+        for _name, result in reversed(
+            self.plugins.call_each("vetrai_shutdown", only=self._started_plugins, platform=self, app=app)
+        ):
             if inspect.isawaitable(result):
                 await result
         self._started_plugins.clear()

@@ -62,7 +62,9 @@ class LoadedPlugins:
 
 def builtin_plugin_names() -> list[str]:
     """The plugins shipped in the vetrai distribution itself (not third-party or examples/*)."""
-    return sorted(ep.name for ep in entry_points(group=PLUGIN_GROUP) if ep.dist is not None and ep.dist.name == "vetrai")
+    return sorted(
+        ep.name for ep in entry_points(group=PLUGIN_GROUP) if ep.dist is not None and ep.dist.name == "vetrai"
+    )
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -83,14 +85,18 @@ def _discover(settings: Settings) -> list[tuple[str, object]]:
     if allow is not None:
         unknown = sorted(allow - set(available))
         if unknown:
-            raise PluginError(unknown[0], f"is listed in VETRAI_PLUGINS but not installed (installed: {sorted(available)})")
+            raise PluginError(
+                unknown[0], f"is listed in VETRAI_PLUGINS but not installed (installed: {sorted(available)})"
+            )
     chosen = []
     for name, ep in sorted(available.items()):
         if name in block or (allow is not None and name not in allow):
             continue
         if name in ambiguous:
             # Picking one would depend on install order: a replacement must take its own name.
-            raise PluginError(name, f"is provided by more than one installed package ({', '.join(sorted(ambiguous[name]))})")
+            raise PluginError(
+                name, f"is provided by more than one installed package ({', '.join(sorted(ambiguous[name]))})"
+            )
         try:
             chosen.append((name, ep.load()))
         except Exception as exc:

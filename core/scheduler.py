@@ -21,7 +21,10 @@ log = logging.getLogger("vetrai.scheduler")
 async def _tick(platform: Platform, schedule: Schedule) -> None:
     if platform.redis is not None:
         claimed = await platform.redis.set(
-            f"{platform.settings.redis_prefix}schedule:{schedule.task_name}", "1", nx=True, px=max(1, int(schedule.seconds * 1000) - 50)
+            f"{platform.settings.redis_prefix}schedule:{schedule.task_name}",
+            "1",
+            nx=True,
+            px=max(1, int(schedule.seconds * 1000) - 50),
         )
         if not claimed:
             return

@@ -74,11 +74,16 @@ class S3Storage:
                 client = await stack.enter_async_context(self._session.client("s3", **self._client_args))
                 if self._create_bucket:
                     region = self._client_args["region_name"]
-                    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                    location = (
+                        {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                    )
                     try:
                         await client.create_bucket(Bucket=self.bucket, **location)
                     except ClientError as exc:
-                        if exc.response.get("Error", {}).get("Code") not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        if exc.response.get("Error", {}).get("Code") not in {
+                            "BucketAlreadyOwnedByYou",
+                            "BucketAlreadyExists",
+                        }:
                             await stack.aclose()
                             raise StorageError(f"cannot create bucket {self.bucket!r}: {exc}") from exc
                 self._stack, self._client = stack, client
@@ -97,7 +102,9 @@ class S3Storage:
                 buffer += chunk
                 if len(buffer) >= PART_SIZE:
                     if upload_id is None:
-                        upload = await s3.create_multipart_upload(Bucket=self.bucket, Key=full_key, ContentType=content_type)
+                        upload = await s3.create_multipart_upload(
+                            Bucket=self.bucket, Key=full_key, ContentType=content_type
+                        )
                         upload_id = upload["UploadId"]
                     parts.append(await self._upload_part(s3, full_key, upload_id, len(parts) + 1, bytes(buffer)))
                     buffer.clear()

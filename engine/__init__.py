@@ -18,7 +18,12 @@ from vetrai.engine.settings import WorkersSettings
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="workers", version=__version__, description="The workflow engine: LangGraph runs distributed by taskiq (the /api/v1/workers API).", requires=("auth",))
+    return PluginInfo(
+        name="workers",
+        version=__version__,
+        description="The workflow engine: LangGraph runs distributed by taskiq (the /api/v1/workers API).",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -40,7 +45,9 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 def vetrai_permissions() -> list[Permission]:
     return [
         Permission("workers:read", "List and read workflow templates, jobs and job events", roles=ROLES),
-        Permission("workers:write", "Run, cancel, resume and retry jobs; org_admins also manage templates", roles=ROLES),
+        Permission(
+            "workers:write", "Run, cancel, resume and retry jobs; org_admins also manage templates", roles=ROLES
+        ),
     ]
 
 

@@ -246,7 +246,9 @@ STOPWORDS = frozenset(
 
 class TriageInput(BaseModel):
     title: str = Field("", max_length=500)
-    text: str = Field(min_length=1, max_length=200_000, description="The document; paragraphs separated by blank lines.")
+    text: str = Field(
+        min_length=1, max_length=200_000, description="The document; paragraphs separated by blank lines."
+    )
 
 
 class TriageSection(BaseModel):
@@ -294,7 +296,9 @@ def _classify(state: TriageState) -> dict[str, Any]:
         words = [word.lower() for word in WORD.findall(section)]
         scores = {name: sum(words.count(term) for term in terms) for name, terms in CATEGORIES.items()}
         best = max(scores, key=lambda name: (scores[name], name)) if any(scores.values()) else "general"
-        classified.append({"index": index, "category": best, "scores": scores, "first_sentence": _first_sentence(section)})
+        classified.append(
+            {"index": index, "category": best, "scores": scores, "first_sentence": _first_sentence(section)}
+        )
         writer({"classified": index + 1, "of": len(state["sections"])})
     totals: Counter[str] = Counter()
     for item in classified:

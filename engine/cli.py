@@ -26,7 +26,10 @@ def _show(event: dict[str, Any]) -> None:
     elif kind == "node":
         click.echo(f"  ✓ {node}", err=True)
     elif kind == "retry":
-        click.echo(f"  ↻ attempt {data.get('attempt')} failed ({data.get('error', {}).get('message')}); retrying in {data.get('delay_seconds')} s", err=True)
+        click.echo(
+            f"  ↻ attempt {data.get('attempt')} failed ({data.get('error', {}).get('message')}); retrying in {data.get('delay_seconds')} s",
+            err=True,
+        )
     elif kind == "interrupt":
         click.echo(f"  ⏸ waiting for input: {json.dumps(data.get('values'))}", err=True)
 
@@ -36,7 +39,9 @@ async def via_api(url: str, token: str, template: str, values: dict[str, Any], t
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=None, transport=transport) as client:
+    async with httpx.AsyncClient(
+        base_url=url.rstrip("/"), headers=headers, timeout=None, transport=transport
+    ) as client:
         response = await client.post("/api/v1/workers/jobs", json={"template": template, "input": values})
         if response.status_code != 202:
             click.echo(f"error: {response.status_code} {response.text}", err=True)
@@ -55,7 +60,13 @@ def _result(job: dict[str, Any]) -> int:
     if job["status"] == "succeeded":
         click.echo(json.dumps(job["output"], indent=2, default=str))
         return 0
-    click.echo(json.dumps({"status": job["status"], "error": job.get("error"), "interrupt": job.get("interrupt")}, indent=2, default=str))
+    click.echo(
+        json.dumps(
+            {"status": job["status"], "error": job.get("error"), "interrupt": job.get("interrupt")},
+            indent=2,
+            default=str,
+        )
+    )
     return 0 if job["status"] == "interrupted" else 1
 
 
@@ -72,7 +83,9 @@ async def _in_process(template: str, values: dict[str, Any], organization: str |
     await platform.start()
     try:
         if organization:
-            org = await Organization.filter(slug=organization).first() or await Organization.get_or_none(id=organization)
+            org = await Organization.filter(slug=organization).first() or await Organization.get_or_none(
+                id=organization
+            )
         else:
             orgs = await Organization.all().limit(2)
             org = orgs[0] if len(orgs) == 1 else None

@@ -22,7 +22,9 @@ class WorkflowTemplate(BaseModel):
     workflow = fields.CharField(max_length=200, db_index=True, description="Name of the package workflow it runs")
     version = fields.CharField(max_length=50, default="")
     source = fields.CharField(max_length=20, description="package or organization")
-    package_key = fields.CharField(max_length=200, null=True, unique=True, description="The workflow name of a package template, one row each")
+    package_key = fields.CharField(
+        max_length=200, null=True, unique=True, description="The workflow name of a package template, one row each"
+    )
     defaults = fields.JSONField(default=dict)
     is_active = fields.BooleanField(default=True)
 

@@ -5,7 +5,13 @@ import time
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
-from quart_schema import document_querystring, document_response, validate_querystring, validate_request, validate_response
+from quart_schema import (
+    document_querystring,
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
 from vetrai.core.auth import current_principal, require_role, require_scope
 from vetrai.core.errors import ProblemError
@@ -48,7 +54,9 @@ async def list_templates(query_args: WorkersTemplateListQuery) -> dict:
     queryset = service.visible_templates(principal)
     if query_args.source:
         queryset = queryset.filter(source=query_args.source)
-    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_template)
+    return await paginate(
+        queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_template
+    )
 
 
 @blueprint.post("/templates")
@@ -58,7 +66,9 @@ async def list_templates(query_args: WorkersTemplateListQuery) -> dict:
 @validate_response(WorkersTemplateOut, 201)
 async def create_template(data: WorkersTemplateCreate) -> tuple[dict, int]:
     """Create an organization template on an installed workflow with its own defaults (org_admin)."""
-    row = await service.create_template(await current_principal(), data.name, data.description, data.workflow, data.defaults, data.is_active)
+    row = await service.create_template(
+        await current_principal(), data.name, data.description, data.workflow, data.defaults, data.is_active
+    )
     return service.serialize_template(row), 201
 
 

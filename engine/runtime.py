@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import F, Q
+
 from vetrai.core.models import Organization
 from vetrai.core.outbound import (
     PrivateAddressError,
@@ -202,7 +203,10 @@ class Runtime:
         redis = self.platform.redis
         assert redis is not None
         await subscribe_forever(
-            redis, cancel_channel(self.platform), lambda data: self.cancel_local(data.decode(), "cancel"), name="cancel listener"
+            redis,
+            cancel_channel(self.platform),
+            lambda data: self.cancel_local(data.decode(), "cancel"),
+            name="cancel listener",
         )
 
     async def _poll_cancels(self) -> None:
@@ -213,7 +217,9 @@ class Runtime:
             if not self.runs:
                 continue
             try:
-                flagged = await Job.filter(id__in=list(self.runs), cancel_requested=True, status="running").values_list("id", flat=True)
+                flagged = await Job.filter(id__in=list(self.runs), cancel_requested=True, status="running").values_list(
+                    "id", flat=True
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -346,9 +352,13 @@ class Runtime:
                 elif mode == "updates":
                     for node, update in chunk.items():
                         if node == "__interrupt__":
-                            await add_event(job.id, "interrupt", {"values": [getattr(item, "value", item) for item in update]})
+                            await add_event(
+                                job.id, "interrupt", {"values": [getattr(item, "value", item) for item in update]}
+                            )
                             continue
-                        await add_event(job.id, "node", update if isinstance(update, dict) else {"value": update}, node=node)
+                        await add_event(
+                            job.id, "node", update if isinstance(update, dict) else {"value": update}, node=node
+                        )
                 else:
                     await add_event(job.id, "progress", chunk, node=current)
             state = await graph.aget_state(config)
@@ -398,7 +408,11 @@ class Runtime:
             await self._finish(job, "succeeded", output=value)
             return "succeeded"
         if isinstance(exc, TimeoutError):
-            await self._finish(job, "timed_out", error={"type": "TimeoutError", "message": f"the run took longer than {job.timeout_seconds:g} s"})
+            await self._finish(
+                job,
+                "timed_out",
+                error={"type": "TimeoutError", "message": f"the run took longer than {job.timeout_seconds:g} s"},
+            )
             return "timed_out"
         if not isinstance(exc, NotRetryable):
             log.warning("job %s attempt %s failed: %r", job.id, job.attempts, exc, exc_info=exc)
@@ -416,8 +430,14 @@ class Runtime:
     async def _finish(self, job: Job, status: str, output: Any = None, error: dict[str, str] | None = None) -> bool:
         now = utcnow()
         updated = await self._mine(job).update(
-            status=status, output=output, error=error, finished_at=now, lease_owner=None, lease_expires_at=None,
-            interrupt=None, updated_at=now,
+            status=status,
+            output=output,
+            error=error,
+            finished_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            interrupt=None,
+            updated_at=now,
         )
         if not updated:
             return False
@@ -441,7 +461,12 @@ class Runtime:
     async def _release(self, job: Job) -> None:
         now = utcnow()
         updated = await self._mine(job).update(
-            status="queued", lease_owner=None, lease_expires_at=None, attempts=F("attempts") - 1, queued_at=now, updated_at=now
+            status="queued",
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=F("attempts") - 1,
+            queued_at=now,
+            updated_at=now,
         )
         if updated:
             await add_event(job.id, "status", {"status": "queued", "reason": "worker shutdown"})
@@ -455,7 +480,12 @@ class Runtime:
         delay = job.retry_backoff_seconds * 2 ** max(0, job.attempts - 1)
         now = utcnow()
         updated = await self._mine(job).update(
-            status="queued", error=error, lease_owner=None, lease_expires_at=None, run_after=now + timedelta(seconds=delay), queued_at=now,
+            status="queued",
+            error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+            run_after=now + timedelta(seconds=delay),
+            queued_at=now,
             updated_at=now,
         )
         if updated:
@@ -485,7 +515,12 @@ class Runtime:
                 log.warning("could not send queued job %s; the reaper will", waiting)
 
     async def _emit(self, job: Job, name: str, status: str, error: dict[str, str] | None = None) -> None:
-        data: dict[str, Any] = {"job_id": str(job.id), "template": job.template_name, "status": status, "user_id": str(job.user_id) if job.user_id else None}
+        data: dict[str, Any] = {
+            "job_id": str(job.id),
+            "template": job.template_name,
+            "status": status,
+            "user_id": str(job.user_id) if job.user_id else None,
+        }
         if error:
             data["error"] = error
         await self.platform.events.emit(name, data, organization_id=job.organization_id, actor_id=job.user_id)
@@ -526,12 +561,15 @@ async def reap(platform: Platform) -> dict[str, int]:
 
 
 def webhook_secret(platform: Platform) -> str:
-    return hmac.new(platform.settings.resolved_secret_key.encode(), b"vetrai-workers-webhook", hashlib.sha256).hexdigest()
+    return hmac.new(
+        platform.settings.resolved_secret_key.encode(), b"vetrai-workers-webhook", hashlib.sha256
+    ).hexdigest()
 
 
 async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> bool:
     """POST the finished job, signed ``X-VetrAI-Signature: t=<unix>,v1=<hex HMAC-SHA256>``."""
     import httpx
+
     from vetrai.engine.service import serialize_job
 
     settings = platform.plugin_settings("workers", WorkersSettings)

@@ -88,10 +88,19 @@ class WorkersJobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template_id: uuid.UUID | None = Field(None, description="A visible template's id; or give `template`.")
-    template: str | None = Field(None, min_length=1, max_length=200, description="A template name (your organization's first, then a package workflow).")
+    template: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="A template name (your organization's first, then a package workflow).",
+    )
     input: dict[str, Any] = Field(default_factory=dict, description="Validated against the workflow's input model.")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=200, description="The same key within 24 h returns the same job.")
-    webhook_url: HttpUrl | None = Field(None, description="Gets a signed POST (X-VetrAI-Signature) when the job finishes.")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=200, description="The same key within 24 h returns the same job."
+    )
+    webhook_url: HttpUrl | None = Field(
+        None, description="Gets a signed POST (X-VetrAI-Signature) when the job finishes."
+    )
 
     @model_validator(mode="after")
     def _one_template(self) -> WorkersJobCreate:
@@ -162,5 +171,7 @@ class WorkersEventPage(BaseModel):
 
 
 class WorkersEventsQuery(BaseModel):
-    format: Literal["sse", "json"] = Field("sse", description="json: the stored history as {items}; sse: a live Server-Sent Events stream.")
+    format: Literal["sse", "json"] = Field(
+        "sse", description="json: the stored history as {items}; sse: a live Server-Sent Events stream."
+    )
     after: int | None = Field(None, ge=0, description="Only events after this sequence id (like Last-Event-ID).")

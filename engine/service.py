@@ -32,17 +32,29 @@ async def sync_package_templates() -> int:
     """One global, read-only row per installed workflow; uninstalled ones become inactive."""
     installed = workflows()
     for name, spec in installed.items():
-        values = {"name": name, "description": spec.description, "workflow": name, "version": spec.version, "is_active": True}
+        values = {
+            "name": name,
+            "description": spec.description,
+            "workflow": name,
+            "version": spec.version,
+            "is_active": True,
+        }
         row = await WorkflowTemplate.get_or_none(package_key=name)
         if row is None:
             try:
-                await WorkflowTemplate.create(package_key=name, source="package", organization_id=None, defaults={}, **values)
+                await WorkflowTemplate.create(
+                    package_key=name, source="package", organization_id=None, defaults={}, **values
+                )
                 continue
             except IntegrityError:  # another process synced it at the same moment
                 row = await WorkflowTemplate.get(package_key=name)
         if any(getattr(row, key) != value for key, value in values.items()):
             await WorkflowTemplate.filter(id=row.id).update(**values)
-    await WorkflowTemplate.filter(source="package", is_active=True).exclude(package_key__in=list(installed)).update(is_active=False)
+    await (
+        WorkflowTemplate.filter(source="package", is_active=True)
+        .exclude(package_key__in=list(installed))
+        .update(is_active=False)
+    )
     return len(installed)
 
 
@@ -84,7 +96,9 @@ def serialize_template(row: WorkflowTemplate) -> dict[str, Any]:
 def _require_workflow(name: str) -> WorkflowSpec:
     spec = get_workflow(name)
     if spec is None:
-        raise unprocessable([{"loc": ["body", "workflow"], "msg": f"no installed workflow is named {name!r}", "type": "value_error"}])
+        raise unprocessable(
+            [{"loc": ["body", "workflow"], "msg": f"no installed workflow is named {name!r}", "type": "value_error"}]
+        )
     return spec
 
 
@@ -100,7 +114,9 @@ async def _name_taken(principal: Principal, name: str, exclude: uuid.UUID | None
     return await query.exists()
 
 
-async def create_template(principal: Principal, name: str, description: str, workflow: str, defaults: Any, is_active: bool) -> WorkflowTemplate:
+async def create_template(
+    principal: Principal, name: str, description: str, workflow: str, defaults: Any, is_active: bool
+) -> WorkflowTemplate:
     _require_workflow(workflow)
     if principal.organization_id is None:
         raise forbidden("organization templates belong to an organization")
@@ -155,7 +171,10 @@ def template_graph(row: WorkflowTemplate) -> dict[str, Any]:
     return {
         "mermaid": graph.draw_mermaid(),
         "nodes": list(graph.nodes),
-        "edges": [{"source": edge.source, "target": edge.target, "conditional": bool(edge.conditional)} for edge in graph.edges],
+        "edges": [
+            {"source": edge.source, "target": edge.target, "conditional": bool(edge.conditional)}
+            for edge in graph.edges
+        ],
         "input_schema": spec.input_model.model_json_schema(),
         "output_schema": spec.output_model.model_json_schema(),
     }
@@ -221,7 +240,10 @@ def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]
     try:
         return spec.input_model.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
-        errors = [{"loc": ["body", "input", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        errors = [
+            {"loc": ["body", "input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False)
+        ]
         raise unprocessable(errors, "the input does not match the template's input model") from None
 
 
@@ -231,7 +253,7 @@ async def create_job(
     *,
     template_id: uuid.UUID | None = None,
     template: str | None = None,
-    input: dict[str, Any] | None = None,  # noqa: A002 - the API's field name
+    input: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     webhook_url: str | None = None,
 ) -> tuple[Job, bool]:
@@ -242,16 +264,22 @@ async def create_job(
     row = await _resolve_template(principal, template_id, template)
     spec = get_workflow(row.workflow)
     if spec is None:
-        raise unprocessable([{"loc": ["body", "template"], "msg": f"workflow {row.workflow!r} is not installed", "type": "value_error"}])
+        raise unprocessable(
+            [{"loc": ["body", "template"], "msg": f"workflow {row.workflow!r} is not installed", "type": "value_error"}]
+        )
     defaults = {**spec.defaults(), **(row.defaults or {})}
     values = validate_input(spec, {**defaults.get("input", {}), **(input or {})})
     now = utcnow()
     if idempotency_key:
-        existing = await Job.filter(
-            organization_id=principal.organization_id,
-            idempotency_key=idempotency_key,
-            created_at__gte=now - timedelta(hours=settings.idempotency_hours),
-        ).order_by("-created_at").first()
+        existing = (
+            await Job.filter(
+                organization_id=principal.organization_id,
+                idempotency_key=idempotency_key,
+                created_at__gte=now - timedelta(hours=settings.idempotency_hours),
+            )
+            .order_by("-created_at")
+            .first()
+        )
         if existing is not None:
             return existing, False
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -278,7 +306,9 @@ async def create_job(
     return job, True
 
 
-def visible_jobs(principal: Principal, status: str | None = None, template_id: uuid.UUID | None = None) -> QuerySet[Job]:
+def visible_jobs(
+    principal: Principal, status: str | None = None, template_id: uuid.UUID | None = None
+) -> QuerySet[Job]:
     filters: dict[str, Any] = {}
     if status:
         filters["status"] = status
@@ -294,7 +324,12 @@ async def get_job(principal: Principal, job_id: str | uuid.UUID) -> Job:
 async def _emit_finished(platform: Platform, job: Job, status: str) -> None:
     await platform.events.emit(
         "engine.job_finished",
-        {"job_id": str(job.id), "template": job.template_name, "status": status, "user_id": str(job.user_id) if job.user_id else None},
+        {
+            "job_id": str(job.id),
+            "template": job.template_name,
+            "status": status,
+            "user_id": str(job.user_id) if job.user_id else None,
+        },
         organization_id=job.organization_id,  # type: ignore[attr-defined]
         actor_id=job.user_id,
     )
@@ -306,7 +341,9 @@ async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> J
     if job.status in FINISHED:
         raise conflict(f"the job is already {job.status}")
     now = utcnow()
-    if await Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now):
+    if await Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(
+        status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
+    ):
         await add_event(job.id, "status", {"status": "cancelled"})
         await _emit_finished(platform, job, "cancelled")
     elif await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):
@@ -328,11 +365,20 @@ async def resume_job(platform: Platform, principal: Principal, job_id: str, valu
         try:
             value = spec.resume_model.model_validate(value).model_dump(mode="json")
         except ValidationError as exc:
-            errors = [{"loc": ["body", "value", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+            errors = [
+                {"loc": ["body", "value", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ]
             raise unprocessable(errors, "the value does not match what the workflow waits for") from None
     now = utcnow()
     updated = await Job.filter(id=job.id, status="interrupted").update(
-        status="queued", resume_value=value, has_resume=True, interrupt=None, queued_at=now, run_after=None, updated_at=now
+        status="queued",
+        resume_value=value,
+        has_resume=True,
+        interrupt=None,
+        queued_at=now,
+        run_after=None,
+        updated_at=now,
     )
     if not updated:
         raise conflict("the job is no longer interrupted")
@@ -349,10 +395,17 @@ async def retry_job(platform: Platform, principal: Principal, job_id: str) -> Jo
         raise conflict(f"only a failed or timed-out job can be retried; this one is {job.status}")
     spec = get_workflow(job.workflow)
     row = await WorkflowTemplate.get_or_none(id=job.template_id) if job.template_id else None  # type: ignore[attr-defined]
-    budget = int({**(spec.defaults() if spec else {"max_attempts": 1}), **(row.defaults if row else {})}["max_attempts"])
+    budget = int(
+        {**(spec.defaults() if spec else {"max_attempts": 1}), **(row.defaults if row else {})}["max_attempts"]
+    )
     now = utcnow()
     updated = await Job.filter(id=job.id, status__in=["failed", "timed_out"]).update(
-        status="queued", error=None, finished_at=None, run_after=None, queued_at=now, max_attempts=F("attempts") + budget,
+        status="queued",
+        error=None,
+        finished_at=None,
+        run_after=None,
+        queued_at=now,
+        max_attempts=F("attempts") + budget,
         updated_at=now,
     )
     if not updated:

@@ -7,15 +7,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WorkersSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VETRAI_WORKERS_", env_file=".env", extra="ignore")
 
-    lease_seconds: float = Field(30.0, description="How long a claimed job stays leased without a heartbeat before the reaper re-queues it.")
+    lease_seconds: float = Field(
+        30.0, description="How long a claimed job stays leased without a heartbeat before the reaper re-queues it."
+    )
     heartbeat_seconds: float = Field(5.0, description="How often a running job renews its lease.")
-    reaper_seconds: float = Field(10.0, description="How often the reaper looks for expired leases and lost queued jobs.")
-    stale_queued_seconds: float = Field(30.0, description="A queued job untouched this long is sent to the broker again by the reaper.")
+    reaper_seconds: float = Field(
+        10.0, description="How often the reaper looks for expired leases and lost queued jobs."
+    )
+    stale_queued_seconds: float = Field(
+        30.0, description="A queued job untouched this long is sent to the broker again by the reaper."
+    )
     idempotency_hours: float = Field(24.0, description="How long an idempotency_key returns the job it first created.")
     event_poll_seconds: float = Field(0.2, description="How often an open event stream looks for new job events.")
     keepalive_seconds: float = Field(15.0, description="Interval of keep-alive comments on an idle event stream.")
     webhook_max_attempts: int = Field(5, description="Deliveries tried per job webhook (exponential backoff from 1 s).")
     webhook_allow_private: bool = Field(
-        False, description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF)."
+        False,
+        description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF).",
     )
     checkpoint_pool_size: int = Field(10, description="Largest psycopg pool of the LangGraph Postgres checkpointer.")

@@ -75,7 +75,9 @@ def worker(concurrency: int | None, processes: int) -> None:
 
     settings = Settings()
     if settings.broker_url.startswith("memory://"):
-        raise click.ClickException("the in-memory broker runs tasks inside `vetrai serve`; set VETRAI_BROKER_URL=redis://...")
+        raise click.ClickException(
+            "the in-memory broker runs tasks inside `vetrai serve`; set VETRAI_BROKER_URL=redis://..."
+        )
     args = WorkerArgs(
         broker="vetrai.entrypoints.worker:broker",
         modules=[],

@@ -197,12 +197,20 @@ def make_user(app: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
     from vetrai.plugins.auth import service
 
     async def factory(
-        role: str = "user", organization: Any = None, email: str | None = None, password: str = "correct horse battery", token_format: str = "jwt"
+        role: str = "user",
+        organization: Any = None,
+        email: str | None = None,
+        password: str = "correct horse battery",
+        token_format: str = "jwt",
     ) -> Actor:
         organization = organization or await make_org()
         async with app.app.app_context():
             user = await service.create_user(
-                organization, email or f"{role}-{uuid.uuid4().hex[:8]}@example.com", password, role=role, email_verified=True
+                organization,
+                email or f"{role}-{uuid.uuid4().hex[:8]}@example.com",
+                password,
+                role=role,
+                email_verified=True,
             )
             tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
         return Actor(user, tokens["access_token"], organization)

@@ -128,7 +128,9 @@ async def vetrai_settings_factory(tmp_path: Path, vetrai_pg_database: str | None
 
 @pytest.fixture
 def vetrai_settings(
-    vetrai_settings_factory: Callable[..., Settings], vetrai_plugins: list[str] | None, vetrai_settings_overrides: dict[str, Any]
+    vetrai_settings_factory: Callable[..., Settings],
+    vetrai_plugins: list[str] | None,
+    vetrai_settings_overrides: dict[str, Any],
 ) -> Settings:
     return vetrai_settings_factory(**{"plugins": vetrai_plugins, **vetrai_settings_overrides})
 
@@ -155,7 +157,9 @@ def vetrai_worker() -> bool:
 
 
 @pytest_asyncio.fixture
-async def vetrai_app(vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool) -> AsyncIterator[Any]:
+async def vetrai_app(
+    vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool
+) -> AsyncIterator[Any]:
     """The test app (Quart's ``TestApp``) with its lifespan running; ``.app`` is the Quart app."""
     from vetrai.core.app import create_app
 

@@ -116,7 +116,7 @@ async def release_database() -> None:
     try:
         if Tortoise._inited or getattr(context, "_global_context", None) is not None:
             await Tortoise.close_connections()
-    except Exception:  # noqa: BLE001 - the connection may be the broken part
+    except Exception:
         pass
     finally:
         if getattr(context, "_global_context", None) is not None:

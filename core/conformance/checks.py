@@ -77,7 +77,9 @@ class Resource:
     bodies: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def by_post(cls, collection: str, detail: str, create_body: Any, *, id_field: str = "id", **kwargs: Any) -> Resource:
+    def by_post(
+        cls, collection: str, detail: str, create_body: Any, *, id_field: str = "id", **kwargs: Any
+    ) -> Resource:
         """A resource created by ``POST collection`` with ``create_body``; ``collection`` is also its list."""
 
         async def create(kit: Kit, owner: KitUser) -> str:
@@ -245,10 +247,14 @@ class PluginConformance:
         from importlib.metadata import entry_points
 
         found = [ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name == self.plugin]
-        assert found, f"no entry point {self.plugin!r} in group {PLUGIN_GROUP!r}: add it to [project.entry-points.\"{PLUGIN_GROUP}\"]"
+        assert found, (
+            f'no entry point {self.plugin!r} in group {PLUGIN_GROUP!r}: add it to [project.entry-points."{PLUGIN_GROUP}"]'
+        )
         return found[0].load()
 
-    def _routes(self, kit: Kit, check: str, *, public: bool | None = False, methods: Sequence[str] | None = None) -> list[Route]:
+    def _routes(
+        self, kit: Kit, check: str, *, public: bool | None = False, methods: Sequence[str] | None = None
+    ) -> list[Route]:
         routes = [route for route in kit.routes(self.plugin) if not self._skipped(check, route)]
         if public is not None:
             routes = [route for route in routes if route.public == public]
@@ -257,7 +263,9 @@ class PluginConformance:
             routes = [route for route in routes if route.method in allowed]
         return routes
 
-    async def _make_objects(self, kit: Kit, owner: KitUser, resources: Sequence[Resource]) -> list[tuple[Resource, dict[str, str]]]:
+    async def _make_objects(
+        self, kit: Kit, owner: KitUser, resources: Sequence[Resource]
+    ) -> list[tuple[Resource, dict[str, str]]]:
         made = []
         for resource in resources:
             made.append((resource, resource.values(await resource.create(kit, owner))))
@@ -300,7 +308,9 @@ class PluginConformance:
                 Version(info.version)
             except InvalidVersion:
                 pytest.fail(f"plugin_info version {info.version!r} is not a PEP 440 version")
-        assert info.description.strip(), "plugin_info needs a one-line description (shown by `vetrai plugins` and GET /)"
+        assert info.description.strip(), (
+            "plugin_info needs a one-line description (shown by `vetrai plugins` and GET /)"
+        )
         assert not isinstance(info.requires, str), "requires must be a sequence of plugin names, not a string"
 
     def test_hooks(self) -> None:
@@ -322,7 +332,9 @@ class PluginConformance:
         undecorated = [
             name
             for name in dir(module)
-            if name.startswith("vetrai_") and callable(getattr(module, name)) and not hasattr(getattr(module, name), f"{PROJECT}_impl")
+            if name.startswith("vetrai_")
+            and callable(getattr(module, name))
+            and not hasattr(getattr(module, name), f"{PROJECT}_impl")
         ]
         assert not undecorated, f"functions named like hooks but without @hookimpl (pluggy ignores them): {undecorated}"
         implemented = {caller.name for caller in manager.get_hookcallers(module) or []}
@@ -353,13 +365,17 @@ class PluginConformance:
 
     # --------------------------------------------------------- 2. migrations
     @pytest.mark.asyncio
-    async def test_migrations(self, vetrai_settings_factory: Callable[..., Settings], vetrai_empty_database_url: str) -> None:
+    async def test_migrations(
+        self, vetrai_settings_factory: Callable[..., Settings], vetrai_empty_database_url: str
+    ) -> None:
         """From an empty database every migration applies; then nothing is pending or undetected."""
         self._check("migrations")
         from vetrai.core.db import apply_migrations, detect_changes, init_db, pending_migrations
         from vetrai.core.platform import Platform
 
-        settings = vetrai_settings_factory(plugins=self.enabled_plugins(), auto_migrate=False, database_url=vetrai_empty_database_url)
+        settings = vetrai_settings_factory(
+            plugins=self.enabled_plugins(), auto_migrate=False, database_url=vetrai_empty_database_url
+        )
         platform = Platform.build(settings, (self.plugin_object,) if self.plugin_object is not None else ())
         specs = dict(platform.plugins.call_each("vetrai_models"))
         spec = specs.get(self.plugin)
@@ -374,8 +390,12 @@ class PluginConformance:
                 f"run `vetrai makemigrations {spec.app_label}`"
             )
             assert await pending_migrations(platform.db_config) == []
-            changes = [writer for writer in await detect_changes(platform.db_config) if writer.app_label == spec.app_label]
-            assert not changes, f"models of {spec.app_label!r} changed without a migration: run `vetrai makemigrations {spec.app_label}`"
+            changes = [
+                writer for writer in await detect_changes(platform.db_config) if writer.app_label == spec.app_label
+            ]
+            assert not changes, (
+                f"models of {spec.app_label!r} changed without a migration: run `vetrai makemigrations {spec.app_label}`"
+            )
             unprefixed = [
                 f"{model.__name__} ({model._meta.db_table})"
                 for model in _models_of(spec)
@@ -431,7 +451,9 @@ class PluginConformance:
                 problems.append(f"{route.key}: no tag")
             if not operation.get("operationId"):
                 problems.append(f"{route.key}: no operationId")
-        ids = [op.get("operationId") for ops in document["paths"].values() for op in ops.values() if isinstance(op, dict)]
+        ids = [
+            op.get("operationId") for ops in document["paths"].values() for op in ops.values() if isinstance(op, dict)
+        ]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         assert not duplicates, f"duplicate operationIds: {duplicates}"
         assert not problems, "\n".join(problems)
@@ -463,7 +485,10 @@ class PluginConformance:
             f"so no other plugin can collide: {sorted(unprefixed)}"
         )
         try:
-            create_app(vetrai_settings_factory(plugins=None), extra_plugins=(self.plugin_object,) if self.plugin_object is not None else ())
+            create_app(
+                vetrai_settings_factory(plugins=None),
+                extra_plugins=(self.plugin_object,) if self.plugin_object is not None else (),
+            )
         except PluginError as exc:
             if exc.plugin == self.plugin or f"plugin {self.plugin!r}" in str(exc):
                 pytest.fail(f"with every installed plugin enabled: {exc}")
@@ -478,7 +503,9 @@ class PluginConformance:
         for route in self._routes(vetrai_kit, "unauthenticated"):
             response = await vetrai_kit.anonymous.request(route.method, route.path(), json=self._body(route))
             if response.status_code != 401 or not _is_problem(response) or "WWW-Authenticate" not in response.headers:
-                problems.append(f"{route.key}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}")
+                problems.append(
+                    f"{route.key}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}"
+                )
         assert not problems, "expected 401 problem+json with WWW-Authenticate:\n" + "\n".join(problems)
 
     @pytest.mark.asyncio
@@ -528,7 +555,9 @@ class PluginConformance:
             detail = [route for route in routes if route.rule == resource.detail and route.method == "GET"]
             if detail:
                 response = await alice.get(detail[0].path(values))
-                assert response.status_code == 200, f"owner cannot read its own object at {resource.detail}: {response.status_code}"
+                assert response.status_code == 200, (
+                    f"owner cannot read its own object at {resource.detail}: {response.status_code}"
+                )
         plan.sort(key=lambda item: (item[0].method == "DELETE", item[0].rule))
         for route, resource, values in plan:
             body = resource.body_for(route) if route.method in WRITE_METHODS else None
@@ -540,7 +569,9 @@ class PluginConformance:
             if detail:
                 response = await alice.get(detail[0].path(values))
                 if response.status_code != 200:
-                    problems.append(f"{resource.detail}: the owner's object is gone after another organization's calls ({response.status_code})")
+                    problems.append(
+                        f"{resource.detail}: the owner's object is gone after another organization's calls ({response.status_code})"
+                    )
         assert not problems, "expected 404 for another organization's object:\n" + "\n".join(problems)
 
     @pytest.mark.asyncio
@@ -610,7 +641,9 @@ class PluginConformance:
         self._check("lifecycle")
         from vetrai.core.app import create_app
 
-        application = create_app(vetrai_settings, extra_plugins=(self.plugin_object,) if self.plugin_object is not None else ())
+        application = create_app(
+            vetrai_settings, extra_plugins=(self.plugin_object,) if self.plugin_object is not None else ()
+        )
         baseline_tasks = set(asyncio.all_tasks())
         counts: list[tuple[list[str], int | None]] = []
         try:
@@ -623,7 +656,9 @@ class PluginConformance:
             assert fds_2 <= fds_1, f"open file descriptors grew from {fds_1} to {fds_2} over a start/stop cycle"
 
     @staticmethod
-    async def _two_cycles(application: Any, baseline_tasks: set[Any], counts: list[tuple[list[str], int | None]]) -> None:
+    async def _two_cycles(
+        application: Any, baseline_tasks: set[Any], counts: list[tuple[list[str], int | None]]
+    ) -> None:
         from tortoise import Tortoise
 
         for cycle in (1, 2):
@@ -699,7 +734,9 @@ class PluginConformance:
     async def test_bad_input(self, vetrai_kit: Kit, vetrai_settings: Settings, resources: Sequence[Resource]) -> None:
         """Malformed JSON, a JSON array, wrong field types, an oversized body: 4xx problem+json."""
         self._check("bad_input")
-        routes = [route for route in self._routes(vetrai_kit, "bad_input", public=None) if route.method in WRITE_METHODS]
+        routes = [
+            route for route in self._routes(vetrai_kit, "bad_input", public=None) if route.method in WRITE_METHODS
+        ]
         if not routes:
             pytest.skip("the plugin has no write route")
         alice = await vetrai_kit.user(self.actor_role)
@@ -709,7 +746,10 @@ class PluginConformance:
         problems = []
         for route in sorted(routes, key=lambda item: item.rule):
             model = route.request_model
-            declared = {**json_type, "Content-Length": str(len(oversized))}  # as real clients send; Quart's test client does not
+            declared = {
+                **json_type,
+                "Content-Length": str(len(oversized)),
+            }  # as real clients send; Quart's test client does not
             cases: dict[str, dict[str, Any]] = {"an oversized body": {"data": oversized, "headers": declared}}
             if model is not None:  # a route without a request schema ignores its body, except its size
                 wrong = {
@@ -725,5 +765,7 @@ class PluginConformance:
             for label, kwargs in cases.items():
                 response = await alice.request(route.method, path, **kwargs)
                 if not 400 <= response.status_code < 500 or not _is_problem(response):
-                    problems.append(f"{route.key} with {label}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}")
+                    problems.append(
+                        f"{route.key} with {label}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}"
+                    )
         assert not problems, "expected 4xx problem+json:\n" + "\n".join(problems)

@@ -73,7 +73,9 @@ class KitUser(_Caller):
     carries it for your own client calls.
     """
 
-    def __init__(self, client: Any, user: Any, token: str, organization: Any, password: str, tokens: dict[str, Any]) -> None:
+    def __init__(
+        self, client: Any, user: Any, token: str, organization: Any, password: str, tokens: dict[str, Any]
+    ) -> None:
         self._client = client
         self.user = user
         self.token = token
@@ -172,7 +174,10 @@ class Route:
     def response_models(self) -> dict[int, Any]:
         from quart_schema.validation import QUART_SCHEMA_RESPONSE_ATTRIBUTE
 
-        return {status: model for status, (model, _headers) in getattr(self.view, QUART_SCHEMA_RESPONSE_ATTRIBUTE, {}).items()}
+        return {
+            status: model
+            for status, (model, _headers) in getattr(self.view, QUART_SCHEMA_RESPONSE_ATTRIBUTE, {}).items()
+        }
 
 
 def app_routes(app: Any) -> list[Route]:
@@ -232,19 +237,27 @@ class Kit:
         organization = organization or await self.org()
         async with self.app.app_context():
             user = await service.create_user(
-                organization, email or f"{role}-{uuid.uuid4().hex[:8]}@example.com", password, role=role, email_verified=True
+                organization,
+                email or f"{role}-{uuid.uuid4().hex[:8]}@example.com",
+                password,
+                role=role,
+                email_verified=True,
             )
             tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
         return KitUser(self.client, user, tokens["access_token"], organization, password, tokens)
 
-    async def api_key(self, scopes: list[str] | tuple[str, ...] = (), user: KitUser | None = None, **fields: Any) -> KitApiKey:
+    async def api_key(
+        self, scopes: list[str] | tuple[str, ...] = (), user: KitUser | None = None, **fields: Any
+    ) -> KitApiKey:
         """An API key with ``scopes``, made through the keys API by ``user`` (a new org_admin if None)."""
         self._require("keys", "api_key")
         user = user or await self.user("org_admin")
         body = {"name": fields.pop("name", "kit key"), "scopes": list(scopes), **fields}
         response = await self.client.post("/api/v1/keys", json=body, headers=user.headers)
         if response.status_code != 201:
-            raise AssertionError(f"creating an API key failed: {response.status_code} {await response.get_data(as_text=True)}")
+            raise AssertionError(
+                f"creating an API key failed: {response.status_code} {await response.get_data(as_text=True)}"
+            )
         created = await response.get_json()
         return KitApiKey(self.client, created["key"], created, user)
 
@@ -333,10 +346,18 @@ def forged_credentials(real_token: str | None) -> dict[str, str]:
         except ValueError:
             pass
         tampered = {**claims, "role": "super_admin", "scope": "*", "exp": 4102444800}
-        forged["tampered claims, original signature"] = ".".join([parts[0], _b64(json.dumps(tampered).encode()), parts[2]])
+        forged["tampered claims, original signature"] = ".".join(
+            [parts[0], _b64(json.dumps(tampered).encode()), parts[2]]
+        )
     signing_input = ".".join(
-        [_b64(json.dumps({"alg": "HS256", "typ": "JWT", **({"kid": header["kid"]} if "kid" in header else {})}).encode()),
-         _b64(json.dumps(claims).encode())]
+        [
+            _b64(
+                json.dumps(
+                    {"alg": "HS256", "typ": "JWT", **({"kid": header["kid"]} if "kid" in header else {})}
+                ).encode()
+            ),
+            _b64(json.dumps(claims).encode()),
+        ]
     )
     signature = hmac.new(secrets.token_bytes(32), signing_input.encode(), hashlib.sha256).digest()
     forged["JWT signed with a foreign key"] = f"{signing_input}.{_b64(signature)}"

@@ -55,7 +55,7 @@ class SmtpServer:
         with self._lock:
             self._failures.extend([code] * count)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             if self._failures:
                 code = self._failures.pop(0)
@@ -90,7 +90,9 @@ class SmtpServer:
             if found:
                 return found[0]
             if time.monotonic() > deadline:
-                raise AssertionError(f"no email to={to!r} subject={subject!r} within {timeout}s ({len(self.messages)} received)")
+                raise AssertionError(
+                    f"no email to={to!r} subject={subject!r} within {timeout}s ({len(self.messages)} received)"
+                )
             await asyncio.sleep(0.02)
 
 
@@ -121,5 +123,7 @@ class Outbox:
             if found:
                 return found[0]
             if time.monotonic() > deadline:
-                raise AssertionError(f"no outbox email to={to!r} subject={subject!r} within {timeout}s in {self.folder}")
+                raise AssertionError(
+                    f"no outbox email to={to!r} subject={subject!r} within {timeout}s in {self.folder}"
+                )
             await asyncio.sleep(0.02)

@@ -35,7 +35,9 @@ async def in_process_worker(platform: Any, max_async_tasks: int = 200) -> AsyncI
                 )
                 for stream, messages in fetched or []:
                     for message_id, fields in messages:
-                        message = AckableMessage(data=fields[b"data"], ack=broker._ack_generator(id=message_id, queue_name=stream))
+                        message = AckableMessage(
+                            data=fields[b"data"], ack=broker._ack_generator(id=message_id, queue_name=stream)
+                        )
                         task = asyncio.create_task(receiver.callback(message))
                         running.add(task)
                         task.add_done_callback(running.discard)

@@ -32,7 +32,12 @@ async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
     organization = await service.create_organization(
         data.name, slug=data.slug, plan=data.plan, limits=limits, settings=data.settings
     )
-    await record_audit("organization.created", principal=await current_principal(), target_type="organization", target_id=organization.id)
+    await record_audit(
+        "organization.created",
+        principal=await current_principal(),
+        target_type="organization",
+        target_id=organization.id,
+    )
     return service.serialize(organization), 201
 
 
@@ -68,7 +73,13 @@ async def update_organization(organization_id: uuid.UUID, data: OrganizationUpda
     if data.limits is not None:
         changes["limits"] = data.limits.model_dump(exclude_none=True)
     organization = await service.update_organization(principal, organization, changes)
-    await record_audit("organization.updated", principal=principal, target_type="organization", target_id=organization.id, data={"fields": sorted(changes)})
+    await record_audit(
+        "organization.updated",
+        principal=principal,
+        target_type="organization",
+        target_id=organization.id,
+        data={"fields": sorted(changes)},
+    )
     return service.serialize(organization)
 
 
@@ -80,5 +91,7 @@ async def delete_organization(organization_id: uuid.UUID) -> tuple[str, int]:
     principal = await current_principal()
     organization = await service.get_organization(principal, organization_id)
     await service.deactivate_organization(organization)
-    await record_audit("organization.deleted", principal=principal, target_type="organization", target_id=organization.id)
+    await record_audit(
+        "organization.deleted", principal=principal, target_type="organization", target_id=organization.id
+    )
     return "", 204

@@ -68,7 +68,9 @@ async def get_organization(principal: Principal, organization_id: uuid.UUID) -> 
     return organization
 
 
-async def update_organization(principal: Principal, organization: Organization, changes: dict[str, Any]) -> Organization:
+async def update_organization(
+    principal: Principal, organization: Organization, changes: dict[str, Any]
+) -> Organization:
     restricted = [field for field in SUPER_ADMIN_FIELDS if field in changes]
     if restricted and not principal.is_super_admin:
         raise forbidden(f"only a super_admin may change {', '.join(restricted)}")

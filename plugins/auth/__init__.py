@@ -26,7 +26,9 @@ def vetrai_settings() -> type[AuthSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="auth", modules=["vetrai.plugins.auth.models"], migrations="vetrai.plugins.auth.migrations")
+    return ModelSpec(
+        app_label="auth", modules=["vetrai.plugins.auth.models"], migrations="vetrai.plugins.auth.migrations"
+    )
 
 
 @hookimpl

@@ -53,7 +53,9 @@ def register_commands(group: click.Group) -> None:
 
         settings = Settings()
         try:
-            user = run_async(lambda: with_database(settings, lambda platform: create_superuser(platform, email, password)))
+            user = run_async(
+                lambda: with_database(settings, lambda platform: create_superuser(platform, email, password))
+            )
         except ProblemError as exc:
             reasons = [str(error.get("msg")) for error in exc.extra.get("errors", [])]
             raise click.ClickException("; ".join(reasons) or exc.detail) from None

@@ -23,7 +23,9 @@ class User(BaseModel, TenantMixin):
 class Session(BaseModel):
     """A refresh-token family: one login on one device, listed at /me/sessions."""
 
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("auth.User", related_name="sessions", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "auth.User", related_name="sessions", on_delete=fields.CASCADE
+    )
     user_agent = fields.CharField(max_length=300, null=True)
     ip = fields.CharField(max_length=64, null=True)
     last_used_at = fields.DatetimeField()
@@ -39,12 +41,16 @@ class Session(BaseModel):
 class RefreshToken(BaseModel):
     """One link of a family, stored as SHA-256, single use, rotated on every refresh."""
 
-    session: fields.ForeignKeyRelation[Session] = fields.ForeignKeyField("auth.Session", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    session: fields.ForeignKeyRelation[Session] = fields.ForeignKeyField(
+        "auth.Session", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     replaced_by_hash = fields.CharField(max_length=64, null=True)
-    rotated_pair = fields.TextField(null=True, description="The successor pair, encrypted with a key derived from this token, for grace retries")
+    rotated_pair = fields.TextField(
+        null=True, description="The successor pair, encrypted with a key derived from this token, for grace retries"
+    )
 
     class Meta:
         table = "auth_refresh_token"
@@ -53,8 +59,12 @@ class RefreshToken(BaseModel):
 class AccessToken(BaseModel):
     """An opaque access token (token_format=opaque), stored as SHA-256."""
 
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("auth.User", related_name="access_tokens", on_delete=fields.CASCADE)
-    session: fields.ForeignKeyNullableRelation[Session] = fields.ForeignKeyField("auth.Session", related_name="access_tokens", null=True, on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "auth.User", related_name="access_tokens", on_delete=fields.CASCADE
+    )
+    session: fields.ForeignKeyNullableRelation[Session] = fields.ForeignKeyField(
+        "auth.Session", related_name="access_tokens", null=True, on_delete=fields.CASCADE
+    )
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
 
@@ -75,7 +85,9 @@ class RevokedJti(Model):
 class OneTimeToken(BaseModel):
     """Password-reset and email-verification tokens: hashed, single use, expiring."""
 
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("auth.User", related_name="one_time_tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "auth.User", related_name="one_time_tokens", on_delete=fields.CASCADE
+    )
     purpose = fields.CharField(max_length=20)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()

@@ -73,7 +73,9 @@ async def request_password_reset(email: str) -> None:
         log.warning("password reset requests throttled for user %s", user.id)
         return
     token = await _issue(user, RESET, rt.settings.reset_token_ttl_seconds)
-    await record_audit("auth.password_reset_requested", organization_id=user.organization_id, target_type="user", target_id=user.id)
+    await record_audit(
+        "auth.password_reset_requested", organization_id=user.organization_id, target_type="user", target_id=user.id
+    )
     await current_platform().events.emit(
         "auth.password_reset_requested",
         {"user_id": str(user.id), "email": user.email, "token": token, "reset_url": _link("/reset-password", token)},
@@ -100,7 +102,10 @@ async def confirm_password_reset(token: str, new_password: str) -> None:
         data={"sessions_revoked": revoked},
     )
     await current_platform().events.emit(
-        "auth.password_changed", {"user_id": str(user.id), "email": user.email}, organization_id=user.organization_id, actor_id=user.id
+        "auth.password_changed",
+        {"user_id": str(user.id), "email": user.email},
+        organization_id=user.organization_id,
+        actor_id=user.id,
     )
 
 
@@ -122,5 +127,11 @@ async def verify_email(token: str) -> User:
     await _consume(row)
     user.email_verified = True
     await user.save(update_fields=["email_verified", "updated_at"])
-    await record_audit("auth.email_verified", organization_id=user.organization_id, actor_id=user.id, target_type="user", target_id=user.id)
+    await record_audit(
+        "auth.email_verified",
+        organization_id=user.organization_id,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
     return user

@@ -61,7 +61,9 @@ async def _body(model: type[BaseModel], form_aliases: dict[str, str] | None = No
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+        ]
         raise unprocessable(errors) from None
 
 
@@ -89,7 +91,9 @@ async def register(data: AuthRegister) -> tuple[dict, int]:
 async def login() -> dict:
     """Log in with email and password (JSON, or the OAuth2 password form with ``username``)."""
     data = await _body(AuthLogin, {"username": "email"})
-    _user, tokens = await service.login(data.email, data.password, data.token_format, user_agent=_user_agent(), ip=client_ip())
+    _user, tokens = await service.login(
+        data.email, data.password, data.token_format, user_agent=_user_agent(), ip=client_ip()
+    )
     return tokens
 
 
@@ -275,7 +279,9 @@ async def audit_logs(query_args: AuthAuditQuery) -> dict:
         if value is not None:
             filters[name] = value
     return await paginate(
-        scoped(AuditLog, principal, **filters), PageQuery(limit=query_args.limit, cursor=query_args.cursor), _serialize_audit
+        scoped(AuditLog, principal, **filters),
+        PageQuery(limit=query_args.limit, cursor=query_args.cursor),
+        _serialize_audit,
     )
 
 

@@ -19,7 +19,16 @@ from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
-from vetrai.core.errors import ConfigurationError, ProblemError, conflict, forbidden, not_found, rate_limited, unauthorized, unprocessable
+from vetrai.core.errors import (
+    ConfigurationError,
+    ProblemError,
+    conflict,
+    forbidden,
+    not_found,
+    rate_limited,
+    unauthorized,
+    unprocessable,
+)
 from vetrai.core.models import Organization
 from vetrai.core.organizations.service import create_organization
 from vetrai.core.permissions import ORG_ADMIN
@@ -45,7 +54,9 @@ class AuthRuntime:
 def build_runtime(platform: Platform) -> AuthRuntime:
     settings = platform.plugin_settings("auth", AuthSettings)
     if platform.settings.env == "production" and not settings.jwt_private_keys:
-        raise ConfigurationError("VETRAI_ENV=production requires VETRAI_AUTH_JWT_PRIVATE_KEYS (see `vetrai generate-jwks`)")
+        raise ConfigurationError(
+            "VETRAI_ENV=production requires VETRAI_AUTH_JWT_PRIVATE_KEYS (see `vetrai generate-jwks`)"
+        )
     issuer = settings.issuer or platform.settings.resolved_public_url
     signer = JwtSigner.from_settings(settings.jwt_private_keys, platform.settings.data_dir, issuer, settings.audience)
     limiter = build_limiter(platform.redis, platform.settings.redis_prefix, platform.settings.rate_limit_fail_open)
@@ -67,7 +78,10 @@ def normalize_email(email: str) -> str:
 def check_password_policy(password: str, email: str) -> None:
     problems = password_problems(password, email)
     if problems:
-        raise unprocessable([{"loc": ["body", "password"], "msg": problem, "type": "password_policy"} for problem in problems], problems[0])
+        raise unprocessable(
+            [{"loc": ["body", "password"], "msg": problem, "type": "password_policy"} for problem in problems],
+            problems[0],
+        )
 
 
 async def create_user(
@@ -107,10 +121,17 @@ async def register(email: str, password: str, first_name: str, last_name: str, o
         raise conflict("a user with this email already exists")
     async with in_transaction():
         organization = await create_organization(organization_name or f"{email.split('@')[0]}'s organization")
-        user = await create_user(organization, email, password, role=ORG_ADMIN, first_name=first_name, last_name=last_name)
-    await record_audit("auth.user_registered", organization_id=organization.id, actor_id=user.id, target_type="user", target_id=user.id)
+        user = await create_user(
+            organization, email, password, role=ORG_ADMIN, first_name=first_name, last_name=last_name
+        )
+    await record_audit(
+        "auth.user_registered", organization_id=organization.id, actor_id=user.id, target_type="user", target_id=user.id
+    )
     await current_platform().events.emit(
-        "auth.user_registered", {"user_id": str(user.id), "email": user.email}, organization_id=organization.id, actor_id=user.id
+        "auth.user_registered",
+        {"user_id": str(user.id), "email": user.email},
+        organization_id=organization.id,
+        actor_id=user.id,
     )
     return user
 
@@ -173,11 +194,18 @@ async def _rate_limit(key: str, limit: int, detail: str) -> None:
 
 async def check_registration_rate(ip: str | None) -> None:
     if ip:
-        await _rate_limit(subject_key("register-ip", ip), runtime().settings.register_rate_limit_per_ip, "too many registrations")
+        await _rate_limit(
+            subject_key("register-ip", ip), runtime().settings.register_rate_limit_per_ip, "too many registrations"
+        )
 
 
 async def login(
-    email: str, password: str, token_format: TokenFormat = "jwt", *, user_agent: str | None = None, ip: str | None = None
+    email: str,
+    password: str,
+    token_format: TokenFormat = "jwt",
+    *,
+    user_agent: str | None = None,
+    ip: str | None = None,
 ) -> tuple[User, dict[str, Any]]:
     """Check credentials (constant work for unknown emails), enforce lockouts, start a session."""
     rt = runtime()
@@ -390,9 +418,10 @@ async def authenticate_token(token: str) -> Principal | None:
             raise unauthorized("invalid or expired access token") from None
         if await RevokedJti.filter(jti=claims.jti).exists():
             raise unauthorized("this access token has been revoked")
-        if claims.session_id is not None and not await Session.filter(
-            id=claims.session_id, user_id=claims.subject, revoked_at=None
-        ).exists():
+        if (
+            claims.session_id is not None
+            and not await Session.filter(id=claims.session_id, user_id=claims.subject, revoked_at=None).exists()
+        ):
             raise unauthorized("this session has been revoked")
         user = await User.get_or_none(id=claims.subject)
         credential = claims.jti
@@ -464,10 +493,17 @@ async def change_password(principal: Principal, current_password: str, new_passw
     valid, _ = await verify_password(current_password, user.password_hash)
     if not valid:
         await record_audit("auth.password_change_failed", principal=principal, target_type="user", target_id=user.id)
-        if await rt.limiter.hit(account_key, rt.settings.lockout_window_seconds) >= rt.settings.lockout_account_failures:
+        if (
+            await rt.limiter.hit(account_key, rt.settings.lockout_window_seconds)
+            >= rt.settings.lockout_account_failures
+        ):
             await rt.limiter.lock(account_key, rt.settings.lockout_seconds)
             await record_audit(
-                "auth.lockout", principal=principal, target_type="user", target_id=user.id, data={"scope": "account", "email": user.email}
+                "auth.lockout",
+                principal=principal,
+                target_type="user",
+                target_id=user.id,
+                data={"scope": "account", "email": user.email},
             )
         raise ProblemError(400, "the current password is wrong", kind="wrong-password")
     check_password_policy(new_password, user.email)
@@ -475,7 +511,11 @@ async def change_password(principal: Principal, current_password: str, new_passw
     await user.save(update_fields=["password_hash", "updated_at"])
     revoked = await revoke_user_sessions(user.id, "password_changed", keep=principal.extra.get("session_id"))
     await record_audit(
-        "auth.password_changed", principal=principal, target_type="user", target_id=user.id, data={"sessions_revoked": revoked}
+        "auth.password_changed",
+        principal=principal,
+        target_type="user",
+        target_id=user.id,
+        data={"sessions_revoked": revoked},
     )
     await current_platform().events.emit(
         "auth.password_changed",

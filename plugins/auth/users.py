@@ -38,7 +38,11 @@ async def _keep_an_admin(user: User) -> None:
     """409 when ``user`` is the last active org_admin of its organization."""
     if user.role != ORG_ADMIN or not user.is_active:
         return
-    others = await User.filter(organization_id=user.organization_id, role=ORG_ADMIN, is_active=True).exclude(id=user.id).count()
+    others = (
+        await User.filter(organization_id=user.organization_id, role=ORG_ADMIN, is_active=True)
+        .exclude(id=user.id)
+        .count()
+    )
     if others == 0:
         raise conflict("an organization must keep at least one active org_admin")
 
@@ -94,7 +98,14 @@ async def add_user(principal: Principal, data: dict[str, Any]) -> User:
     )
     if not user.email_verified:
         await send_verification(user)
-    await record_audit("auth.user_created", principal=principal, organization_id=organization.id, target_type="user", target_id=user.id, data={"role": role})
+    await record_audit(
+        "auth.user_created",
+        principal=principal,
+        organization_id=organization.id,
+        target_type="user",
+        target_id=user.id,
+        data={"role": role},
+    )
     return user
 
 
@@ -120,7 +131,12 @@ async def update_user(principal: Principal, user_id: uuid.UUID | str, changes: d
     await user.save()
     if new_role != old_role:
         await record_audit(
-            "auth.role_changed", principal=principal, organization_id=user.organization_id, target_type="user", target_id=user.id, data={"old": old_role, "new": new_role}
+            "auth.role_changed",
+            principal=principal,
+            organization_id=user.organization_id,
+            target_type="user",
+            target_id=user.id,
+            data={"old": old_role, "new": new_role},
         )
     if deactivating or moving:
         await revoke_user_sessions(user.id, "deactivated" if deactivating else "moved")

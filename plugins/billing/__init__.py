@@ -15,7 +15,12 @@ from vetrai.plugins.billing.settings import BillingSettings
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="billing", version=__version__, description="Stripe subscriptions, invoices, payments, verified webhooks and usage metering.", requires=("auth",))
+    return PluginInfo(
+        name="billing",
+        version=__version__,
+        description="Stripe subscriptions, invoices, payments, verified webhooks and usage metering.",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -25,7 +30,9 @@ def vetrai_settings() -> type[BillingSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="billing", modules=["vetrai.plugins.billing.models"], migrations="vetrai.plugins.billing.migrations")
+    return ModelSpec(
+        app_label="billing", modules=["vetrai.plugins.billing.models"], migrations="vetrai.plugins.billing.migrations"
+    )
 
 
 @hookimpl
@@ -36,8 +43,16 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> list[Permission]:
     return [
-        Permission("billing:read", "See the organization's plan, subscriptions, invoices, payments and usage", roles=(ORG_ADMIN, BILLING_ADMIN)),
-        Permission("billing:write", "Subscribe, cancel, and open Stripe Checkout or the billing portal", roles=(ORG_ADMIN, BILLING_ADMIN)),
+        Permission(
+            "billing:read",
+            "See the organization's plan, subscriptions, invoices, payments and usage",
+            roles=(ORG_ADMIN, BILLING_ADMIN),
+        ),
+        Permission(
+            "billing:write",
+            "Subscribe, cancel, and open Stripe Checkout or the billing portal",
+            roles=(ORG_ADMIN, BILLING_ADMIN),
+        ),
     ]
 
 

@@ -99,7 +99,9 @@ class BillingUsage(Model):
     metric = fields.CharField(max_length=30)
     quantity = fields.BigIntField(default=0)
     reported_quantity = fields.BigIntField(default=0)
-    reporting_quantity = fields.BigIntField(null=True, description="Total being reported (same idempotency key on retry)")
+    reporting_quantity = fields.BigIntField(
+        null=True, description="Total being reported (same idempotency key on retry)"
+    )
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -50,7 +50,9 @@ async def optional_body(model: type[M]) -> M:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+        ]
         raise unprocessable(errors) from None
 
 
@@ -84,7 +86,9 @@ async def create_subscription(data: BillingSubscriptionCreate) -> tuple[dict, in
 @validate_response(BillingSubscriptionPage)
 async def list_subscriptions(query_args: BillingListQuery) -> dict:
     """The organization's subscriptions, current and past, newest first."""
-    return await paginate(scoped(BillingSubscription, await current_principal()), _page(query_args), service.serialize_subscription)
+    return await paginate(
+        scoped(BillingSubscription, await current_principal()), _page(query_args), service.serialize_subscription
+    )
 
 
 @blueprint.get("/subscriptions/<subscription_id>")
@@ -115,7 +119,9 @@ async def cancel_subscription(subscription_id: str) -> dict:
 @validate_response(BillingInvoicePage)
 async def list_invoices(query_args: BillingListQuery) -> dict:
     """The organization's invoices, newest first."""
-    return await paginate(scoped(BillingInvoice, await current_principal()), _page(query_args), service.serialize_invoice)
+    return await paginate(
+        scoped(BillingInvoice, await current_principal()), _page(query_args), service.serialize_invoice
+    )
 
 
 @blueprint.get("/invoices/<invoice_id>")
@@ -134,7 +140,9 @@ async def get_invoice(invoice_id: str) -> dict:
 @validate_response(BillingPaymentPage)
 async def list_payments(query_args: BillingListQuery) -> dict:
     """The organization's payments (amount, status, failure reason, refunds), newest first."""
-    return await paginate(scoped(BillingPayment, await current_principal()), _page(query_args), service.serialize_payment)
+    return await paginate(
+        scoped(BillingPayment, await current_principal()), _page(query_args), service.serialize_payment
+    )
 
 
 @blueprint.get("/payments/<payment_id>")

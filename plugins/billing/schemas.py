@@ -13,7 +13,9 @@ class BillingPlanOut(BaseModel):
     amount: int = Field(description="Price per interval in the currency's smallest unit (cents).")
     currency: str
     interval: str
-    stripe_price_id: str | None = Field(description="Stripe Price (or legacy Plan) id; null for a plan sold without Stripe (free).")
+    stripe_price_id: str | None = Field(
+        description="Stripe Price (or legacy Plan) id; null for a plan sold without Stripe (free)."
+    )
     limits: dict[str, int] = Field(description="Organization limits the plan grants (max_users, max_api_keys, ...).")
     metered: list[str] = Field(description="Usage metrics reported to Stripe for this plan.")
 
@@ -27,7 +29,10 @@ class BillingSubscriptionCreate(BaseModel):
 
     plan: str = Field(min_length=1, max_length=50, description="A plan name from GET /api/v1/billing/plans.")
     payment_method: str | None = Field(
-        None, min_length=3, max_length=255, description="A Stripe PaymentMethod id (pm_...) to attach and charge; default the customer's."
+        None,
+        min_length=3,
+        max_length=255,
+        description="A Stripe PaymentMethod id (pm_...) to attach and charge; default the customer's.",
     )
 
 
@@ -117,7 +122,9 @@ class BillingPaymentPage(BaseModel):
 
 
 class BillingUsageQuery(BaseModel):
-    period: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="UTC month YYYY-MM; default the current one.")
+    period: str | None = Field(
+        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="UTC month YYYY-MM; default the current one."
+    )
     organization_id: uuid.UUID | None = Field(None, description="super_admin only: another organization's usage.")
 
 
@@ -171,4 +178,6 @@ class BillingStripeEvent(BaseModel):
 class BillingWebhookOut(BaseModel):
     received: bool
     duplicate: bool
-    outcome: str = Field(description="applied, stale (older than the stored state), recorded, unknown_type, unknown_customer, ignored")
+    outcome: str = Field(
+        description="applied, stale (older than the stored state), recorded, unknown_type, unknown_customer, ignored"
+    )

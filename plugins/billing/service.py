@@ -187,7 +187,8 @@ def plan_named(rt: BillingRuntime, name: str) -> BillingPlan:
     plan = rt.settings.plan(name)
     if plan is None:
         raise unprocessable(
-            [{"loc": ["body", "plan"], "msg": f"unknown plan {name!r}", "type": "value_error"}], f"unknown plan {name!r}"
+            [{"loc": ["body", "plan"], "msg": f"unknown plan {name!r}", "type": "value_error"}],
+            f"unknown plan {name!r}",
         )
     if not plan.stripe_price_id:
         raise unprocessable(
@@ -298,7 +299,9 @@ def _invoice_fields(data: dict[str, Any]) -> dict[str, Any]:
                 "amount": int(line.get("amount") or 0),
                 "currency": line.get("currency") or data.get("currency") or "usd",
                 "quantity": line.get("quantity"),
-                "period_start": from_epoch(period.get("start")).isoformat() if from_epoch(period.get("start")) else None,
+                "period_start": from_epoch(period.get("start")).isoformat()
+                if from_epoch(period.get("start"))
+                else None,
                 "period_end": from_epoch(period.get("end")).isoformat() if from_epoch(period.get("end")) else None,
             }
         )
@@ -344,7 +347,9 @@ class Effects:
 
     events: list[tuple[str, dict[str, Any], uuid.UUID | None, uuid.UUID | None]] = field(default_factory=list)
 
-    def emit(self, name: str, data: dict[str, Any], organization_id: uuid.UUID | None, actor_id: uuid.UUID | None = None) -> None:
+    def emit(
+        self, name: str, data: dict[str, Any], organization_id: uuid.UUID | None, actor_id: uuid.UUID | None = None
+    ) -> None:
         self.events.append((name, data, organization_id, actor_id))
 
     async def flush(self, platform: Platform) -> None:
@@ -394,7 +399,9 @@ async def apply_subscription(
     """Store a Stripe subscription; ``current`` means just read from Stripe (newest by definition)."""
     values = _subscription_fields(rt, data)
     row, created = await _lock_or_create(
-        BillingSubscription, {"stripe_subscription_id": data["id"]}, {"organization_id": organization_id, "stripe_version": version, **values}
+        BillingSubscription,
+        {"stripe_subscription_id": data["id"]},
+        {"organization_id": organization_id, "stripe_version": version, **values},
     )
     before: tuple[Any, ...] | None = None
     if not created:
@@ -413,8 +420,12 @@ async def apply_subscription(
             organization_id=row.organization_id,  # type: ignore[attr-defined]
             target_type="subscription",
             target_id=row.id,
-            data={"plan": row.plan, "status": row.status, "cancel_at_period_end": row.cancel_at_period_end,
-                  "previous_status": before[1] if before else None},
+            data={
+                "plan": row.plan,
+                "status": row.status,
+                "cancel_at_period_end": row.cancel_at_period_end,
+                "previous_status": before[1] if before else None,
+            },
         )
         effects.emit(
             "billing.subscription_changed",
@@ -457,8 +468,13 @@ async def ensure_customer(rt: BillingRuntime, principal: Principal) -> BillingCu
         row = await BillingCustomer.create(organization_id=organization_id, stripe_customer_id=customer.id, email=email)
     except IntegrityError:
         row = await BillingCustomer.get(organization_id=organization_id)
-    await record_audit("billing.customer_created", principal=principal, target_type="customer", target_id=row.id,
-                       data={"stripe_customer_id": row.stripe_customer_id})
+    await record_audit(
+        "billing.customer_created",
+        principal=principal,
+        target_type="customer",
+        target_id=row.id,
+        data={"stripe_customer_id": row.stripe_customer_id},
+    )
     return row
 
 
@@ -504,10 +520,14 @@ async def create_subscription(principal: Principal, plan_name: str, payment_meth
                 await client.v1.subscriptions.cancel_async(data["id"])
             except stripe.StripeError:
                 log.warning("could not cancel incomplete subscription %s", data["id"])
-            raise ProblemError(402, "the first payment of the subscription failed", kind="card-declined", title="Payment failed")
+            raise ProblemError(
+                402, "the first payment of the subscription failed", kind="card-declined", title="Payment failed"
+            )
         effects = Effects()
         async with in_transaction():
-            _outcome, row = await apply_subscription(rt, data, started, organization_id, effects, current=True, principal=principal)
+            _outcome, row = await apply_subscription(
+                rt, data, started, organization_id, effects, current=True, principal=principal
+            )
         await effects.flush(current_platform())
     return row
 
@@ -552,7 +572,13 @@ async def cancel_subscription(principal: Principal, subscription_id: str, at_per
     effects = Effects()
     async with in_transaction():
         _outcome, row = await apply_subscription(
-            rt, stripe_api.as_dict(result), started, row.organization_id, effects, current=True, principal=principal  # type: ignore[attr-defined]
+            rt,
+            stripe_api.as_dict(result),
+            started,
+            row.organization_id,
+            effects,
+            current=True,
+            principal=principal,  # type: ignore[attr-defined]
         )
     await effects.flush(current_platform())
     return row
@@ -565,7 +591,9 @@ def _public_url(path: str) -> str:
     return current_platform().settings.resolved_public_url.rstrip("/") + path
 
 
-async def checkout_session(principal: Principal, plan_name: str, success_url: str | None, cancel_url: str | None) -> dict[str, Any]:
+async def checkout_session(
+    principal: Principal, plan_name: str, success_url: str | None, cancel_url: str | None
+) -> dict[str, Any]:
     rt = runtime()
     plan = plan_named(rt, plan_name)
     client = stripe_client(rt)
@@ -596,7 +624,10 @@ async def portal_session(principal: Principal, return_url: str | None) -> dict[s
     customer = await ensure_customer(rt, principal)
     session = await stripe_api.call(
         client.v1.billing_portal.sessions.create_async(
-            {"customer": customer.stripe_customer_id, "return_url": return_url or rt.settings.portal_return_url or _public_url("/billing")}
+            {
+                "customer": customer.stripe_customer_id,
+                "return_url": return_url or rt.settings.portal_return_url or _public_url("/billing"),
+            }
         )
     )
     return {"id": session.id, "url": session.url}
@@ -613,7 +644,9 @@ def verify_webhook(rt: BillingRuntime, payload: bytes, signature: str | None) ->
     """The event, if ``Stripe-Signature`` is a valid signature of the raw body (400 otherwise)."""
     secret = rt.settings.stripe_webhook_secret
     if not secret:
-        raise ProblemError(503, "webhooks are not configured: set VETRAI_BILLING_STRIPE_WEBHOOK_SECRET", kind="billing-not-configured")
+        raise ProblemError(
+            503, "webhooks are not configured: set VETRAI_BILLING_STRIPE_WEBHOOK_SECRET", kind="billing-not-configured"
+        )
     if not signature:
         raise bad_webhook("missing Stripe-Signature header")
     try:
@@ -631,7 +664,9 @@ def verify_webhook(rt: BillingRuntime, payload: bytes, signature: str | None) ->
         not isinstance(event, dict)
         or not isinstance(event.get("id"), str)
         or not isinstance(event.get("type"), str)
-        or not isinstance((event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None, dict)
+        or not isinstance(
+            (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None, dict
+        )
     ):
         raise bad_webhook("the body is not a Stripe event")
     return event
@@ -653,12 +688,16 @@ async def _organization_for(obj: dict[str, Any]) -> uuid.UUID | None:
     return None
 
 
-async def _apply_invoice(obj: dict[str, Any], version: int, organization_id: uuid.UUID, event_type: str, effects: Effects) -> str:
+async def _apply_invoice(
+    obj: dict[str, Any], version: int, organization_id: uuid.UUID, event_type: str, effects: Effects
+) -> str:
     values = _invoice_fields(obj)
     if event_type == "invoice.paid" or event_type == "invoice.payment_succeeded":
         values["status"] = "paid" if values["status"] in ("open", "draft") else values["status"]
     row, created = await _lock_or_create(
-        BillingInvoice, {"stripe_invoice_id": obj["id"]}, {"organization_id": organization_id, "stripe_version": version, **values}
+        BillingInvoice,
+        {"stripe_invoice_id": obj["id"]},
+        {"organization_id": organization_id, "stripe_version": version, **values},
     )
     if not created:
         if version < row.stripe_version or INVOICE_RANK.get(values["status"], 0) < INVOICE_RANK.get(row.status, 0):
@@ -669,9 +708,18 @@ async def _apply_invoice(obj: dict[str, Any], version: int, organization_id: uui
         row.stripe_version = max(row.stripe_version, version)
         await row.save()
     if event_type == "invoice.payment_failed":
-        await record_audit("billing.payment_failed", organization_id=organization_id, target_type="invoice", target_id=row.id,
-                           data={"amount_due": row.amount_due, "currency": row.currency})
-        effects.emit("billing.payment_failed", {"invoice_id": str(row.id), "amount_due": row.amount_due, "currency": row.currency}, organization_id)
+        await record_audit(
+            "billing.payment_failed",
+            organization_id=organization_id,
+            target_type="invoice",
+            target_id=row.id,
+            data={"amount_due": row.amount_due, "currency": row.currency},
+        )
+        effects.emit(
+            "billing.payment_failed",
+            {"invoice_id": str(row.id), "amount_due": row.amount_due, "currency": row.currency},
+            organization_id,
+        )
     return "applied"
 
 
@@ -693,7 +741,9 @@ async def _apply_payment(obj: dict[str, Any], version: int, organization_id: uui
         "stripe_charge_id": _id(obj.get("latest_charge")),
     }
     row, created = await _lock_or_create(
-        BillingPayment, {"stripe_payment_intent_id": obj["id"]}, {"organization_id": organization_id, "stripe_version": version, **values}
+        BillingPayment,
+        {"stripe_payment_intent_id": obj["id"]},
+        {"organization_id": organization_id, "stripe_version": version, **values},
     )
     if created:
         return "applied"
@@ -715,8 +765,15 @@ async def _apply_refund(obj: dict[str, Any], version: int, organization_id: uuid
     row, created = await _lock_or_create(
         BillingPayment,
         {"stripe_payment_intent_id": intent},
-        {"organization_id": organization_id, "stripe_charge_id": obj["id"], "amount": amount, "amount_refunded": refunded,
-         "currency": str(obj.get("currency") or "usd")[:3], "status": status, "stripe_version": version},
+        {
+            "organization_id": organization_id,
+            "stripe_charge_id": obj["id"],
+            "amount": amount,
+            "amount_refunded": refunded,
+            "currency": str(obj.get("currency") or "usd")[:3],
+            "status": status,
+            "stripe_version": version,
+        },
     )
     if created:
         return "applied"
@@ -776,9 +833,17 @@ async def process_event(event: dict[str, Any], platform: Platform | None = None)
 
 
 async def _dispatch(
-    rt: BillingRuntime, event_type: str, obj: dict[str, Any], version: int, fresh: dict[str, Any] | None, effects: Effects
+    rt: BillingRuntime,
+    event_type: str,
+    obj: dict[str, Any],
+    version: int,
+    fresh: dict[str, Any] | None,
+    effects: Effects,
 ) -> tuple[str, uuid.UUID | None]:
-    known = event_type in SUBSCRIPTION_EVENTS | INVOICE_EVENTS | PAYMENT_EVENTS | RECORDED_ONLY_EVENTS or event_type == "charge.refunded"
+    known = (
+        event_type in SUBSCRIPTION_EVENTS | INVOICE_EVENTS | PAYMENT_EVENTS | RECORDED_ONLY_EVENTS
+        or event_type == "charge.refunded"
+    )
     if not known:
         return "unknown_type", None
     if not isinstance(obj.get("id"), str):
@@ -789,7 +854,9 @@ async def _dispatch(
     if event_type in RECORDED_ONLY_EVENTS:
         return "recorded", organization_id
     if event_type in SUBSCRIPTION_EVENTS:
-        outcome, _row = await apply_subscription(rt, fresh or obj, version, organization_id, effects, current=fresh is not None)
+        outcome, _row = await apply_subscription(
+            rt, fresh or obj, version, organization_id, effects, current=fresh is not None
+        )
         return outcome, organization_id
     if event_type in INVOICE_EVENTS:
         return await _apply_invoice(obj, version, organization_id, event_type, effects), organization_id
@@ -844,12 +911,20 @@ async def on_event(name: str, data: dict[str, Any], organization_id: uuid.UUID |
             await add_usage(owner, "api_requests", requests)
 
 
-async def usage_of(principal: Principal, period: str | None, organization_id: uuid.UUID | None = None) -> dict[str, Any]:
-    owner = organization_id if (organization_id is not None and principal.is_super_admin) else organization_id_of(principal)
+async def usage_of(
+    principal: Principal, period: str | None, organization_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    owner = (
+        organization_id if (organization_id is not None and principal.is_super_admin) else organization_id_of(principal)
+    )
     period = period or period_of()
     start, end = period_bounds(period)
     rows = {row.metric: row for row in await BillingUsage.filter(organization_id=owner, period=period)}
-    subscription = await BillingSubscription.filter(organization_id=owner, status__in=ENTITLED_STATUSES).order_by("-created_at").first()
+    subscription = (
+        await BillingSubscription.filter(organization_id=owner, status__in=ENTITLED_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
     plan = runtime().settings.plan(subscription.plan) if subscription else None
     return {
         "organization_id": owner,
@@ -893,7 +968,9 @@ async def report_usage(platform: Platform | None = None) -> int:
         if subscription is None or not meter:
             continue
         if row.reporting_quantity is None:
-            claimed = await BillingUsage.filter(id=row.id, reporting_quantity=None).update(reporting_quantity=row.quantity)
+            claimed = await BillingUsage.filter(id=row.id, reporting_quantity=None).update(
+                reporting_quantity=row.quantity
+            )
             if not claimed:
                 continue
             row.reporting_quantity = row.quantity

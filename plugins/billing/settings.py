@@ -46,14 +46,26 @@ DEFAULT_PLANS: list[BillingPlan] = [
         name="free",
         display_name="Free",
         amount=0,
-        limits={"max_users": 5, "max_api_keys": 5, "max_concurrent_jobs": 2, "max_monthly_jobs": 1000, "max_storage_bytes": 1024**3},
+        limits={
+            "max_users": 5,
+            "max_api_keys": 5,
+            "max_concurrent_jobs": 2,
+            "max_monthly_jobs": 1000,
+            "max_storage_bytes": 1024**3,
+        },
     ),
     BillingPlan(
         name="pro",
         display_name="Pro",
         amount=4900,
         stripe_price_id="vetrai_pro_monthly",
-        limits={"max_users": 50, "max_api_keys": 50, "max_concurrent_jobs": 10, "max_monthly_jobs": 50_000, "max_storage_bytes": 50 * 1024**3},
+        limits={
+            "max_users": 50,
+            "max_api_keys": 50,
+            "max_concurrent_jobs": 10,
+            "max_monthly_jobs": 50_000,
+            "max_storage_bytes": 50 * 1024**3,
+        },
     ),
     BillingPlan(
         name="enterprise",
@@ -79,7 +91,9 @@ def _alias(name: str) -> AliasChoices:
 class BillingSettings(BaseSettings):
     """``VETRAI_BILLING_*``: Stripe credentials, the plans sold, usage reporting."""
 
-    model_config = SettingsConfigDict(env_prefix="VETRAI_BILLING_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="VETRAI_BILLING_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     stripe_api_key: str | None = Field(
         None,
@@ -96,16 +110,24 @@ class BillingSettings(BaseSettings):
         validation_alias=_alias("stripe_api_base"),
         description="Stripe API base URL, for a local Stripe server such as localstripe (also VETRAI_STRIPE_API_BASE); default Stripe's.",
     )
-    webhook_tolerance_seconds: int = Field(300, ge=1, description="Oldest Stripe-Signature timestamp accepted, in seconds.")
+    webhook_tolerance_seconds: int = Field(
+        300, ge=1, description="Oldest Stripe-Signature timestamp accepted, in seconds."
+    )
     plans: list[BillingPlan] | None = Field(
         None,
         description="JSON list of plans [{name, amount, currency, interval, stripe_price_id, limits, usage_meters}]; default free, pro and enterprise.",
     )
     default_plan: str = Field("free", description="Plan an organization falls back to when its subscription ends.")
     usage_report_seconds: float = Field(3600, gt=0, description="How often metered usage is reported to Stripe.")
-    checkout_success_url: str | None = Field(None, description="Where Stripe Checkout returns after payment; default PUBLIC_URL/billing/success.")
-    checkout_cancel_url: str | None = Field(None, description="Where Stripe Checkout returns when abandoned; default PUBLIC_URL/billing/cancel.")
-    portal_return_url: str | None = Field(None, description="Where the Stripe billing portal returns; default PUBLIC_URL/billing.")
+    checkout_success_url: str | None = Field(
+        None, description="Where Stripe Checkout returns after payment; default PUBLIC_URL/billing/success."
+    )
+    checkout_cancel_url: str | None = Field(
+        None, description="Where Stripe Checkout returns when abandoned; default PUBLIC_URL/billing/cancel."
+    )
+    portal_return_url: str | None = Field(
+        None, description="Where the Stripe billing portal returns; default PUBLIC_URL/billing."
+    )
 
     @field_validator("plans")
     @classmethod

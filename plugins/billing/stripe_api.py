@@ -64,9 +64,16 @@ def problem_from(error: stripe.StripeError) -> ProblemError:
         log.error("Stripe refused our credentials: %s", error)
         return ProblemError(503, "billing is misconfigured (Stripe refused the API key)", kind="billing-not-configured")
     if isinstance(error, stripe.RateLimitError):
-        return ProblemError(503, "Stripe is rate limiting us; try again shortly", kind="stripe-unavailable", headers={"Retry-After": "5"})
+        return ProblemError(
+            503,
+            "Stripe is rate limiting us; try again shortly",
+            kind="stripe-unavailable",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(error, stripe.APIConnectionError):
-        return ProblemError(503, "Stripe cannot be reached; try again shortly", kind="stripe-unavailable", headers={"Retry-After": "5"})
+        return ProblemError(
+            503, "Stripe cannot be reached; try again shortly", kind="stripe-unavailable", headers={"Retry-After": "5"}
+        )
     log.warning("Stripe error: %s", error)
     return ProblemError(502, f"Stripe failed: {message}", kind="stripe-error")
 

@@ -15,7 +15,12 @@ from vetrai.plugins.keys.settings import KeysSettings
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="keys", version=__version__, description="API keys: scoped keys, rate limits and usage analytics.", requires=("auth",))
+    return PluginInfo(
+        name="keys",
+        version=__version__,
+        description="API keys: scoped keys, rate limits and usage analytics.",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -25,7 +30,9 @@ def vetrai_settings() -> type[KeysSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="keys", modules=["vetrai.plugins.keys.models"], migrations="vetrai.plugins.keys.migrations")
+    return ModelSpec(
+        app_label="keys", modules=["vetrai.plugins.keys.models"], migrations="vetrai.plugins.keys.migrations"
+    )
 
 
 @hookimpl
@@ -36,7 +43,11 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> list[Permission]:
     return [
-        Permission("keys:read", "List and read API keys and their usage (admins: the organization's, others: their own)", roles=ROLES),
+        Permission(
+            "keys:read",
+            "List and read API keys and their usage (admins: the organization's, others: their own)",
+            roles=ROLES,
+        ),
         Permission("keys:write", "Create, change, rotate and revoke API keys", roles=ROLES),
     ]
 

@@ -39,7 +39,9 @@ async def optional_body(model: type[M]) -> M:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+        ]
         raise unprocessable(errors) from None
 
 
@@ -65,7 +67,9 @@ async def count_key_request(response: Response) -> Response:
     if key_request is None:
         return response
     route = request.url_rule.rule if request.url_rule else "unmatched"
-    service.runtime().usage.add(key_request.key_id, key_request.organization_id, request.method, route, response.status_code)
+    service.runtime().usage.add(
+        key_request.key_id, key_request.organization_id, request.method, route, response.status_code
+    )
     response.headers.extend(service.rate_limit_headers(key_request.decision))
     return response
 

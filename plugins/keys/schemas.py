@@ -24,7 +24,9 @@ class KeysKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(max_length=200, description="Scopes from GET /api/v1/keys/scopes that you hold yourself.")
     expires_at: datetime | None = Field(None, description="Any future time; naive times are UTC.")
-    rate_limit: KeysRateLimit | None = Field(None, description="Default: the organization's plan, else the server default.")
+    rate_limit: KeysRateLimit | None = Field(
+        None, description="Default: the organization's plan, else the server default."
+    )
 
 
 class KeysKeyUpdate(BaseModel):
@@ -42,7 +44,9 @@ class KeysKeyUpdate(BaseModel):
 class KeysRotate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grace_seconds: int | None = Field(None, ge=0, description="How long the old key keeps working; default 3600, 0 = revoke now.")
+    grace_seconds: int | None = Field(
+        None, ge=0, description="How long the old key keeps working; default 3600, 0 = revoke now."
+    )
 
 
 class KeysKeyOut(BaseModel):

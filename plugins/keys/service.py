@@ -92,7 +92,9 @@ async def authenticate(token: str) -> tuple[Principal, KeyRequest] | None:
         raise unauthorized(INVALID_KEY)
     role_scopes = rt.role_scopes.get(entry.creator_role)
     if role_scopes is None:
-        role_scopes = rt.role_scopes[entry.creator_role] = platform.plugins.permissions.scopes_for_role(entry.creator_role)
+        role_scopes = rt.role_scopes[entry.creator_role] = platform.plugins.permissions.scopes_for_role(
+            entry.creator_role
+        )
     allowed_scopes = entry.scopes & role_scopes
     decision = await rt.limiter.hit(str(entry.key_id), entry.rate_requests, entry.rate_window_seconds)
     key_request = KeyRequest(entry.key_id, entry.organization_id, decision)
@@ -109,7 +111,9 @@ async def authenticate(token: str) -> tuple[Principal, KeyRequest] | None:
 
 
 def over_limit(decision: Decision) -> ProblemError:
-    return rate_limited(decision.retry_after, f"rate limit of {decision.limit} requests per {decision.window_seconds} s exceeded")
+    return rate_limited(
+        decision.retry_after, f"rate limit of {decision.limit} requests per {decision.window_seconds} s exceeded"
+    )
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:
@@ -142,7 +146,9 @@ def _check_scopes(principal: Principal, scopes: list[str]) -> list[str]:
         )
     missing = [name for name in unique if not principal.can(name)]
     if missing:
-        raise ProblemError(403, f"you cannot grant scopes you do not hold: {', '.join(missing)}", kind="insufficient-scope")
+        raise ProblemError(
+            403, f"you cannot grant scopes you do not hold: {', '.join(missing)}", kind="insufficient-scope"
+        )
     return unique
 
 
@@ -209,7 +215,12 @@ async def create_key(
         principal=principal,
         target_type="api_key",
         target_id=key.id,
-        data={"name": name, "prefix": key.prefix, "scopes": granted, "expires_at": expires_at.isoformat() if expires_at else None},
+        data={
+            "name": name,
+            "prefix": key.prefix,
+            "scopes": granted,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return key, secret
 
@@ -234,7 +245,11 @@ async def update_key(principal: Principal, key_id: uuid.UUID | str, changes: dic
     await key.save()
     await runtime().cache.invalidate("key", key.id)
     await record_audit(
-        "keys.key_updated", principal=principal, organization_id=key.organization_id, target_type="api_key", target_id=key.id,
+        "keys.key_updated",
+        principal=principal,
+        organization_id=key.organization_id,
+        target_type="api_key",
+        target_id=key.id,
         data={"fields": sorted(changes)},
     )
     return key
@@ -246,7 +261,11 @@ async def revoke_key(principal: Principal, key_id: uuid.UUID | str) -> None:
     await ApiKey.filter(id=key.id).update(revoked_at=now(), is_active=False)
     await runtime().cache.invalidate("key", key.id)
     await record_audit(
-        "keys.key_revoked", principal=principal, organization_id=key.organization_id, target_type="api_key", target_id=key.id,
+        "keys.key_revoked",
+        principal=principal,
+        organization_id=key.organization_id,
+        target_type="api_key",
+        target_id=key.id,
         data={"name": key.name, "prefix": key.prefix},
     )
 
@@ -257,7 +276,13 @@ async def rotate_key(principal: Principal, key_id: uuid.UUID | str, grace_second
     grace = rt.settings.rotation_grace_seconds if grace_seconds is None else grace_seconds
     if grace > rt.settings.max_rotation_grace_seconds:
         raise unprocessable(
-            [{"loc": ["body", "grace_seconds"], "msg": f"at most {rt.settings.max_rotation_grace_seconds}", "type": "value_error"}]
+            [
+                {
+                    "loc": ["body", "grace_seconds"],
+                    "msg": f"at most {rt.settings.max_rotation_grace_seconds}",
+                    "type": "value_error",
+                }
+            ]
         )
     key = await get_key(principal, key_id)
     current = now()
@@ -293,13 +318,19 @@ async def rotate_key(principal: Principal, key_id: uuid.UUID | str, grace_second
             raise conflict("this key has already been rotated; rotate its replacement")
     await rt.cache.invalidate("key", key.id)
     await record_audit(
-        "keys.key_rotated", principal=principal, organization_id=key.organization_id, target_type="api_key", target_id=key.id,
+        "keys.key_rotated",
+        principal=principal,
+        organization_id=key.organization_id,
+        target_type="api_key",
+        target_id=key.id,
         data={"new_key_id": str(new_key.id), "grace_seconds": grace, "old_key_valid_until": grace_end.isoformat()},
     )
     return new_key, secret
 
 
-async def key_usage(principal: Principal, key_id: uuid.UUID | str, start: date | None, end: date | None) -> dict[str, Any]:
+async def key_usage(
+    principal: Principal, key_id: uuid.UUID | str, start: date | None, end: date | None
+) -> dict[str, Any]:
     """Daily totals and per-route counts between ``start`` and ``end`` (inclusive, UTC days)."""
     key = await get_key(principal, key_id)
     end = end or now().date()

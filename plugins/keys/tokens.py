@@ -41,7 +41,7 @@ def generate_key() -> str:
 
 def well_formed(key: str) -> bool:
     """Length, alphabet and checksum; no database work, comparison in constant time."""
-    if len(key) != KEY_LENGTH or not key.startswith(PREFIX) or not _ALLOWED.issuperset(key[len(PREFIX):]):
+    if len(key) != KEY_LENGTH or not key.startswith(PREFIX) or not _ALLOWED.issuperset(key[len(PREFIX) :]):
         return False
     return constant_time_equals(checksum(key[:-CHECKSUM_LENGTH]), key[-CHECKSUM_LENGTH:])
 

@@ -88,7 +88,9 @@ async def _write(counts: dict[UsageKey, int], last_used: dict[uuid.UUID, datetim
         "DO UPDATE SET requests = keys_api_key_usage.requests + excluded.requests"
     )
     rows = []
-    for (key_id, organization_id, day, method, route, status), value in sorted(counts.items(), key=lambda item: str(item[0])):
+    for (key_id, organization_id, day, method, route, status), value in sorted(
+        counts.items(), key=lambda item: str(item[0])
+    ):
         if postgres:
             rows.append([key_id, organization_id, day, method, route, status, value])
         else:

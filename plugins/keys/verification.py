@@ -73,7 +73,11 @@ class KeyCache:
 
     async def lookup(self, key_hash: str) -> VerifiedKey | None:
         entry = self.entries.get(key_hash)
-        if entry is not None and self.listening and time.monotonic() - entry.loaded_at < self.settings.cache_ttl_seconds:
+        if (
+            entry is not None
+            and self.listening
+            and time.monotonic() - entry.loaded_at < self.settings.cache_ttl_seconds
+        ):
             return entry
         generation = self.generation
         row = await ApiKey.get_or_none(key_hash=key_hash).select_related("created_by", "organization")
@@ -129,7 +133,12 @@ class KeyCache:
         """Apply other processes' invalidations; cache nothing while not subscribed."""
         assert self.redis is not None
         await subscribe_forever(
-            self.redis, self.channel, self._on_message, on_subscribed=self._subscribed, on_lost=self._lost, name="key invalidation subscription"
+            self.redis,
+            self.channel,
+            self._on_message,
+            on_subscribed=self._subscribed,
+            on_lost=self._lost,
+            name="key invalidation subscription",
         )
 
     def _on_message(self, data: bytes) -> None:
@@ -143,4 +152,3 @@ class KeyCache:
     def _lost(self) -> None:
         self.listening = False
         self.drop("all", "")
-

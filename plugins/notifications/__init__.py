@@ -15,7 +15,12 @@ from vetrai.plugins.notifications.settings import NotificationsSettings
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="notifications", version=__version__, description="Notification templates, channels, delivery queue and in-app inbox.", requires=("auth",))
+    return PluginInfo(
+        name="notifications",
+        version=__version__,
+        description="Notification templates, channels, delivery queue and in-app inbox.",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -26,7 +31,9 @@ def vetrai_settings() -> type[NotificationsSettings]:
 @hookimpl
 def vetrai_models() -> ModelSpec:
     return ModelSpec(
-        app_label="notifications", modules=["vetrai.plugins.notifications.models"], migrations="vetrai.plugins.notifications.migrations"
+        app_label="notifications",
+        modules=["vetrai.plugins.notifications.models"],
+        migrations="vetrai.plugins.notifications.migrations",
     )
 
 
@@ -38,7 +45,11 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> list[Permission]:
     return [
-        Permission("notifications:read", "Read your notifications, stream them, read your preferences (admins: templates)", roles=ROLES),
+        Permission(
+            "notifications:read",
+            "Read your notifications, stream them, read your preferences (admins: templates)",
+            roles=ROLES,
+        ),
         Permission(
             "notifications:write",
             "Mark notifications read and set your preferences; org admins also send notifications and manage templates",

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 import httpx
+
 from vetrai import __version__
 from vetrai.core import outbound
 from vetrai.core.hooks import NotificationChannel, TemporaryDeliveryError
@@ -152,7 +153,13 @@ async def send_email(message: NotificationMessage) -> None:
         if 400 <= exc.code < 500:
             raise TemporaryDeliveryError(f"SMTP {exc.code}: {exc.message}") from None
         raise DeliveryError(f"SMTP {exc.code}: {exc.message}") from None
-    except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError) as exc:
+    except (
+        aiosmtplib.SMTPConnectError,
+        aiosmtplib.SMTPServerDisconnected,
+        aiosmtplib.SMTPTimeoutError,
+        OSError,
+        TimeoutError,
+    ) as exc:
         raise TemporaryDeliveryError(f"SMTP server unreachable: {exc}") from None
     except aiosmtplib.SMTPException as exc:
         raise DeliveryError(f"SMTP: {exc}") from None
@@ -236,7 +243,12 @@ async def send_sms(message: NotificationMessage) -> None:
         raise DeliveryError("no SMS provider is configured (VETRAI_NOTIFICATIONS_SMS_WEBHOOK_URL)")
     if not message.to:
         raise DeliveryError("sms notifications need a phone number in 'to'")
-    payload = {"id": str(message.id), "to": message.to, "body": message.body, "organization_id": str(message.organization_id)}
+    payload = {
+        "id": str(message.id),
+        "to": message.to,
+        "body": message.body,
+        "organization_id": str(message.organization_id),
+    }
     await post_signed(url, payload, message.id, check_host=False)
 
 
@@ -257,7 +269,9 @@ async def send_push(message: NotificationMessage) -> None:
 
 
 BUILTIN_CHANNELS = (
-    NotificationChannel("email", send_email, "Email over SMTP (aiosmtplib), or .eml files in the outbox folder without SMTP"),
+    NotificationChannel(
+        "email", send_email, "Email over SMTP (aiosmtplib), or .eml files in the outbox folder without SMTP"
+    ),
     NotificationChannel("in_app", send_in_app, "The user's inbox in the API, streamed live over Server-Sent Events"),
     NotificationChannel("webhook", send_webhook, "A signed JSON POST (HMAC-SHA256) to the URL in 'to'"),
     NotificationChannel("sms", send_sms, "A signed JSON POST to the configured SMS provider endpoint"),

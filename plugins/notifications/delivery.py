@@ -66,13 +66,21 @@ async def _context(row: Notification, user: User | None, rt: NotificationsRuntim
     context: dict[str, Any] = {
         "app_name": "VetrAI",
         "app_url": rt.public_url,
-        "organization": {"id": str(row.organization_id), "name": organization.name if organization else "", "slug": organization.slug if organization else ""},
+        "organization": {
+            "id": str(row.organization_id),
+            "name": organization.name if organization else "",
+            "slug": organization.slug if organization else "",
+        },
         "notification": {"id": str(row.id), "channel": row.channel, "category": row.category},
     }
     if user is not None:
         name = " ".join(part for part in (user.first_name, user.last_name) if part) or user.email.split("@")[0]
         context["user"] = {
-            "id": str(user.id), "email": user.email, "first_name": user.first_name, "last_name": user.last_name, "name": name,
+            "id": str(user.id),
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "name": name,
         }
     context.update(row.data or {})
     return context
@@ -93,7 +101,9 @@ async def _render(row: Notification, user: User | None, rt: NotificationsRuntime
     context = await _context(row, user, rt)
     row.subject = render(template.subject, context, field="subject") if template.subject else None
     row.body = render(template.body, context, field="body")
-    row.html = render(template.html, context, html=True, field="html") if template.html and row.channel == "email" else None
+    row.html = (
+        render(template.html, context, html=True, field="html") if template.html and row.channel == "email" else None
+    )
     row.rendered = True
     await Notification.filter(id=row.id).update(subject=row.subject, body=row.body, html=row.html, rendered=True)
 
@@ -121,9 +131,19 @@ async def attempt(row: Notification, rt: NotificationsRuntime) -> float | None:
     if to is None and user is not None and row.channel == "email":
         to = user.email
     message = NotificationMessage(
-        id=row.id, organization_id=row.organization_id, channel=row.channel, to=to, user_id=row.user_id,
-        subject=row.subject, body=row.body or "", html=row.html, category=row.category, event=row.event,
-        attempt=row.attempts, created_at=row.created_at, data=dict(row.data or {}),
+        id=row.id,
+        organization_id=row.organization_id,
+        channel=row.channel,
+        to=to,
+        user_id=row.user_id,
+        subject=row.subject,
+        body=row.body or "",
+        html=row.html,
+        category=row.category,
+        event=row.event,
+        attempt=row.attempts,
+        created_at=row.created_at,
+        data=dict(row.data or {}),
     )
     try:
         await channel.send(message)
@@ -135,7 +155,9 @@ async def attempt(row: Notification, rt: NotificationsRuntime) -> float | None:
         await Notification.filter(id=row.id, status="sending").update(
             status="queued", error=str(exc)[:2000], locked_until=None, next_attempt_at=now() + timedelta(seconds=delay)
         )
-        log.warning("notification %s attempt %s failed temporarily (%s); retrying in %.1fs", row.id, row.attempts, exc, delay)
+        log.warning(
+            "notification %s attempt %s failed temporarily (%s); retrying in %.1fs", row.id, row.attempts, exc, delay
+        )
         return delay
     except Exception as exc:
         log.warning("notification %s failed permanently: %s", row.id, exc)
@@ -170,11 +192,15 @@ async def requeue() -> int:
     """taskiq task ``notifications.requeue``: re-send deliveries whose task message was lost."""
     current = now()
     grace = timedelta(seconds=60)
-    stale = await Notification.filter(
-        Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
-        | Q(status="queued", next_attempt_at__lt=current - grace)
-        | Q(status="sending", locked_until__lt=current)
-    ).limit(500).values_list("id", flat=True)
+    stale = (
+        await Notification.filter(
+            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
+            | Q(status="queued", next_attempt_at__lt=current - grace)
+            | Q(status="sending", locked_until__lt=current)
+        )
+        .limit(500)
+        .values_list("id", flat=True)
+    )
     for notification_id in stale:
         await service.kick(notification_id)
     if stale:

@@ -47,8 +47,14 @@ async def _users(ids: list[uuid.UUID | None], organization_id: uuid.UUID | None)
 
 
 async def _send(
-    event: DomainEvent, users: list[User], template: str, category: str, channels: tuple[str, ...], data: dict[str, Any],
-    *, to_payload_email: str | None = None,
+    event: DomainEvent,
+    users: list[User],
+    template: str,
+    category: str,
+    channels: tuple[str, ...],
+    data: dict[str, Any],
+    *,
+    to_payload_email: str | None = None,
 ) -> None:
     for user in users:
         for channel in channels:
@@ -140,7 +146,9 @@ async def _payment_failed(event: DomainEvent) -> None:
     data["amount"] = f"{amount / 100:.2f}" if isinstance(amount, int | float) else str(amount or "")
     data.setdefault("currency", "")
     data.setdefault("invoice_id", "")
-    admins = await User.filter(organization_id=event.organization_id, is_active=True, role__in=[ORG_ADMIN, BILLING_ADMIN])
+    admins = await User.filter(
+        organization_id=event.organization_id, is_active=True, role__in=[ORG_ADMIN, BILLING_ADMIN]
+    )
     await _send(event, list(admins), "payment_failed", "billing", ("email", "in_app"), data)
 
 

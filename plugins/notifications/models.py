@@ -11,7 +11,9 @@ class NotificationTemplate(BaseModel):
     organization: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "core.Organization", related_name=False, on_delete=fields.CASCADE, null=True, db_index=True
     )
-    owner_key = fields.CharField(max_length=40, description="The organization id, or global (uniqueness with NULL organizations)")
+    owner_key = fields.CharField(
+        max_length=40, description="The organization id, or global (uniqueness with NULL organizations)"
+    )
     name = fields.CharField(max_length=100)
     channel = fields.CharField(max_length=50)
     locale = fields.CharField(max_length=20, default="en")
@@ -60,7 +62,9 @@ class Notification(BaseModel, TenantMixin):
 class NotificationPreference(BaseModel, TenantMixin):
     """The opt-outs of a user, a list of category and channel pairs (* matches any)"""
 
-    user: fields.ForeignKeyRelation = fields.ForeignKeyField("auth.User", related_name=False, on_delete=fields.CASCADE, unique=True)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "auth.User", related_name=False, on_delete=fields.CASCADE, unique=True
+    )
     opt_outs = fields.JSONField(default=list)
 
     class Meta:

@@ -17,16 +17,26 @@ class NotificationsSend(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(pattern=CHANNEL_PATTERN, description="email, in_app, sms, push, webhook, or a plugin's channel.")
+    channel: str = Field(
+        pattern=CHANNEL_PATTERN, description="email, in_app, sms, push, webhook, or a plugin's channel."
+    )
     recipient_id: uuid.UUID | None = Field(None, description="A user of your organization.")
-    to: str | None = Field(None, min_length=1, max_length=1000, description="Email address, E.164 phone number, URL or device token.")
-    template_id: uuid.UUID | None = Field(None, description="A template of your organization or a global default, of the same channel.")
+    to: str | None = Field(
+        None, min_length=1, max_length=1000, description="Email address, E.164 phone number, URL or device token."
+    )
+    template_id: uuid.UUID | None = Field(
+        None, description="A template of your organization or a global default, of the same channel."
+    )
     subject: str | None = Field(None, max_length=1000, description="Literal subject when no template is given.")
-    body: str | None = Field(None, min_length=1, max_length=100_000, description="Literal body when no template is given.")
+    body: str | None = Field(
+        None, min_length=1, max_length=100_000, description="Literal body when no template is given."
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="Variables of the template.")
     category: str | None = Field(None, description="Preference category; default general.")
     locale: str | None = Field(None, pattern=LOCALE_PATTERN)
-    idempotency_key: str | None = Field(None, min_length=1, max_length=200, description="A repeated key returns the first notification.")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=200, description="A repeated key returns the first notification."
+    )
 
 
 class NotificationsQueued(BaseModel):
@@ -74,7 +84,10 @@ class NotificationsListQuery(BaseModel):
 class NotificationsTemplateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME_PATTERN, description="welcome, verify_email, password_reset, ticket_update, job_finished, payment_failed override the defaults.")
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="welcome, verify_email, password_reset, ticket_update, job_finished, payment_failed override the defaults.",
+    )
     channel: str = Field(pattern=CHANNEL_PATTERN)
     subject: str | None = Field(None, max_length=1000, description="Jinja2 (sandboxed).")
     body: str = Field(min_length=1, max_length=100_000, description="Jinja2 (sandboxed), plain text.")

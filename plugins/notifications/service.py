@@ -68,7 +68,9 @@ def collect_channels(platform: Platform) -> dict[str, NotificationChannel]:
             if not isinstance(channel, NotificationChannel):
                 raise PluginError(plugin, "vetrai_notification_channels must return NotificationChannel items")
             if channel.name in channels:
-                raise PluginError(plugin, f"notification channel {channel.name!r} is already defined by {owners[channel.name]!r}")
+                raise PluginError(
+                    plugin, f"notification channel {channel.name!r} is already defined by {owners[channel.name]!r}"
+                )
             channels[channel.name] = channel
             owners[channel.name] = plugin
     return channels
@@ -187,7 +189,9 @@ async def get_preferences(principal: Principal) -> dict[str, Any]:
 def _preferences_out(opt_outs: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "opt_outs": opt_outs,
-        "categories": [{"name": name, "description": text, "can_opt_out": name != SECURITY} for name, text in CATEGORIES.items()],
+        "categories": [
+            {"name": name, "description": text, "can_opt_out": name != SECURITY} for name, text in CATEGORIES.items()
+        ],
         "channels": sorted(runtime().channels),
     }
 
@@ -198,18 +202,38 @@ async def set_preferences(principal: Principal, opt_outs: list[dict[str, str]]) 
     errors = []
     for index, rule in enumerate(opt_outs):
         if rule["category"] == SECURITY:
-            errors.append({"loc": ["body", "opt_outs", index, "category"], "msg": "security messages cannot be turned off", "type": "value_error"})
+            errors.append(
+                {
+                    "loc": ["body", "opt_outs", index, "category"],
+                    "msg": "security messages cannot be turned off",
+                    "type": "value_error",
+                }
+            )
         elif rule["category"] != "*" and rule["category"] not in CATEGORIES:
-            errors.append({"loc": ["body", "opt_outs", index, "category"], "msg": f"unknown category; one of {sorted(CATEGORIES)} or *", "type": "value_error"})
+            errors.append(
+                {
+                    "loc": ["body", "opt_outs", index, "category"],
+                    "msg": f"unknown category; one of {sorted(CATEGORIES)} or *",
+                    "type": "value_error",
+                }
+            )
         if rule["channel"] != "*" and rule["channel"] not in channels:
-            errors.append({"loc": ["body", "opt_outs", index, "channel"], "msg": f"unknown channel; one of {sorted(channels)} or *", "type": "value_error"})
+            errors.append(
+                {
+                    "loc": ["body", "opt_outs", index, "channel"],
+                    "msg": f"unknown channel; one of {sorted(channels)} or *",
+                    "type": "value_error",
+                }
+            )
     if errors:
         raise unprocessable(errors)
     unique = [dict(rule) for rule in {(r["category"], r["channel"]): r for r in opt_outs}.values()]
     preference = await NotificationPreference.get_or_none(user_id=principal.user_id)
     if preference is None:
         try:
-            await NotificationPreference.create(user_id=principal.user_id, organization_id=principal.organization_id, opt_outs=unique)
+            await NotificationPreference.create(
+                user_id=principal.user_id, organization_id=principal.organization_id, opt_outs=unique
+            )
         except IntegrityError:
             await NotificationPreference.filter(user_id=principal.user_id).update(opt_outs=unique)
     else:
@@ -251,7 +275,10 @@ def _check_fields(channel: str | None, subject: str | None, body: str | None, ht
         check_template(html, html=True, field="html")
     except TemplateProblem as exc:
         field_name = str(exc).split(":", 1)[0]
-        raise unprocessable([{"loc": ["body", field_name], "msg": str(exc), "type": "template_error"}], detail=f"invalid template: {exc}") from None
+        raise unprocessable(
+            [{"loc": ["body", field_name], "msg": str(exc), "type": "template_error"}],
+            detail=f"invalid template: {exc}",
+        ) from None
 
 
 async def create_template(principal: Principal, values: dict[str, Any]) -> NotificationTemplate:
@@ -291,10 +318,15 @@ async def delete_template(principal: Principal, template_id: str) -> None:
     await row.delete()
 
 
-async def find_template(organization_id: uuid.UUID, name: str, channel: str, locale: str) -> NotificationTemplate | None:
+async def find_template(
+    organization_id: uuid.UUID, name: str, channel: str, locale: str
+) -> NotificationTemplate | None:
     """The organization's template, else the global default; the locale, else English."""
     candidates = await NotificationTemplate.filter(
-        owner_key__in=[str(organization_id), GLOBAL], name=name, channel=channel, locale__in=list(dict.fromkeys([locale, "en"]))
+        owner_key__in=[str(organization_id), GLOBAL],
+        name=name,
+        channel=channel,
+        locale__in=list(dict.fromkeys([locale, "en"])),
     )
 
     def rank(row: NotificationTemplate) -> tuple[int, int]:
@@ -311,8 +343,14 @@ async def seed_default_templates() -> int:
             continue
         try:
             await NotificationTemplate.create(
-                organization_id=None, owner_key=GLOBAL, name=default.name, channel=default.channel, locale="en",
-                subject=default.subject, body=default.body, html=default.html,
+                organization_id=None,
+                owner_key=GLOBAL,
+                name=default.name,
+                channel=default.channel,
+                locale="en",
+                subject=default.subject,
+                body=default.body,
+                html=default.html,
             )
             created += 1
         except IntegrityError:
@@ -433,8 +471,15 @@ async def queue_system(
         return None
     try:
         row = await Notification.create(
-            organization_id=organization_id, user_id=user_id, to=to, channel=channel, category=category, event=event,
-            template_name=template_name, data=data, idempotency_key=idempotency_key[:200],
+            organization_id=organization_id,
+            user_id=user_id,
+            to=to,
+            channel=channel,
+            category=category,
+            event=event,
+            template_name=template_name,
+            data=data,
+            idempotency_key=idempotency_key[:200],
         )
     except IntegrityError:
         return None
@@ -486,6 +531,10 @@ async def in_app_since(principal: Principal, last_id: str, limit: int = 100) -> 
     return list(
         await Notification.filter(
             Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, id__gt=last.id),
-            user_id=principal.user_id, channel="in_app", status__in=["sent", "read"],
-        ).order_by("created_at", "id").limit(limit)
+            user_id=principal.user_id,
+            channel="in_app",
+            status__in=["sent", "read"],
+        )
+        .order_by("created_at", "id")
+        .limit(limit)
     )

@@ -63,7 +63,12 @@ class StreamHub:
         """Subscribe once for this process and dispatch forever (cancelled at shutdown)."""
         assert self.redis is not None
         await subscribe_forever(
-            self.redis, self.channel, self._on_message, on_subscribed=self.ready.set, on_lost=self.ready.clear, name="notification stream"
+            self.redis,
+            self.channel,
+            self._on_message,
+            on_subscribed=self.ready.set,
+            on_lost=self.ready.clear,
+            name="notification stream",
         )
 
     def _on_message(self, data: bytes) -> None:
@@ -72,4 +77,3 @@ class StreamHub:
             self.dispatch(str(decoded["user_id"]), decoded["item"])
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed notification stream message")
-

@@ -20,7 +20,15 @@ MAX_TEMPLATE_CHARS = 100_000
 MAX_OUTPUT_CHARS = 1_000_000
 FORBIDDEN_NAMES = frozenset({"self", "cycler", "joiner", "namespace", "lipsum", "range", "loop_controls"})
 FORBIDDEN_FILTERS = frozenset({"attr", "xmlattr"})
-FORBIDDEN_NODES = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends, nodes.Block, nodes.Macro, nodes.CallBlock)
+FORBIDDEN_NODES = (
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Include,
+    nodes.Extends,
+    nodes.Block,
+    nodes.Macro,
+    nodes.CallBlock,
+)
 
 
 class TemplateProblem(ValueError):
@@ -37,7 +45,11 @@ class _Sandbox(SandboxedEnvironment):
             raise TemplateProblem("the power is too large")
         if operator == "*":
             for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and len(sequence) * count > MAX_OUTPUT_CHARS:
+                if (
+                    isinstance(sequence, (str, list, tuple))
+                    and isinstance(count, int)
+                    and len(sequence) * count > MAX_OUTPUT_CHARS
+                ):
                     raise TemplateProblem("the repeated value is too large")
         return super().call_binop(context, operator, left, right)
 
@@ -56,7 +68,11 @@ def _check_tree(tree: nodes.Node) -> None:
             raise TemplateProblem(f"{type(node).__name__.lower()} is not allowed in notification templates")
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             raise TemplateProblem(f"access to the attribute {node.attr!r} is not allowed")
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
+        if (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and str(node.arg.value).startswith("_")
+        ):
             raise TemplateProblem(f"access to the item {node.arg.value!r} is not allowed")
         if isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
             raise TemplateProblem("strings containing '__' are not allowed")
@@ -81,7 +97,9 @@ def check_template(source: str | None, *, html: bool = False, field: str = "body
         raise TemplateProblem(f"{field}: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
-        raise TemplateProblem(f"{field}: does not compile{f' (line {line})' if line else ''}: {exc.message or exc}") from None
+        raise TemplateProblem(
+            f"{field}: does not compile{f' (line {line})' if line else ''}: {exc.message or exc}"
+        ) from None
 
 
 def render(source: str, context: dict[str, Any], *, html: bool = False, field: str = "body") -> str:
@@ -121,53 +139,73 @@ _FOOTER = "\n\n-- \n{{ app_name }} · {{ app_url }}"
 
 DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
     DefaultTemplate(
-        "welcome", "email", "Welcome to {{ app_name }}",
+        "welcome",
+        "email",
+        "Welcome to {{ app_name }}",
         "Hello {{ user.name }},\n\nyour account {{ email }} is ready. Sign in at {{ app_url }}." + _FOOTER,
     ),
     DefaultTemplate(
-        "verify_email", "email", "Confirm your email address",
+        "verify_email",
+        "email",
+        "Confirm your email address",
         "Hello {{ user.name }},\n\nplease confirm your email address by opening this link:\n{{ verify_url }}\n\n"
         "If you did not create an account, ignore this message." + _FOOTER,
-        '<!DOCTYPE html><html><body><p>Hello {{ user.name }},</p><p>please confirm your email address:</p>'
+        "<!DOCTYPE html><html><body><p>Hello {{ user.name }},</p><p>please confirm your email address:</p>"
         '<p><a href="{{ verify_url }}">Confirm {{ email }}</a></p>'
         "<p>If you did not create an account, ignore this message.</p></body></html>",
     ),
     DefaultTemplate(
-        "password_reset", "email", "Reset your password",
+        "password_reset",
+        "email",
+        "Reset your password",
         "Hello {{ user.name }},\n\nsomeone (hopefully you) asked to reset the password of {{ email }}. "
         "Open this link to choose a new one:\n{{ reset_url }}\n\nIf it was not you, ignore this message; "
         "your password stays unchanged." + _FOOTER,
-        '<!DOCTYPE html><html><body><p>Hello {{ user.name }},</p><p>someone (hopefully you) asked to reset the '
+        "<!DOCTYPE html><html><body><p>Hello {{ user.name }},</p><p>someone (hopefully you) asked to reset the "
         'password of {{ email }}.</p><p><a href="{{ reset_url }}">Choose a new password</a></p>'
         "<p>If it was not you, ignore this message; your password stays unchanged.</p></body></html>",
     ),
     DefaultTemplate(
-        "password_changed", "email", "Your password was changed",
+        "password_changed",
+        "email",
+        "Your password was changed",
         "Hello {{ user.name }},\n\nthe password of {{ email }} was just changed. If this was not you, "
         "reset it at once and contact your administrator." + _FOOTER,
     ),
     DefaultTemplate(
-        "ticket_update", "email", "[Ticket] {{ subject }}: {{ change }}",
-        "Hello {{ user.name }},\n\nticket \"{{ subject }}\" {{ change }} (status: {{ status }}).\n"
+        "ticket_update",
+        "email",
+        "[Ticket] {{ subject }}: {{ change }}",
+        'Hello {{ user.name }},\n\nticket "{{ subject }}" {{ change }} (status: {{ status }}).\n'
         "{{ app_url }}/support/tickets/{{ ticket_id }}" + _FOOTER,
     ),
-    DefaultTemplate("ticket_update", "in_app", "Ticket {{ change }}", "\"{{ subject }}\" {{ change }} (status: {{ status }})."),
     DefaultTemplate(
-        "job_finished", "email", "Job {{ template }} {{ status }}",
+        "ticket_update", "in_app", "Ticket {{ change }}", '"{{ subject }}" {{ change }} (status: {{ status }}).'
+    ),
+    DefaultTemplate(
+        "job_finished",
+        "email",
+        "Job {{ template }} {{ status }}",
         "Hello {{ user.name }},\n\nyour job {{ job_id }} ({{ template }}) finished with status {{ status }}."
         "{% if error is defined and error %}\nError: {{ error }}{% endif %}" + _FOOTER,
     ),
     DefaultTemplate(
-        "job_finished", "in_app", "Job {{ template }} {{ status }}",
+        "job_finished",
+        "in_app",
+        "Job {{ template }} {{ status }}",
         "Job {{ job_id }} finished: {{ status }}{% if error is defined and error %} ({{ error }}){% endif %}.",
     ),
     DefaultTemplate(
-        "payment_failed", "email", "Payment failed for {{ organization.name }}",
+        "payment_failed",
+        "email",
+        "Payment failed for {{ organization.name }}",
         "Hello {{ user.name }},\n\na payment of {{ amount }} {{ currency | upper }} for {{ organization.name }} failed "
         "(invoice {{ invoice_id }}). Please update the payment method to keep your plan." + _FOOTER,
     ),
     DefaultTemplate(
-        "payment_failed", "in_app", "Payment failed",
+        "payment_failed",
+        "in_app",
+        "Payment failed",
         "A payment of {{ amount }} {{ currency | upper }} failed (invoice {{ invoice_id }}).",
     ),
 )

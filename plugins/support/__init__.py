@@ -16,7 +16,12 @@ CHECK_SLA_TASK = "support.check_sla"
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="support", version=__version__, description="Support tickets, comments, attachments, assignment and SLA.", requires=("auth",))
+    return PluginInfo(
+        name="support",
+        version=__version__,
+        description="Support tickets, comments, attachments, assignment and SLA.",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -26,7 +31,9 @@ def vetrai_settings() -> type[SupportSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="support", modules=["vetrai.plugins.support.models"], migrations="vetrai.plugins.support.migrations")
+    return ModelSpec(
+        app_label="support", modules=["vetrai.plugins.support.models"], migrations="vetrai.plugins.support.migrations"
+    )
 
 
 @hookimpl
@@ -37,8 +44,16 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> list[Permission]:
     return [
-        Permission("support:read", "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: their own)", roles=ROLES),
-        Permission("support:write", "Open and update tickets, comment, upload attachments; admins set SLA policies", roles=ROLES),
+        Permission(
+            "support:read",
+            "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: their own)",
+            roles=ROLES,
+        ),
+        Permission(
+            "support:write",
+            "Open and update tickets, comment, upload attachments; admins set SLA policies",
+            roles=ROLES,
+        ),
     ]
 
 

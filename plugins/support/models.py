@@ -26,7 +26,9 @@ class Ticket(BaseModel, TenantMixin):
     closed_at = fields.DatetimeField(null=True)
     first_response_breached = fields.BooleanField(default=False)
     resolution_breached = fields.BooleanField(default=False)
-    sla_paused_at = fields.DatetimeField(null=True, description="Set while the ticket is pending (the SLA clock is stopped)")
+    sla_paused_at = fields.DatetimeField(
+        null=True, description="Set while the ticket is pending (the SLA clock is stopped)"
+    )
     sla_paused_seconds = fields.IntField(default=0, description="Total seconds the SLA clock was stopped")
 
     class Meta:

@@ -3,7 +3,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, redirect, request
-from quart_schema import DataSource, document_request, document_response, validate_querystring, validate_request, validate_response
+from quart_schema import (
+    DataSource,
+    document_request,
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
 from vetrai.core.auth import current_principal, require_role, require_scope
 from vetrai.core.errors import not_found
@@ -132,7 +139,9 @@ async def list_attachments(ticket_id: str, query_args: SupportPageQuery) -> dict
     """A ticket's attachments, newest first."""
     principal = await current_principal()
     ticket = await service.get_ticket(principal, ticket_id)
-    return await paginate(service.visible_attachments(principal, ticket), _page(query_args), service.serialize_attachment)
+    return await paginate(
+        service.visible_attachments(principal, ticket), _page(query_args), service.serialize_attachment
+    )
 
 
 @blueprint.get("/tickets/<ticket_id>/attachments/<attachment_id>")
@@ -145,7 +154,9 @@ async def download_attachment(ticket_id: str, attachment_id: str) -> Response:
     platform = current_platform()
     config = service.settings(platform)
     if config.presigned_downloads:
-        url = await platform.storage.presigned_url(attachment.storage_key, config.presigned_url_ttl_seconds, attachment.filename)
+        url = await platform.storage.presigned_url(
+            attachment.storage_key, config.presigned_url_ttl_seconds, attachment.filename
+        )
         if url:
             response = redirect(url, 302)
             response.headers["Cache-Control"] = "no-store"

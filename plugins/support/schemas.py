@@ -6,7 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal["open", "in_progress", "pending", "resolved", "closed"]
@@ -50,7 +59,11 @@ class SupportTicketUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _not_null(self) -> SupportTicketUpdate:
-        nulled = [name for name in ("subject", "description", "priority", "status") if name in self.model_fields_set and getattr(self, name) is None]
+        nulled = [
+            name
+            for name in ("subject", "description", "priority", "status")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
         if nulled:
             raise ValueError(f"cannot be null: {', '.join(nulled)}")
         return self
@@ -65,9 +78,14 @@ class SupportTicketListQuery(BaseModel):
     assignee_id: uuid.UUID | None = None
     requester_id: uuid.UUID | None = None
     unassigned: bool | None = Field(None, description="true: only tickets without an assignee.")
-    breached: bool | None = Field(None, description="true: only tickets with a breached SLA target; false: none breached.")
+    breached: bool | None = Field(
+        None, description="true: only tickets with a breached SLA target; false: none breached."
+    )
     q: Annotated[str, NoNul] | None = Field(
-        None, min_length=1, max_length=200, description="Words that must all occur in the subject or description (case-insensitive)."
+        None,
+        min_length=1,
+        max_length=200,
+        description="Words that must all occur in the subject or description (case-insensitive).",
     )
 
 
@@ -88,7 +106,9 @@ class SupportSlaState(BaseModel):
     resolution_breached: bool
     paused: bool = Field(description="True while the ticket is pending: the clock is stopped.")
     paused_seconds: int = Field(description="Time the clock was stopped so far (pauses already ended).")
-    first_response_seconds_left: int | None = Field(description="Negative when overdue; null when answered or not running.")
+    first_response_seconds_left: int | None = Field(
+        description="Negative when overdue; null when answered or not running."
+    )
     resolution_seconds_left: int | None = Field(description="Negative when overdue; null when not running.")
 
 
@@ -146,7 +166,9 @@ class SupportCommentPage(BaseModel):
 class SupportAttachmentUpload(BaseModel):
     """multipart/form-data with one file part named ``file``."""
 
-    file: bytes = Field(json_schema_extra={"format": "binary"}, description="The file; its type is sniffed from the bytes.")
+    file: bytes = Field(
+        json_schema_extra={"format": "binary"}, description="The file; its type is sniffed from the bytes."
+    )
 
 
 class SupportAttachmentOut(BaseModel):

@@ -129,7 +129,9 @@ async def _compute_due_times(ticket: Ticket) -> None:
     targets, business_hours = await policy_of(ticket.organization_id)
     target = targets[ticket.priority]
     paused = timedelta(seconds=ticket.sla_paused_seconds)
-    ticket.first_response_due_at = sla.add_minutes(ticket.created_at, target["first_response_minutes"], business_hours) + paused
+    ticket.first_response_due_at = (
+        sla.add_minutes(ticket.created_at, target["first_response_minutes"], business_hours) + paused
+    )
     ticket.resolution_due_at = sla.add_minutes(ticket.created_at, target["resolution_minutes"], business_hours) + paused
 
 
@@ -160,9 +162,20 @@ def _sla_changes(ticket: Ticket, at: datetime) -> tuple[list[str], list[str]]:
 
 
 TICKET_STATE_FIELDS = (
-    "subject", "description", "category", "priority", "status", "assignee_id",
-    "first_response_due_at", "resolution_due_at", "first_responded_at", "resolved_at", "closed_at",
-    "sla_paused_at", "sla_paused_seconds", "updated_at",
+    "subject",
+    "description",
+    "category",
+    "priority",
+    "status",
+    "assignee_id",
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_responded_at",
+    "resolved_at",
+    "closed_at",
+    "sla_paused_at",
+    "sla_paused_seconds",
+    "updated_at",
 )
 """What a request writes back; breach flags are only set by ``_claim_breach`` (one event each)."""
 
@@ -182,7 +195,9 @@ async def _claim_breach(ticket: Ticket, target: str) -> bool:
     return bool(claimed)
 
 
-async def create_ticket(principal: Principal, subject: str, description: str, priority: str, category: str | None) -> Ticket:
+async def create_ticket(
+    principal: Principal, subject: str, description: str, priority: str, category: str | None
+) -> Ticket:
     """Open a ticket for the caller in the caller's organization, with its SLA due times."""
     if principal.user_id is None or principal.organization_id is None:
         raise forbidden("only a user of an organization can open tickets")
@@ -200,7 +215,10 @@ async def create_ticket(principal: Principal, subject: str, description: str, pr
     await _compute_due_times(ticket)
     await ticket.save()
     await record_audit(
-        "support.ticket_created", principal=principal, target_type="support_ticket", target_id=ticket.id,
+        "support.ticket_created",
+        principal=principal,
+        target_type="support_ticket",
+        target_id=ticket.id,
         data={"priority": priority, "category": category},
     )
     payload = await ticket_event_payload(ticket)
@@ -273,7 +291,10 @@ async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, change
         if not agent and set(changes) & REQUESTER_FIELDS and ticket.status != OPEN:
             raise conflict("the ticket can only be edited while it is open")
         at = now()
-        before = {name: getattr(ticket, name) for name in ("subject", "description", "category", "priority", "status", "assignee_id")}
+        before = {
+            name: getattr(ticket, name)
+            for name in ("subject", "description", "category", "priority", "status", "assignee_id")
+        }
         status = changes.get("status")
         if status is not None and status != ticket.status:
             requester_closing = status == CLOSED and own
@@ -298,8 +319,11 @@ async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, change
         if diff or cleared:
             await _save_state(ticket, cleared)
             await record_audit(
-                "support.ticket_updated", principal=principal, organization_id=ticket.organization_id,
-                target_type="support_ticket", target_id=ticket.id,
+                "support.ticket_updated",
+                principal=principal,
+                organization_id=ticket.organization_id,
+                target_type="support_ticket",
+                target_id=ticket.id,
                 data={"changes": {k: v for k, v in diff.items() if k != "description"}},
             )
     if diff:
@@ -378,8 +402,12 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID | str, body: st
             newly_breached, cleared = _sla_changes(ticket, at)
             await _save_state(ticket, cleared)
     await record_audit(
-        "support.comment_added", principal=principal, organization_id=ticket.organization_id,
-        target_type="support_ticket", target_id=ticket.id, data={"comment_id": str(comment.id), "internal": internal},
+        "support.comment_added",
+        principal=principal,
+        organization_id=ticket.organization_id,
+        target_type="support_ticket",
+        target_id=ticket.id,
+        data={"comment_id": str(comment.id), "internal": internal},
     )
     author = principal.user_id
     if internal:
@@ -412,7 +440,9 @@ def visible_attachments(principal: Principal, ticket: Ticket) -> QuerySet[Ticket
     return scoped(TicketAttachment, principal, ticket_id=ticket.id)
 
 
-async def get_attachment(principal: Principal, ticket_id: uuid.UUID | str, attachment_id: uuid.UUID | str) -> TicketAttachment:
+async def get_attachment(
+    principal: Principal, ticket_id: uuid.UUID | str, attachment_id: uuid.UUID | str
+) -> TicketAttachment:
     ticket = await get_ticket(principal, ticket_id)
     try:
         return await get_scoped(TicketAttachment, principal, attachment_id, ticket_id=ticket.id)
@@ -473,8 +503,11 @@ async def add_attachment(
     content_type = files.sniff_content_type(bytes(head[: files.SNIFF_BYTES]))
     if content_type not in config.allowed_content_types:
         raise ProblemError(
-            415, f"files of type {content_type} are not accepted", kind="unsupported-media-type",
-            content_type=content_type, allowed=list(config.allowed_content_types),
+            415,
+            f"files of type {content_type} are not accepted",
+            kind="unsupported-media-type",
+            content_type=content_type,
+            allowed=list(config.allowed_content_types),
         )
 
     digest = hashlib.sha256()
@@ -522,9 +555,17 @@ async def add_attachment(
             await platform.storage.delete(key)
         raise
     await record_audit(
-        "support.attachment_added", principal=principal, organization_id=ticket.organization_id,
-        target_type="support_ticket", target_id=ticket.id,
-        data={"attachment_id": str(attachment.id), "filename": attachment.filename, "size": size, "content_type": content_type},
+        "support.attachment_added",
+        principal=principal,
+        organization_id=ticket.organization_id,
+        target_type="support_ticket",
+        target_id=ticket.id,
+        data={
+            "attachment_id": str(attachment.id),
+            "filename": attachment.filename,
+            "size": size,
+            "content_type": content_type,
+        },
     )
     return attachment
 
@@ -558,7 +599,10 @@ async def update_policy(principal: Principal, changes: dict[str, Any]) -> dict[s
             policy.business_hours = changes["business_hours"]
         await policy.save()
     await record_audit(
-        "support.sla_policy_updated", principal=principal, target_type="support_sla_policy", target_id=policy.id,
+        "support.sla_policy_updated",
+        principal=principal,
+        target_type="support_sla_policy",
+        target_id=policy.id,
         data={"targets": policy.targets, "business_hours": policy.business_hours},
     )
     return serialize_policy(principal.organization_id, policy)
@@ -581,7 +625,10 @@ async def check_sla_breaches(at: datetime | None = None) -> int:
     at = at or now()
     emitted = 0
     checks = (
-        ("first_response", {"first_responded_at": None, "first_response_breached": False, "first_response_due_at__lt": at}),
+        (
+            "first_response",
+            {"first_responded_at": None, "first_response_breached": False, "first_response_due_at__lt": at},
+        ),
         ("resolution", {"resolved_at": None, "resolution_breached": False, "resolution_due_at__lt": at}),
     )
     for target, filters in checks:
@@ -595,8 +642,11 @@ async def check_sla_breaches(at: datetime | None = None) -> int:
 async def _emit_breach(ticket: Ticket, target: str) -> None:
     due = ticket.first_response_due_at if target == "first_response" else ticket.resolution_due_at
     await record_audit(
-        "support.sla_breached", organization_id=ticket.organization_id, target_type="support_ticket",
-        target_id=ticket.id, data={"sla": target, "due_at": due.isoformat() if due else None},
+        "support.sla_breached",
+        organization_id=ticket.organization_id,
+        target_type="support_ticket",
+        target_id=ticket.id,
+        data={"sla": target, "due_at": due.isoformat() if due else None},
     )
     payload = await ticket_event_payload(ticket)
     payload.update(
@@ -651,7 +701,13 @@ async def _emit(name: str, ticket: Ticket, principal: Principal | None, payload:
 def _user_ref(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name, "role": user.role}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+    }
 
 
 def serialize_ticket(ticket: Ticket) -> dict[str, Any]:

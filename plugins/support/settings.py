@@ -23,7 +23,9 @@ class SupportSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VETRAI_SUPPORT_", env_file=".env", extra="ignore")
 
     max_attachment_bytes: int = Field(
-        10 * 1024 * 1024, ge=1, description="Largest attachment accepted (413 above); also bounded by VETRAI_MAX_REQUEST_BYTES."
+        10 * 1024 * 1024,
+        ge=1,
+        description="Largest attachment accepted (413 above); also bounded by VETRAI_MAX_REQUEST_BYTES.",
     )
     allowed_content_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_CONTENT_TYPES),

@@ -64,11 +64,19 @@ class UploadedFile:
     chunks: AsyncIterator[bytes]
 
 
-async def file_part(body: AsyncIterator[bytes], mimetype: str, boundary: str | None, field: str = "file") -> UploadedFile:
+async def file_part(
+    body: AsyncIterator[bytes], mimetype: str, boundary: str | None, field: str = "file"
+) -> UploadedFile:
     """Advance to the part named ``field`` that carries a file; its data streams lazily."""
     if mimetype != "multipart/form-data" or not boundary:
         raise unprocessable(
-            [{"loc": ["body", field], "msg": "send multipart/form-data with a file part named 'file'", "type": "missing"}]
+            [
+                {
+                    "loc": ["body", field],
+                    "msg": "send multipart/form-data with a file part named 'file'",
+                    "type": "missing",
+                }
+            ]
         )
     stream = MultipartStream(body, boundary)
     while True:
@@ -76,7 +84,9 @@ async def file_part(body: AsyncIterator[bytes], mimetype: str, boundary: str | N
         if isinstance(event, File) and event.name == field:
             break
         if isinstance(event, Epilogue):
-            raise unprocessable([{"loc": ["body", field], "msg": "a file part named 'file' is required", "type": "missing"}])
+            raise unprocessable(
+                [{"loc": ["body", field], "msg": "a file part named 'file' is required", "type": "missing"}]
+            )
 
     async def chunks() -> AsyncIterator[bytes]:
         while True:

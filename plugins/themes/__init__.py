@@ -11,7 +11,12 @@ from vetrai.plugins.themes.settings import ThemesSettings
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="themes", version=__version__, description="Per-organization themes, assets and public pages.", requires=("auth",))
+    return PluginInfo(
+        name="themes",
+        version=__version__,
+        description="Per-organization themes, assets and public pages.",
+        requires=("auth",),
+    )
 
 
 @hookimpl
@@ -21,7 +26,9 @@ def vetrai_settings() -> type[ThemesSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="themes", modules=["vetrai.plugins.themes.models"], migrations="vetrai.plugins.themes.migrations")
+    return ModelSpec(
+        app_label="themes", modules=["vetrai.plugins.themes.models"], migrations="vetrai.plugins.themes.migrations"
+    )
 
 
 @hookimpl

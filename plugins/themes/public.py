@@ -89,7 +89,9 @@ def _page_url(organization: Organization, page: Page) -> str:
     return f"/p/{organization.slug}/{page.slug}"
 
 
-def context(organization: Organization | None, theme: Theme | None, pages: list[Page], current: Page | None = None) -> dict[str, Any]:
+def context(
+    organization: Organization | None, theme: Theme | None, pages: list[Page], current: Page | None = None
+) -> dict[str, Any]:
     values = safe_theme(theme, organization)
     if organization is None:
         css_url = DEFAULT_CSS_URL
@@ -108,7 +110,11 @@ def context(organization: Organization | None, theme: Theme | None, pages: list[
         "lang": "en",
         "description": current.meta_description if current else None,
         "nav": [
-            {"url": _page_url(organization, page), "title": page.title, "current": current is not None and page.id == current.id}
+            {
+                "url": _page_url(organization, page),
+                "title": page.title,
+                "current": current is not None and page.id == current.id,
+            }
             for page in pages
         ]
         if organization
@@ -126,7 +132,10 @@ def render_page(organization: Organization, theme: Theme | None, pages: list[Pag
 
 def render_index(organization: Organization, theme: Theme | None, pages: list[Page]) -> str:
     values = context(organization, theme, pages)
-    listing = [{"url": _page_url(organization, page), "title": page.title, "meta_description": page.meta_description} for page in pages]
+    listing = [
+        {"url": _page_url(organization, page), "title": page.title, "meta_description": page.meta_description}
+        for page in pages
+    ]
     return environment().get_template("index.html").render(**values, pages=listing)
 
 
@@ -136,7 +145,11 @@ def render_not_found(organization: Organization | None, theme: Theme | None, pag
 
 def render_css(organization: Organization | None, theme: Theme | None) -> str:
     values = safe_theme(theme, organization)
-    return environment().get_template("theme.css").render(organization=organization, theme=values, custom_css=values["custom_css"])
+    return (
+        environment()
+        .get_template("theme.css")
+        .render(organization=organization, theme=values, custom_css=values["custom_css"])
+    )
 
 
 def _etag(body: bytes) -> str:

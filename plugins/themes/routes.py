@@ -58,7 +58,9 @@ async def get_theme(query_args: ThemesTargetQuery) -> dict:
 @validate_response(ThemesThemeOut, 201)
 async def create_theme(data: ThemesThemeCreate, query_args: ThemesTargetQuery) -> tuple[dict, int]:
     """Create the organization's theme (409 when it has one); custom CSS is sanitized."""
-    theme, organization = await service.create_theme(await current_principal(), data.model_dump(), query_args.organization_id)
+    theme, organization = await service.create_theme(
+        await current_principal(), data.model_dump(), query_args.organization_id
+    )
     return service.serialize_theme(theme, organization), 201
 
 
@@ -154,7 +156,9 @@ async def get_page(slug: str, query_args: ThemesTargetQuery) -> dict:
 async def update_page(slug: str, data: ThemesPageUpdate, query_args: ThemesTargetQuery) -> dict:
     """Change a page (partial); HTML sanitized on save, a new slug must be free (409)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    return service.serialize_page(await service.update_page(await current_principal(), slug, changes, query_args.organization_id))
+    return service.serialize_page(
+        await service.update_page(await current_principal(), slug, changes, query_args.organization_id)
+    )
 
 
 @blueprint.delete("/themes/pages/<slug>")
@@ -174,7 +178,9 @@ def _max_age() -> int:
     return service.settings().cache_max_age_seconds
 
 
-async def _not_found(organization: Organization | None = None, theme: Theme | None = None, pages: list[Page] | None = None) -> Response:
+async def _not_found(
+    organization: Organization | None = None, theme: Theme | None = None, pages: list[Page] | None = None
+) -> Response:
     body = render.render_not_found(organization, theme, pages or [])
     return render.html(body, last_modified=None, max_age=0, status=404)
 
@@ -185,7 +191,11 @@ async def default_css() -> Response:
     """The default theme's stylesheet (used by pages of unknown organizations)."""
     body = render.render_css(None, None)
     return render.conditional(
-        body, "text/css; charset=utf-8", last_modified=None, cache_control=f"public, max-age={_max_age()}", headers=render.ASSET_HEADERS
+        body,
+        "text/css; charset=utf-8",
+        last_modified=None,
+        cache_control=f"public, max-age={_max_age()}",
+        headers=render.ASSET_HEADERS,
     )
 
 

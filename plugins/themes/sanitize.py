@@ -41,7 +41,16 @@ def validate_color(value: str) -> str:
 
 # --- font families ------------------------------------------------------------------------
 
-GENERIC_FONTS = ("sans-serif", "serif", "monospace", "system-ui", "cursive", "ui-sans-serif", "ui-serif", "ui-monospace")
+GENERIC_FONTS = (
+    "sans-serif",
+    "serif",
+    "monospace",
+    "system-ui",
+    "cursive",
+    "ui-sans-serif",
+    "ui-serif",
+    "ui-monospace",
+)
 WEB_FONTS = (
     "Arial",
     "Helvetica",
@@ -90,7 +99,7 @@ def validate_font_family(value: str) -> str:
         if known is None:
             raise ValueError(
                 f"unknown font family {family[:40]!r}: use one of the generic families "
-                f"({', '.join(GENERIC_FONTS)}), a common web font, or a quoted name such as \"My Font\""
+                f'({", ".join(GENERIC_FONTS)}), a common web font, or a quoted name such as "My Font"'
             )
         out.append(f'"{known}"' if " " in known else known)
     return ", ".join(out)
@@ -136,7 +145,9 @@ ALLOWED_FUNCTIONS = frozenset(
     blur brightness contrast drop-shadow grayscale hue-rotate invert saturate sepia
     """.split()
 )
-SELECTOR_FUNCTIONS = frozenset({"not", "is", "where", "has", "nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type", "lang", "dir"})
+SELECTOR_FUNCTIONS = frozenset(
+    {"not", "is", "where", "has", "nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type", "lang", "dir"}
+)
 SELECTOR_LITERALS = frozenset({".", ",", ">", "+", "~", "*", ":", "|", "=", "^=", "$=", "*=", "~=", "|="})
 VALUE_LITERALS = frozenset({",", "/", "+", "-", "*", "%", ":"})
 GROUPING_AT_RULES = frozenset({"media", "supports"})
@@ -181,7 +192,12 @@ def _value_allowed(tokens: Iterable[Any], *, allow_urls: bool) -> bool:
             name = token.lower_name
             if name == "url":
                 arguments = _significant(token.arguments)
-                if not (allow_urls and len(arguments) == 1 and arguments[0].type == "string" and _url_allowed(arguments[0].value)):
+                if not (
+                    allow_urls
+                    and len(arguments) == 1
+                    and arguments[0].type == "string"
+                    and _url_allowed(arguments[0].value)
+                ):
                     return False
             elif name not in ALLOWED_FUNCTIONS or not _value_allowed(token.arguments, allow_urls=allow_urls):
                 return False
@@ -193,7 +209,9 @@ def _value_allowed(tokens: Iterable[Any], *, allow_urls: bool) -> bool:
     return True
 
 
-def _declarations(tokens: Iterable[Any], *, allow_urls: bool = True, properties: frozenset[str] = ALLOWED_PROPERTIES) -> list[str]:
+def _declarations(
+    tokens: Iterable[Any], *, allow_urls: bool = True, properties: frozenset[str] = ALLOWED_PROPERTIES
+) -> list[str]:
     kept = []
     for declaration in tinycss2.parse_declaration_list(list(tokens), skip_comments=True, skip_whitespace=True):
         if declaration.type != "declaration":
@@ -266,7 +284,9 @@ def _rules(rules: Iterable[Any], depth: int, *, keyframes: bool = False) -> list
         if rule.type == "qualified-rule":
             if keyframes:
                 allowed = all(
-                    token.type == "percentage" or (token.type == "ident" and token.lower_value in ("from", "to")) or (token.type == "literal" and token.value == ",")
+                    token.type == "percentage"
+                    or (token.type == "ident" and token.lower_value in ("from", "to"))
+                    or (token.type == "literal" and token.value == ",")
                     for token in _significant(rule.prelude)
                 ) and bool(_significant(rule.prelude))
             else:
@@ -280,14 +300,18 @@ def _rules(rules: Iterable[Any], depth: int, *, keyframes: bool = False) -> list
             name = rule.lower_at_keyword
             prelude = tinycss2.serialize(rule.prelude).strip()
             if name in GROUPING_AT_RULES and _condition_allowed(rule.prelude) and "<" not in prelude:
-                inner = _rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), depth + 1)
+                inner = _rules(
+                    tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), depth + 1
+                )
                 if inner:
                     out.append(f"@{name} {prelude} {{\n" + "\n".join(inner) + "\n}")
             elif name in KEYFRAMES_AT_RULES:
                 names = _significant(rule.prelude)
                 if len(names) == 1 and names[0].type == "ident" and _text_allowed(names[0].value):
                     inner = _rules(
-                        tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), depth + 1, keyframes=True
+                        tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True),
+                        depth + 1,
+                        keyframes=True,
                     )
                     if inner:
                         out.append(f"@keyframes {prelude} {{\n" + "\n".join(inner) + "\n}")
@@ -320,8 +344,29 @@ HTML_TAGS = frozenset(
     """.split()
 )
 HTML_CLEAN_CONTENT_TAGS = frozenset(
-    {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "textarea", "select",
-     "button", "noscript", "template", "svg", "math", "title", "xmp", "noembed", "noframes", "plaintext"}
+    {
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "form",
+        "textarea",
+        "select",
+        "button",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "title",
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
+    }
 )
 HTML_ATTRIBUTES = {
     "*": {"title", "class", "lang", "dir", "style", "id"},
@@ -353,7 +398,9 @@ ID_PREFIX = "content-"
 
 def sanitize_style_attribute(value: str) -> str | None:
     """An inline ``style``: allow-listed properties whose values use no url() and no unsafe functions."""
-    declarations = _declarations(tinycss2.parse_component_value_list(value), allow_urls=False, properties=STYLE_PROPERTIES)
+    declarations = _declarations(
+        tinycss2.parse_component_value_list(value), allow_urls=False, properties=STYLE_PROPERTIES
+    )
     return " ".join(declarations) or None
 
 

@@ -14,7 +14,9 @@ RESERVED_SLUGS = frozenset({"assets", "theme", "index", "static", "api"})
 
 Color = Annotated[
     str,
-    Field(min_length=4, max_length=64, description="Hex (#rgb, #rrggbb, #rrggbbaa) or rgb()/rgba()", examples=["#2563eb"]),
+    Field(
+        min_length=4, max_length=64, description="Hex (#rgb, #rrggbb, #rrggbbaa) or rgb()/rgba()", examples=["#2563eb"]
+    ),
     AfterValidator(validate_color),
 ]
 FontFamily = Annotated[
@@ -37,7 +39,9 @@ def _slug(value: str) -> str:
 
 PageSlug = Annotated[
     str,
-    Field(min_length=1, max_length=100, pattern=PAGE_SLUG_PATTERN, description="Lower-case letters, digits and hyphens"),
+    Field(
+        min_length=1, max_length=100, pattern=PAGE_SLUG_PATTERN, description="Lower-case letters, digits and hyphens"
+    ),
     AfterValidator(_slug),
 ]
 
@@ -53,7 +57,9 @@ class ThemesThemeCreate(BaseModel):
     background_color: Color
     text_color: Color
     font_family: FontFamily | None = None
-    custom_css: str | None = Field(None, description="Sanitized on save: only allow-listed rules and properties survive.")
+    custom_css: str | None = Field(
+        None, description="Sanitized on save: only allow-listed rules and properties survive."
+    )
 
 
 class ThemesThemeUpdate(BaseModel):

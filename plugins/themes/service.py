@@ -134,7 +134,9 @@ async def get_theme(principal: Principal, target_org: uuid.UUID | None = None) -
     return await find_theme(organization_id), organization
 
 
-async def create_theme(principal: Principal, values: dict[str, Any], target_org: uuid.UUID | None = None) -> tuple[Theme, Organization]:
+async def create_theme(
+    principal: Principal, values: dict[str, Any], target_org: uuid.UUID | None = None
+) -> tuple[Theme, Organization]:
     """The organization's theme; 409 when it already has one (change it with update_theme)."""
     organization = await _organization(organization_of(principal, target_org))
     organization_id = organization.id
@@ -146,12 +148,22 @@ async def create_theme(principal: Principal, values: dict[str, Any], target_org:
         theme = await Theme.create(organization_id=organization_id, **fields)
     except IntegrityError:
         raise conflict("the organization already has a theme: change it with PUT /api/v1/themes") from None
-    await record_audit(organization_id=organization_id, action="themes.theme_created", principal=principal, target_type="theme", target_id=theme.id)
-    await _emit("themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(fields)}, principal, organization_id)
+    await record_audit(
+        organization_id=organization_id,
+        action="themes.theme_created",
+        principal=principal,
+        target_type="theme",
+        target_id=theme.id,
+    )
+    await _emit(
+        "themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(fields)}, principal, organization_id
+    )
     return theme, organization
 
 
-async def update_theme(principal: Principal, changes: dict[str, Any], target_org: uuid.UUID | None = None) -> tuple[Theme, Organization]:
+async def update_theme(
+    principal: Principal, changes: dict[str, Any], target_org: uuid.UUID | None = None
+) -> tuple[Theme, Organization]:
     """Partial update; with no theme yet, one is created from the defaults plus ``changes``."""
     organization = await _organization(organization_of(principal, target_org))
     organization_id = organization.id
@@ -169,8 +181,17 @@ async def update_theme(principal: Principal, changes: dict[str, Any], target_org
             for name, value in changes.items():
                 setattr(theme, name, value)
             await theme.save(update_fields=[*changes, "updated_at"])
-    await record_audit(organization_id=organization_id, action="themes.theme_updated", principal=principal, target_type="theme", target_id=theme.id, data={"fields": sorted(changes)})
-    await _emit("themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(changes)}, principal, organization_id)
+    await record_audit(
+        organization_id=organization_id,
+        action="themes.theme_updated",
+        principal=principal,
+        target_type="theme",
+        target_id=theme.id,
+        data={"fields": sorted(changes)},
+    )
+    await _emit(
+        "themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(changes)}, principal, organization_id
+    )
     return theme, organization
 
 
@@ -220,7 +241,9 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def store_asset(principal: Principal, kind: str, data: bytes, target_org: uuid.UUID | None = None) -> tuple[Theme, Organization]:
+async def store_asset(
+    principal: Principal, kind: str, data: bytes, target_org: uuid.UUID | None = None
+) -> tuple[Theme, Organization]:
     """Validate, store under ``org/<id>/themes/<kind>-<sha>.<ext>`` and point the theme at it."""
     organization = await _organization(organization_of(principal, target_org))
     organization_id = organization.id
@@ -247,7 +270,9 @@ async def store_asset(principal: Principal, kind: str, data: bytes, target_org: 
         target_id=theme.id,
         data={"bytes": len(data), "type": extension},
     )
-    await _emit("themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id)
+    await _emit(
+        "themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id
+    )
     return theme, organization
 
 
@@ -262,8 +287,16 @@ async def delete_asset(principal: Principal, kind: str, target_org: uuid.UUID | 
     setattr(theme, f"{kind}_content_type", None)
     await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", "updated_at"])
     await current_platform().storage.delete(key)
-    await record_audit(organization_id=organization_id, action=f"themes.{kind}_deleted", principal=principal, target_type="theme", target_id=theme.id)
-    await _emit("themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id)
+    await record_audit(
+        organization_id=organization_id,
+        action=f"themes.{kind}_deleted",
+        principal=principal,
+        target_type="theme",
+        target_id=theme.id,
+    )
+    await _emit(
+        "themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id
+    )
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -311,19 +344,30 @@ async def create_page(principal: Principal, values: dict[str, Any], target_org: 
     async with in_transaction():
         await Organization.filter(id=organization_id).select_for_update().get()
         if await Page.filter(organization_id=organization_id).count() >= settings().max_pages:
-            raise ProblemError(403, f"an organization may have at most {settings().max_pages} pages", kind="quota-exceeded")
+            raise ProblemError(
+                403, f"an organization may have at most {settings().max_pages} pages", kind="quota-exceeded"
+            )
         if await Page.exists(organization_id=organization_id, slug=values["slug"]):
             raise conflict(f"a page with slug {values['slug']!r} already exists")
         try:
             page = await Page.create(organization_id=organization_id, **values)
         except IntegrityError:
             raise conflict(f"a page with slug {values['slug']!r} already exists") from None
-    await record_audit(organization_id=organization_id, action="themes.page_created", principal=principal, target_type="page", target_id=page.id, data={"slug": page.slug})
+    await record_audit(
+        organization_id=organization_id,
+        action="themes.page_created",
+        principal=principal,
+        target_type="page",
+        target_id=page.id,
+        data={"slug": page.slug},
+    )
     await _emit("themes.page_created", _page_event(page), principal, organization_id)
     return page
 
 
-async def update_page(principal: Principal, slug: str, changes: dict[str, Any], target_org: uuid.UUID | None = None) -> Page:
+async def update_page(
+    principal: Principal, slug: str, changes: dict[str, Any], target_org: uuid.UUID | None = None
+) -> Page:
     page = await get_page(principal, slug, target_org)
     organization_id = page.organization_id  # type: ignore[attr-defined]
     if "content" in changes:
@@ -344,7 +388,14 @@ async def update_page(principal: Principal, slug: str, changes: dict[str, Any], 
             await page.save(update_fields=[*changes, "updated_at"])
         except IntegrityError:
             raise conflict(f"a page with slug {changes.get('slug')!r} already exists") from None
-    await record_audit(organization_id=organization_id, action="themes.page_updated", principal=principal, target_type="page", target_id=page.id, data={"fields": sorted(changes)})
+    await record_audit(
+        organization_id=organization_id,
+        action="themes.page_updated",
+        principal=principal,
+        target_type="page",
+        target_id=page.id,
+        data={"fields": sorted(changes)},
+    )
     await _emit("themes.page_updated", _page_event(page), principal, organization_id)
     return page
 
@@ -353,7 +404,14 @@ async def delete_page(principal: Principal, slug: str, target_org: uuid.UUID | N
     page = await get_page(principal, slug, target_org)
     organization_id = page.organization_id  # type: ignore[attr-defined]
     await page.delete()
-    await record_audit(organization_id=organization_id, action="themes.page_deleted", principal=principal, target_type="page", target_id=page.id, data={"slug": page.slug})
+    await record_audit(
+        organization_id=organization_id,
+        action="themes.page_deleted",
+        principal=principal,
+        target_type="page",
+        target_id=page.id,
+        data={"slug": page.slug},
+    )
     await _emit("themes.page_deleted", _page_event(page), principal, organization_id)
 
 
@@ -369,7 +427,9 @@ async def public_organization(slug: str) -> Organization | None:
 
 
 async def published_pages(organization: Organization) -> list[Page]:
-    return await Page.filter(organization_id=organization.id, is_published=True).order_by("nav_order", "title", "created_at")
+    return await Page.filter(organization_id=organization.id, is_published=True).order_by(
+        "nav_order", "title", "created_at"
+    )
 
 
 async def public_asset(organization: Organization, name: str) -> tuple[str, str] | None:

@@ -30,13 +30,17 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def custom_app(settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
+async def custom_app(
+    settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Any]]:
     """``await custom_app({"lockout_account_failures": 3}, trusted_proxies=1)``: a started app."""
     from vetrai.core.app import create_app
 
     stack = contextlib.AsyncExitStack()
 
-    async def factory(auth_env: dict[str, Any] | None = None, extra_plugins: tuple[object, ...] = (), **overrides: Any) -> Any:
+    async def factory(
+        auth_env: dict[str, Any] | None = None, extra_plugins: tuple[object, ...] = (), **overrides: Any
+    ) -> Any:
         for name, value in (auth_env or {}).items():
             monkeypatch.setenv(f"VETRAI_AUTH_{name.upper()}", str(value))
         values = {"plugins": ["auth"], "public_url": "https://app.example.com", **overrides}
@@ -81,7 +85,11 @@ async def create_member(
     async with test_app.app.app_context():
         organization = organization or await create_organization(f"Org {uuid.uuid4().hex[:6]}", **org_kwargs)
         user = await service.create_user(
-            organization, email or f"{role}-{uuid.uuid4().hex[:8]}@example.com", password, role=role, email_verified=True
+            organization,
+            email or f"{role}-{uuid.uuid4().hex[:8]}@example.com",
+            password,
+            role=role,
+            email_verified=True,
         )
         tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
     return Member(user, tokens, organization, password)

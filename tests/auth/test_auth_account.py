@@ -8,7 +8,18 @@ from .conftest import PASSWORD, audit_actions, bearer, login
 async def test_get_and_update_profile(client, member):
     actor = await member()
     me = await (await client.get("/api/v1/me", headers=actor.headers)).get_json()
-    assert set(me) == {"id", "email", "role", "organization_id", "first_name", "last_name", "email_verified", "is_active", "created_at", "updated_at"}
+    assert set(me) == {
+        "id",
+        "email",
+        "role",
+        "organization_id",
+        "first_name",
+        "last_name",
+        "email_verified",
+        "is_active",
+        "created_at",
+        "updated_at",
+    }
     response = await client.put("/api/v1/me", json={"first_name": "Grace"}, headers=actor.headers)
     assert response.status_code == 200
     body = await response.get_json()
@@ -20,7 +31,12 @@ async def test_get_and_update_profile(client, member):
 async def test_profile_update_cannot_change_role_email_or_organization(client, member):
     actor = await member()
     other = await member()
-    for change in ({"role": "super_admin"}, {"email": "new@example.com"}, {"organization_id": str(other.organization.id)}, {"is_active": True}):
+    for change in (
+        {"role": "super_admin"},
+        {"email": "new@example.com"},
+        {"organization_id": str(other.organization.id)},
+        {"is_active": True},
+    ):
         response = await client.put("/api/v1/me", json=change, headers=actor.headers)
         assert response.status_code == 422, change
     me = await (await client.get("/api/v1/me", headers=actor.headers)).get_json()
@@ -32,19 +48,27 @@ async def test_change_password_revokes_other_sessions_only(app, client, member, 
     actor = await member()
     other = await (await login(client, actor.email)).get_json()
     wrong = await client.post(
-        "/api/v1/change-password", json={"current_password": "not my password", "new_password": "brand new password"}, headers=actor.headers
+        "/api/v1/change-password",
+        json={"current_password": "not my password", "new_password": "brand new password"},
+        headers=actor.headers,
     )
     assert wrong.status_code == 400
-    weak = await client.post("/api/v1/change-password", json={"current_password": PASSWORD, "new_password": "short"}, headers=actor.headers)
+    weak = await client.post(
+        "/api/v1/change-password", json={"current_password": PASSWORD, "new_password": "short"}, headers=actor.headers
+    )
     assert weak.status_code == 422
     response = await client.post(
-        "/api/v1/change-password", json={"current_password": PASSWORD, "new_password": "brand new password"}, headers=actor.headers
+        "/api/v1/change-password",
+        json={"current_password": PASSWORD, "new_password": "brand new password"},
+        headers=actor.headers,
     )
     assert response.status_code == 204
     assert (await client.get("/api/v1/me", headers=actor.headers)).status_code == 200
     assert (await client.get("/api/v1/me", headers=bearer(other["access_token"]))).status_code == 401
     assert (await client.post("/api/v1/refresh", json={"refresh_token": other["refresh_token"]})).status_code == 401
-    assert (await client.post("/api/v1/refresh", json={"refresh_token": actor.tokens["refresh_token"]})).status_code == 200
+    assert (
+        await client.post("/api/v1/refresh", json={"refresh_token": actor.tokens["refresh_token"]})
+    ).status_code == 200
     assert (await login(client, actor.email)).status_code == 401
     assert (await login(client, actor.email, "brand new password")).status_code == 200
     assert ("auth.password_changed", {"user_id": actor.id, "email": actor.email}) in [(n, d) for n, d, _ in events]
@@ -55,7 +79,9 @@ async def test_change_password_with_opaque_token_keeps_the_current_session(clien
     actor = await member(token_format="opaque")
     other = await (await login(client, actor.email, token_format="opaque")).get_json()
     response = await client.post(
-        "/api/v1/change-password", json={"current_password": PASSWORD, "new_password": "brand new password"}, headers=actor.headers
+        "/api/v1/change-password",
+        json={"current_password": PASSWORD, "new_password": "brand new password"},
+        headers=actor.headers,
     )
     assert response.status_code == 204
     assert (await client.get("/api/v1/me", headers=actor.headers)).status_code == 200
@@ -64,9 +90,11 @@ async def test_change_password_with_opaque_token_keeps_the_current_session(clien
 
 async def test_sessions_list_and_revoke(client, member):
     actor = await member()
-    other = await (await client.post(
-        "/api/v1/login", json={"email": actor.email, "password": PASSWORD}, headers={"User-Agent": "PhoneApp/1.0"}
-    )).get_json()
+    other = await (
+        await client.post(
+            "/api/v1/login", json={"email": actor.email, "password": PASSWORD}, headers={"User-Agent": "PhoneApp/1.0"}
+        )
+    ).get_json()
     response = await client.get("/api/v1/me/sessions", headers=actor.headers)
     assert response.status_code == 200
     sessions = (await response.get_json())["items"]
@@ -105,6 +133,8 @@ async def test_wrong_current_passwords_lock_the_account(custom_app):
     body = {"current_password": "not my password", "new_password": "brand new password"}
     for _ in range(2):
         assert (await client.post("/api/v1/change-password", json=body, headers=actor.headers)).status_code == 400
-    locked = await client.post("/api/v1/change-password", json={**body, "current_password": PASSWORD}, headers=actor.headers)
+    locked = await client.post(
+        "/api/v1/change-password", json={**body, "current_password": PASSWORD}, headers=actor.headers
+    )
     assert locked.status_code == 429 and "Retry-After" in locked.headers
     assert (await login(client, actor.email)).status_code == 429

@@ -28,16 +28,23 @@ async def test_super_admin_sees_all_and_filters(client, member):
     admin = await member("org_admin")
     await login(client, admin.email)
     await login(client, "ghost@example.com", "wrong password!")
-    everything = [item["action"] for item in (await (await client.get("/api/v1/audit-logs", headers=root.headers)).get_json())["items"]]
+    everything = [
+        item["action"]
+        for item in (await (await client.get("/api/v1/audit-logs", headers=root.headers)).get_json())["items"]
+    ]
     assert "auth.login_failed" in everything and "auth.login_succeeded" in everything
-    scoped = await client.get(f"/api/v1/audit-logs?organization_id={admin.organization.id}&action=auth.login_succeeded", headers=root.headers)
+    scoped = await client.get(
+        f"/api/v1/audit-logs?organization_id={admin.organization.id}&action=auth.login_succeeded", headers=root.headers
+    )
     items = (await scoped.get_json())["items"]
     assert len(items) == 1 and items[0]["actor_id"] == admin.id
     by_actor = await client.get(f"/api/v1/audit-logs?actor_id={admin.id}", headers=root.headers)
     assert [item["action"] for item in (await by_actor.get_json())["items"]] == ["auth.login_succeeded"]
     page = await (await client.get("/api/v1/audit-logs?limit=1", headers=root.headers)).get_json()
     assert len(page["items"]) == 1 and page["next_cursor"]
-    nxt = await (await client.get(f"/api/v1/audit-logs?limit=1&cursor={page['next_cursor']}", headers=root.headers)).get_json()
+    nxt = await (
+        await client.get(f"/api/v1/audit-logs?limit=1&cursor={page['next_cursor']}", headers=root.headers)
+    ).get_json()
     assert nxt["items"][0]["id"] != page["items"][0]["id"]
     assert (await client.get("/api/v1/audit-logs?cursor=%%%", headers=root.headers)).status_code == 400
 

@@ -11,7 +11,12 @@ from .conftest import PASSWORD, audit_actions, bearer, create_member, login
 async def test_register_creates_an_organization_with_the_user_as_org_admin(client, events):
     response = await client.post(
         "/api/v1/register",
-        json={"email": "Founder@Example.com", "password": PASSWORD, "first_name": "Ada", "organization_name": "Acme Labs"},
+        json={
+            "email": "Founder@Example.com",
+            "password": PASSWORD,
+            "first_name": "Ada",
+            "organization_name": "Acme Labs",
+        },
     )
     assert response.status_code == 201
     body = await response.get_json()
@@ -22,14 +27,18 @@ async def test_register_creates_an_organization_with_the_user_as_org_admin(clien
     assert body["access_token"] and body["refresh_token"]
     me = await client.get("/api/v1/me", headers=bearer(body["access_token"]))
     assert (await me.get_json())["organization_id"] == body["user"]["organization_id"]
-    organization = await client.get(f"/api/v1/organizations/{body['user']['organization_id']}", headers=bearer(body["access_token"]))
+    organization = await client.get(
+        f"/api/v1/organizations/{body['user']['organization_id']}", headers=bearer(body["access_token"])
+    )
     assert (await organization.get_json())["slug"] == "acme-labs"
     names = [name for name, _data, _kw in events]
     assert "auth.user_registered" in names and "auth.verification_requested" in names
 
 
 async def test_register_duplicate_email_is_409_case_insensitively(client):
-    assert (await client.post("/api/v1/register", json={"email": "dup@example.com", "password": PASSWORD})).status_code == 201
+    assert (
+        await client.post("/api/v1/register", json={"email": "dup@example.com", "password": PASSWORD})
+    ).status_code == 201
     response = await client.post("/api/v1/register", json={"email": "DUP@example.com", "password": PASSWORD})
     assert response.status_code == 409
     assert response.content_type == "application/problem+json"
@@ -38,7 +47,9 @@ async def test_register_duplicate_email_is_409_case_insensitively(client):
 async def test_register_refuses_role_and_organization_fields(client, member):
     other = await member()
     for extra in ({"role": "super_admin"}, {"organization_id": str(other.organization.id)}, {"is_active": True}):
-        response = await client.post("/api/v1/register", json={"email": "climber@example.com", "password": PASSWORD, **extra})
+        response = await client.post(
+            "/api/v1/register", json={"email": "climber@example.com", "password": PASSWORD, **extra}
+        )
         assert response.status_code == 422, extra
     assert (await login(client, "climber@example.com")).status_code == 401
 
@@ -47,10 +58,14 @@ async def test_register_password_policy_and_bad_input(client):
     short = await client.post("/api/v1/register", json={"email": "short@example.com", "password": "tiny"})
     assert short.status_code == 422
     assert "at least 10" in (await short.get_json())["detail"]
-    same = await client.post("/api/v1/register", json={"email": "same.address@example.com", "password": "Same.Address@example.com"})
+    same = await client.post(
+        "/api/v1/register", json={"email": "same.address@example.com", "password": "Same.Address@example.com"}
+    )
     assert same.status_code == 422
     assert "email" in (await same.get_json())["errors"][0]["msg"]
-    assert (await client.post("/api/v1/register", json={"email": "not-an-email", "password": PASSWORD})).status_code == 422
+    assert (
+        await client.post("/api/v1/register", json={"email": "not-an-email", "password": PASSWORD})
+    ).status_code == 422
     bad_json = await client.post("/api/v1/register", data="{", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400
 
@@ -144,12 +159,16 @@ async def test_ip_lockout_counts_failures_across_accounts(custom_app):
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     for number in range(3):
         response = await client.post(
-            "/api/v1/login", json={"email": f"target{number}@example.com", "password": "guess guess guess"}, headers=attacker
+            "/api/v1/login",
+            json={"email": f"target{number}@example.com", "password": "guess guess guess"},
+            headers=attacker,
         )
         assert response.status_code == 401
     blocked = await client.post("/api/v1/login", json={"email": actor.email, "password": PASSWORD}, headers=attacker)
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
-    office = await client.post("/api/v1/login", json={"email": actor.email, "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.2"})
+    office = await client.post(
+        "/api/v1/login", json={"email": actor.email, "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.2"}
+    )
     assert office.status_code == 200
     entries = await audit_actions(test_app, action="auth.lockout")
     assert entries == ["auth.lockout"]
@@ -162,7 +181,9 @@ async def test_successful_logins_and_registrations_are_not_throttled_by_default(
     for _ in range(5):
         assert (await login(client, actor.email)).status_code == 200
     for number in range(4):
-        response = await client.post("/api/v1/register", json={"email": f"team{number}@example.com", "password": PASSWORD})
+        response = await client.post(
+            "/api/v1/register", json={"email": f"team{number}@example.com", "password": PASSWORD}
+        )
         assert response.status_code == 201
 
 
@@ -174,5 +195,9 @@ async def test_configured_login_and_registration_limits(custom_app):
     assert (await login(client, actor.email)).status_code == 200
     limited = await login(client, actor.email)
     assert limited.status_code == 429 and "Retry-After" in limited.headers
-    assert (await client.post("/api/v1/register", json={"email": "one@example.com", "password": PASSWORD})).status_code == 201
-    assert (await client.post("/api/v1/register", json={"email": "two@example.com", "password": PASSWORD})).status_code == 429
+    assert (
+        await client.post("/api/v1/register", json={"email": "one@example.com", "password": PASSWORD})
+    ).status_code == 201
+    assert (
+        await client.post("/api/v1/register", json={"email": "two@example.com", "password": PASSWORD})
+    ).status_code == 429

@@ -73,7 +73,7 @@ class FakeApiKeys:
         return PluginInfo(name="fake_keys", version="0")
 
     @hookimpl
-    async def vetrai_authenticate(self, request):  # noqa: ANN001
+    async def vetrai_authenticate(self, request):
         token = bearer_token()
         return self.keys.get(token or "")
 
@@ -105,10 +105,25 @@ async def test_api_keys_are_limited_by_scope_and_cannot_manage_sessions(custom_a
 async def test_openapi_documents_every_auth_route(client):
     spec = await (await client.get("/openapi.json")).get_json()
     for path in (
-        "/api/v1/register", "/api/v1/login", "/api/v1/refresh", "/api/v1/logout", "/api/v1/me", "/api/v1/change-password",
-        "/api/v1/me/sessions", "/api/v1/me/sessions/{session_id}", "/api/v1/users", "/api/v1/users/{user_id}",
-        "/api/v1/password-reset", "/api/v1/password-reset/confirm", "/api/v1/verify-email", "/api/v1/verify-email/resend",
-        "/api/v1/audit-logs", "/api/v1/revoke", "/api/v1/introspect", "/.well-known/jwks.json", "/.well-known/openid-configuration",
+        "/api/v1/register",
+        "/api/v1/login",
+        "/api/v1/refresh",
+        "/api/v1/logout",
+        "/api/v1/me",
+        "/api/v1/change-password",
+        "/api/v1/me/sessions",
+        "/api/v1/me/sessions/{session_id}",
+        "/api/v1/users",
+        "/api/v1/users/{user_id}",
+        "/api/v1/password-reset",
+        "/api/v1/password-reset/confirm",
+        "/api/v1/verify-email",
+        "/api/v1/verify-email/resend",
+        "/api/v1/audit-logs",
+        "/api/v1/revoke",
+        "/api/v1/introspect",
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
     ):
         assert path in spec["paths"], path
     assert "requestBody" in spec["paths"]["/api/v1/login"]["post"]
@@ -132,7 +147,7 @@ def test_production_refuses_to_start_without_configured_jwt_keys(tmp_path):
             self.redis = None
             self._auth = auth
 
-        def plugin_settings(self, name, expected):  # noqa: ANN001
+        def plugin_settings(self, name, expected):
             return self._auth
 
     with pytest.raises(ConfigurationError, match="VETRAI_AUTH_JWT_PRIVATE_KEYS"):

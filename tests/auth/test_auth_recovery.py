@@ -41,15 +41,23 @@ async def test_reset_confirm_sets_the_password_once_and_revokes_sessions(app, cl
         assert stored.token_hash != token and len(stored.token_hash) == 64
     weak = await client.post("/api/v1/password-reset/confirm", json={"token": token, "new_password": "short"})
     assert weak.status_code == 422
-    response = await client.post("/api/v1/password-reset/confirm", json={"token": token, "new_password": "a fresh password"})
+    response = await client.post(
+        "/api/v1/password-reset/confirm", json={"token": token, "new_password": "a fresh password"}
+    )
     assert response.status_code == 204
     assert (await client.get("/api/v1/me", headers=actor.headers)).status_code == 401
-    assert (await client.post("/api/v1/refresh", json={"refresh_token": actor.tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/refresh", json={"refresh_token": actor.tokens["refresh_token"]})
+    ).status_code == 401
     assert (await login(client, actor.email)).status_code == 401
     assert (await login(client, actor.email, "a fresh password")).status_code == 200
-    reused = await client.post("/api/v1/password-reset/confirm", json={"token": token, "new_password": "another password"})
+    reused = await client.post(
+        "/api/v1/password-reset/confirm", json={"token": token, "new_password": "another password"}
+    )
     assert reused.status_code == 400
-    assert (await client.post("/api/v1/password-reset/confirm", json={"token": "bogus", "new_password": "another password"})).status_code == 400
+    assert (
+        await client.post("/api/v1/password-reset/confirm", json={"token": "bogus", "new_password": "another password"})
+    ).status_code == 400
     assert "auth.password_reset" in await audit_actions(app)
     assert _last(events, "auth.password_changed")[0]["user_id"] == actor.id
 
@@ -62,10 +70,14 @@ async def test_expired_and_superseded_reset_tokens_are_refused(app, client, memb
     first = _last(events, "auth.password_reset_requested")[0]["token"]
     await client.post("/api/v1/password-reset", json={"email": actor.email})
     second = _last(events, "auth.password_reset_requested")[0]["token"]
-    assert (await client.post("/api/v1/password-reset/confirm", json={"token": first, "new_password": "a fresh password"})).status_code == 400
+    assert (
+        await client.post("/api/v1/password-reset/confirm", json={"token": first, "new_password": "a fresh password"})
+    ).status_code == 400
     async with app.app.app_context():
         await OneTimeToken.filter(user_id=actor.user.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    assert (await client.post("/api/v1/password-reset/confirm", json={"token": second, "new_password": "a fresh password"})).status_code == 400
+    assert (
+        await client.post("/api/v1/password-reset/confirm", json={"token": second, "new_password": "a fresh password"})
+    ).status_code == 400
     assert (await login(client, actor.email, PASSWORD)).status_code == 200
 
 
@@ -77,7 +89,9 @@ async def test_reset_requests_are_throttled_per_account_silently(client, member,
 
 
 async def test_verify_email_after_registration(client, events):
-    registered = await (await client.post("/api/v1/register", json={"email": "verify@example.com", "password": PASSWORD})).get_json()
+    registered = await (
+        await client.post("/api/v1/register", json={"email": "verify@example.com", "password": PASSWORD})
+    ).get_json()
     headers = bearer(registered["access_token"])
     data, _ = _last(events, "auth.verification_requested")
     assert data["email"] == "verify@example.com" and data["user_id"] == registered["user"]["id"]
@@ -90,7 +104,9 @@ async def test_verify_email_after_registration(client, events):
 
 
 async def test_resend_verification_replaces_the_previous_link(client, events):
-    registered = await (await client.post("/api/v1/register", json={"email": "resend@example.com", "password": PASSWORD})).get_json()
+    registered = await (
+        await client.post("/api/v1/register", json={"email": "resend@example.com", "password": PASSWORD})
+    ).get_json()
     headers = bearer(registered["access_token"])
     first = _last(events, "auth.verification_requested")[0]["token"]
     response = await client.post("/api/v1/verify-email/resend", headers=headers)

@@ -98,7 +98,9 @@ async def test_logout_kills_the_jwt_and_the_family(app, client, member):
 async def test_logout_of_an_opaque_token_with_an_explicit_refresh_token(client, member):
     actor = await member(token_format="opaque")
     other = await login_pair(client, actor)
-    response = await client.post("/api/v1/logout", json={"refresh_token": other["refresh_token"]}, headers=actor.headers)
+    response = await client.post(
+        "/api/v1/logout", json={"refresh_token": other["refresh_token"]}, headers=actor.headers
+    )
     assert response.status_code == 204
     assert (await client.get("/api/v1/me", headers=actor.headers)).status_code == 401
     assert (await _refresh(client, other["refresh_token"])).status_code == 401
@@ -108,7 +110,9 @@ async def test_logout_of_an_opaque_token_with_an_explicit_refresh_token(client, 
 async def test_logout_cannot_revoke_another_users_session(client, member):
     actor = await member()
     victim = await member()
-    response = await client.post("/api/v1/logout", json={"refresh_token": victim.tokens["refresh_token"]}, headers=actor.headers)
+    response = await client.post(
+        "/api/v1/logout", json={"refresh_token": victim.tokens["refresh_token"]}, headers=actor.headers
+    )
     assert response.status_code == 204
     assert (await _refresh(client, victim.tokens["refresh_token"])).status_code == 200
 
@@ -135,7 +139,9 @@ async def test_revoke_access_tokens_as_json_and_any_invalid_token_is_still_200(c
     assert (await client.post("/api/v1/revoke", json={"token": actor.tokens["access_token"]})).status_code == 200
     assert (await client.get("/api/v1/me", headers=actor.headers)).status_code == 401
     assert (await _refresh(client, actor.tokens["refresh_token"])).status_code == 200
-    response = await client.post("/api/v1/revoke", json={"token": opaque.tokens["access_token"], "token_type_hint": "access_token"})
+    response = await client.post(
+        "/api/v1/revoke", json={"token": opaque.tokens["access_token"], "token_type_hint": "access_token"}
+    )
     assert response.status_code == 200
     assert (await client.get("/api/v1/me", headers=opaque.headers)).status_code == 401
     for body in ({"token": "garbage"}, {"token": "a.b.c"}):
@@ -143,31 +149,41 @@ async def test_revoke_access_tokens_as_json_and_any_invalid_token_is_still_200(c
     # A request that names no token is malformed (RFC 7009 invalid_request), not an invalid token.
     for body in ({}, {"token_type_hint": "access_token"}):
         assert (await client.post("/api/v1/revoke", json=body)).status_code == 422
-    assert (await client.post("/api/v1/revoke", data="{", headers={"Content-Type": "application/json"})).status_code == 400
+    assert (
+        await client.post("/api/v1/revoke", data="{", headers={"Content-Type": "application/json"})
+    ).status_code == 400
 
 
 async def test_introspect_describes_active_tokens_of_the_callers_organization(client, member):
     caller = await member()
     colleague = await member("org_admin", caller.organization)
     outsider = await member()
-    response = await client.post("/api/v1/introspect", form={"token": colleague.tokens["access_token"]}, headers=caller.headers)
+    response = await client.post(
+        "/api/v1/introspect", form={"token": colleague.tokens["access_token"]}, headers=caller.headers
+    )
     assert response.status_code == 200
     body = await response.get_json()
     assert body["active"] is True and body["sub"] == colleague.id and body["token_type"] == "access_token"
     assert body["role"] == "org_admin" and "auth:write" in body["scope"].split()
     assert body["exp"] > body["iat"] and body["jti"] and body["sid"]
     refresh = await client.post(
-        "/api/v1/introspect", json={"token": colleague.tokens["refresh_token"], "token_type_hint": "refresh_token"}, headers=caller.headers
+        "/api/v1/introspect",
+        json={"token": colleague.tokens["refresh_token"], "token_type_hint": "refresh_token"},
+        headers=caller.headers,
     )
     assert (await refresh.get_json())["token_type"] == "refresh_token"
-    foreign = await client.post("/api/v1/introspect", json={"token": outsider.tokens["access_token"]}, headers=caller.headers)
+    foreign = await client.post(
+        "/api/v1/introspect", json={"token": outsider.tokens["access_token"]}, headers=caller.headers
+    )
     assert await foreign.get_json() == {"active": False}
 
 
 async def test_introspect_is_inactive_for_anything_invalid_and_needs_a_caller(client, member):
     caller = await member()
     opaque = await member(token_format="opaque", organization=caller.organization)
-    active = await client.post("/api/v1/introspect", json={"token": opaque.tokens["access_token"]}, headers=caller.headers)
+    active = await client.post(
+        "/api/v1/introspect", json={"token": opaque.tokens["access_token"]}, headers=caller.headers
+    )
     assert (await active.get_json())["active"] is True
     await client.post("/api/v1/revoke", json={"token": opaque.tokens["access_token"]})
     for token in (opaque.tokens["access_token"], "garbage", "a.b.c"):
@@ -182,5 +198,7 @@ async def test_introspect_is_inactive_for_anything_invalid_and_needs_a_caller(cl
 async def test_super_admin_may_introspect_any_organizations_token(client, member):
     root = await member("super_admin")
     outsider = await member()
-    response = await client.post("/api/v1/introspect", json={"token": outsider.tokens["access_token"]}, headers=root.headers)
+    response = await client.post(
+        "/api/v1/introspect", json={"token": outsider.tokens["access_token"]}, headers=root.headers
+    )
     assert (await response.get_json())["active"] is True

@@ -182,7 +182,9 @@ async def test_configured_keys_rotate_and_old_key_still_verifies(custom_app):
 
     old = ECKey.generate_key("P-256", parameters={"kid": "old-key"})
     new = ECKey.generate_key("P-256", parameters={"kid": "new-key"})
-    test_app = await custom_app({"jwt_private_keys": json.dumps({"keys": [new.as_dict(private=True), old.as_dict(private=True)]})})
+    test_app = await custom_app(
+        {"jwt_private_keys": json.dumps({"keys": [new.as_dict(private=True), old.as_dict(private=True)]})}
+    )
     client = test_app.test_client()
     jwks = await (await client.get("/.well-known/jwks.json")).get_json()
     assert [key["kid"] for key in jwks["keys"]] == ["new-key", "old-key"]

@@ -32,8 +32,20 @@ API_KEY = "sk_test_vetrai_billing"
 WEBHOOK_SECRET = "whsec_vetrai_test_secret"
 LOCALSTRIPE = str(Path(sys.executable).with_name("localstripe"))
 PLANS = [
-    {"id": "vetrai_pro_monthly", "amount": 4900, "currency": "usd", "interval": "month", "product": {"name": "VetrAI Pro"}},
-    {"id": "vetrai_enterprise_monthly", "amount": 49900, "currency": "usd", "interval": "month", "product": {"name": "VetrAI Enterprise"}},
+    {
+        "id": "vetrai_pro_monthly",
+        "amount": 4900,
+        "currency": "usd",
+        "interval": "month",
+        "product": {"name": "VetrAI Pro"},
+    },
+    {
+        "id": "vetrai_enterprise_monthly",
+        "amount": 49900,
+        "currency": "usd",
+        "interval": "month",
+        "product": {"name": "VetrAI Enterprise"},
+    },
 ]
 
 
@@ -60,7 +72,9 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The URL of a localstripe server started for this test session, with our plans created."""
     port = free_port()
     log = open(tmp_path_factory.mktemp("localstripe") / "localstripe.log", "wb")
-    process = subprocess.Popen([LOCALSTRIPE, "--port", str(port), "--from-scratch"], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [LOCALSTRIPE, "--port", str(port), "--from-scratch"], stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -122,7 +136,9 @@ def billing_env(monkeypatch: pytest.MonkeyPatch, api_base: str | None, **extra: 
 
 
 @pytest.fixture
-def settings(settings_factory: Callable[..., Settings], stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    settings_factory: Callable[..., Settings], stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """Core, auth, keys (for API-key usage) and billing; Stripe is localstripe behind ``stripe_stub``."""
     billing_env(monkeypatch, stripe_stub.url)
     return settings_factory(plugins=["auth", "keys", "billing"])
@@ -144,7 +160,9 @@ def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = N
     return f"t={timestamp},v1={mac}"
 
 
-def make_event(event_type: str, obj: dict[str, Any], created: int | None = None, event_id: str | None = None) -> dict[str, Any]:
+def make_event(
+    event_type: str, obj: dict[str, Any], created: int | None = None, event_id: str | None = None
+) -> dict[str, Any]:
     return {
         "id": event_id or f"evt_test_{uuid.uuid4().hex[:16]}",
         "object": "event",
@@ -161,9 +179,15 @@ def send_webhook(app: Any) -> Callable[..., Any]:
     """``await send_webhook(event_dict_or_bytes, signature=None)`` -> the response."""
     client = app.test_client()
 
-    async def factory(event: dict[str, Any] | bytes, signature: str | None = None, headers: dict[str, str] | None = None) -> Any:
+    async def factory(
+        event: dict[str, Any] | bytes, signature: str | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
-        all_headers = {"Content-Type": "application/json", "Stripe-Signature": signature or sign(body), **(headers or {})}
+        all_headers = {
+            "Content-Type": "application/json",
+            "Stripe-Signature": signature or sign(body),
+            **(headers or {}),
+        }
         return await client.post("/api/v1/billing/webhooks/stripe", data=body, headers=all_headers)
 
     return factory
@@ -205,10 +229,15 @@ async def localstripe_webhooks(localstripe: str, live_server: str) -> AsyncItera
     hook_id = f"vetrai_{uuid.uuid4().hex[:8]}"
     url = f"{live_server}/api/v1/billing/webhooks/stripe"
     async with httpx.AsyncClient() as http:
-        response = await http.post(f"{localstripe}/_config/webhooks/{hook_id}", json={"url": url, "secret": WEBHOOK_SECRET})
+        response = await http.post(
+            f"{localstripe}/_config/webhooks/{hook_id}", json={"url": url, "secret": WEBHOOK_SECRET}
+        )
         assert response.status_code == 200, response.text
         yield
-        await http.post(f"{localstripe}/_config/webhooks/{hook_id}", json={"url": url, "secret": WEBHOOK_SECRET, "events": ["vetrai.off"]})
+        await http.post(
+            f"{localstripe}/_config/webhooks/{hook_id}",
+            json={"url": url, "secret": WEBHOOK_SECRET, "events": ["vetrai.off"]},
+        )
 
 
 class StripeStub:
@@ -237,21 +266,39 @@ async def stripe_stub(localstripe: str) -> AsyncIterator[StripeStub]:
     async def checkout(request: web.Request) -> web.Response:
         await record(request)
         session_id = f"cs_test_{uuid.uuid4().hex[:12]}"
-        return web.json_response({"id": session_id, "object": "checkout.session", "url": f"https://checkout.stripe.com/c/pay/{session_id}"})
+        return web.json_response(
+            {"id": session_id, "object": "checkout.session", "url": f"https://checkout.stripe.com/c/pay/{session_id}"}
+        )
 
     async def portal(request: web.Request) -> web.Response:
         await record(request)
         session_id = f"bps_{uuid.uuid4().hex[:12]}"
-        return web.json_response({"id": session_id, "object": "billing_portal.session", "url": f"https://billing.stripe.com/p/session/{session_id}"})
+        return web.json_response(
+            {
+                "id": session_id,
+                "object": "billing_portal.session",
+                "url": f"https://billing.stripe.com/p/session/{session_id}",
+            }
+        )
 
     async def meter_event(request: web.Request) -> web.Response:
         entry = await record(request)
-        return web.json_response({"object": "billing.meter_event", "identifier": entry["form"].get("identifier"), "event_name": entry["form"].get("event_name")})
+        return web.json_response(
+            {
+                "object": "billing.meter_event",
+                "identifier": entry["form"].get("identifier"),
+                "event_name": entry["form"].get("event_name"),
+            }
+        )
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
-        headers = {name: value for name, value in request.headers.items() if name.lower() not in {"host", "content-length"}}
-        async with session.request(request.method, stub.upstream + request.path_qs, data=body, headers=headers) as upstream:
+        headers = {
+            name: value for name, value in request.headers.items() if name.lower() not in {"host", "content-length"}
+        }
+        async with session.request(
+            request.method, stub.upstream + request.path_qs, data=body, headers=headers
+        ) as upstream:
             return web.Response(body=await upstream.read(), status=upstream.status, content_type="application/json")
 
     application = web.Application()
@@ -287,7 +334,9 @@ def make_api_key(app: Any) -> Callable[..., Any]:
     client = app.test_client()
 
     async def factory(actor: Any, scopes: list[str] | None = None, name: str = "test key") -> str:
-        response = await client.post("/api/v1/keys", json={"name": name, "scopes": list(scopes or [])}, headers=actor.headers)
+        response = await client.post(
+            "/api/v1/keys", json={"name": name, "scopes": list(scopes or [])}, headers=actor.headers
+        )
         assert response.status_code == 201, await response.get_data(as_text=True)
         return (await response.get_json())["key"]
 
@@ -298,4 +347,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The Stripe SDK's HTTPXClient posts raw bytes with ``data=``, which httpx deprecates."""
     for item in items:
         if "tests/billing/" in str(item.path):
-            item.add_marker(pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"))
+            item.add_marker(
+                pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+            )

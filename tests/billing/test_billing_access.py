@@ -8,7 +8,12 @@ import pytest
 
 from vetrai.plugins.billing.models import BillingInvoice, BillingPayment, BillingSubscription
 
-LIST_PATHS = ("/api/v1/billing/subscriptions", "/api/v1/billing/invoices", "/api/v1/billing/payments", "/api/v1/billing/usage")
+LIST_PATHS = (
+    "/api/v1/billing/subscriptions",
+    "/api/v1/billing/invoices",
+    "/api/v1/billing/payments",
+    "/api/v1/billing/usage",
+)
 
 
 @pytest.fixture
@@ -17,10 +22,18 @@ async def other_org_objects(make_org):
     organization = await make_org()
     suffix = uuid.uuid4().hex[:8]
     subscription = await BillingSubscription.create(
-        organization=organization, stripe_subscription_id=f"sub_other_{suffix}", stripe_customer_id="cus_other", plan="pro", status="active"
+        organization=organization,
+        stripe_subscription_id=f"sub_other_{suffix}",
+        stripe_customer_id="cus_other",
+        plan="pro",
+        status="active",
     )
-    invoice = await BillingInvoice.create(organization=organization, stripe_invoice_id=f"in_other_{suffix}", status="paid", lines=[])
-    payment = await BillingPayment.create(organization=organization, stripe_payment_intent_id=f"pi_other_{suffix}", status="succeeded")
+    invoice = await BillingInvoice.create(
+        organization=organization, stripe_invoice_id=f"in_other_{suffix}", status="paid", lines=[]
+    )
+    payment = await BillingPayment.create(
+        organization=organization, stripe_payment_intent_id=f"pi_other_{suffix}", status="succeeded"
+    )
     return organization, subscription, invoice, payment
 
 
@@ -40,7 +53,9 @@ async def test_other_roles_are_403(client, make_user, role):
         assert (await client.get(path, headers=member.headers)).status_code == 403, path
     response = await client.post("/api/v1/billing/subscriptions", json={"plan": "pro"}, headers=member.headers)
     assert response.status_code == 403
-    assert (await client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=member.headers)).status_code == 403
+    assert (
+        await client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=member.headers)
+    ).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["org_admin", "billing_admin"])
@@ -78,10 +93,16 @@ async def test_api_keys_need_the_billing_scopes(client, make_user, make_api_key)
     admin = await make_user("org_admin")
     reader = await make_api_key(admin, scopes=["billing:read"])
     other = await make_api_key(admin, scopes=["keys:read"])
-    assert (await client.get("/api/v1/billing/invoices", headers={"Authorization": f"Bearer {reader}"})).status_code == 200
-    denied = await client.post("/api/v1/billing/subscriptions", json={"plan": "pro"}, headers={"Authorization": f"Bearer {reader}"})
+    assert (
+        await client.get("/api/v1/billing/invoices", headers={"Authorization": f"Bearer {reader}"})
+    ).status_code == 200
+    denied = await client.post(
+        "/api/v1/billing/subscriptions", json={"plan": "pro"}, headers={"Authorization": f"Bearer {reader}"}
+    )
     assert denied.status_code == 403
-    assert (await client.get("/api/v1/billing/invoices", headers={"Authorization": f"Bearer {other}"})).status_code == 403
+    assert (
+        await client.get("/api/v1/billing/invoices", headers={"Authorization": f"Bearer {other}"})
+    ).status_code == 403
     scopes = await (await client.get("/api/v1/keys/scopes", headers=admin.headers)).get_json()
     assert {"billing:read", "billing:write"} <= {item["scope"] for item in scopes["items"]}
 

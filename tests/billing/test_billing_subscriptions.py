@@ -44,7 +44,9 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
 
     organization = await Organization.get(id=admin.organization.id)
     assert organization.plan == "pro" and organization.limits == PRO_LIMITS
-    assert [event.data for event in recorder.named("billing.subscription_changed")] == [{"plan": "pro", "status": "active"}]
+    assert [event.data for event in recorder.named("billing.subscription_changed")] == [
+        {"plan": "pro", "status": "active"}
+    ]
 
     # localstripe's webhooks arrive: the invoice and the payment appear.
     async def paid_invoice():
@@ -68,7 +70,9 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
     assert payments[0]["amount"] == 4900 and payments[0]["failure_reason"] is None
     payment = await client.get(f"/api/v1/billing/payments/{payments[0]['id']}", headers=admin.headers)
     assert payment.status_code == 200
-    await wait_until(lambda: BillingWebhookEvent.filter(type="customer.subscription.created", outcome="applied").exists())
+    await wait_until(
+        lambda: BillingWebhookEvent.filter(type="customer.subscription.created", outcome="applied").exists()
+    )
 
     # One subscription at a time.
     again = await client.post("/api/v1/billing/subscriptions", json={"plan": "enterprise"}, headers=admin.headers)
@@ -89,7 +93,9 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
     organization = await Organization.get(id=admin.organization.id)
     assert organization.plan == "free" and organization.limits == FREE_LIMITS
     assert recorder.named("billing.subscription_changed")[-1].data == {"plan": "pro", "status": "canceled"}
-    await wait_until(lambda: BillingWebhookEvent.filter(type="customer.subscription.deleted", outcome="applied").exists())
+    await wait_until(
+        lambda: BillingWebhookEvent.filter(type="customer.subscription.deleted", outcome="applied").exists()
+    )
     assert (await (await client.get(path, headers=admin.headers)).get_json())["status"] == "canceled"
     assert (await client.post(f"{path}/cancel", headers=admin.headers)).status_code == 409
 
@@ -106,7 +112,9 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
 async def test_declined_card_is_402_and_nothing_is_kept(client, make_user, recorder):
     admin = await make_user("billing_admin")
     declined = await client.post(
-        "/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa_chargeDeclined"}, headers=admin.headers
+        "/api/v1/billing/subscriptions",
+        json={"plan": "pro", "payment_method": "pm_card_visa_chargeDeclined"},
+        headers=admin.headers,
     )
     assert declined.status_code == 402
     problem = await declined.get_json()
@@ -129,7 +137,9 @@ async def test_subscription_input_is_validated(client, make_user):
         response = await client.post("/api/v1/billing/subscriptions", json=body, headers=admin.headers)
         assert response.status_code == 422, body
     unknown_card = await client.post(
-        "/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_does_not_exist"}, headers=admin.headers
+        "/api/v1/billing/subscriptions",
+        json={"plan": "pro", "payment_method": "pm_does_not_exist"},
+        headers=admin.headers,
     )
     assert unknown_card.status_code == 422
     assert (await unknown_card.get_json())["type"].endswith("stripe-invalid-request")

@@ -23,11 +23,19 @@ async def test_job_runs_and_api_key_requests_are_counted_per_period(client, app,
     admin = await make_user("org_admin")
     other = await make_user("org_admin")
     for _ in range(2):
-        await platform.events.emit("engine.job_finished", {"job_id": "j", "template": "t", "status": "succeeded", "user_id": admin.id}, organization_id=admin.organization.id)
-    await platform.events.emit("engine.job_started", {"job_id": "j"}, organization_id=admin.organization.id)  # not a second count
+        await platform.events.emit(
+            "engine.job_finished",
+            {"job_id": "j", "template": "t", "status": "succeeded", "user_id": admin.id},
+            organization_id=admin.organization.id,
+        )
+    await platform.events.emit(
+        "engine.job_started", {"job_id": "j"}, organization_id=admin.organization.id
+    )  # not a second count
     key = await make_api_key(admin, scopes=["billing:read"])
     for _ in range(3):
-        assert (await client.get("/api/v1/billing/plans", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+        assert (
+            await client.get("/api/v1/billing/plans", headers={"Authorization": f"Bearer {key}"})
+        ).status_code == 200
     flushed = await platform.state["keys"].usage.flush(platform)  # emits keys.usage_flushed
     assert sum(item["requests"] for item in flushed) == 3
 
@@ -47,7 +55,11 @@ async def test_metered_usage_is_reported_once_with_idempotency_keys(client, app,
     admin = await make_user("org_admin")
     flat = await make_user("org_admin")
     for actor, plan in ((admin, "enterprise"), (flat, "pro")):
-        created = await client.post("/api/v1/billing/subscriptions", json={"plan": plan, "payment_method": "pm_card_visa"}, headers=actor.headers)
+        created = await client.post(
+            "/api/v1/billing/subscriptions",
+            json={"plan": plan, "payment_method": "pm_card_visa"},
+            headers=actor.headers,
+        )
         assert created.status_code == 201, await created.get_data(as_text=True)
     customer_id = (await created.get_json())["stripe_customer_id"]
     await service.add_usage(admin.organization.id, "job_runs", 4)
@@ -90,7 +102,9 @@ async def test_metered_usage_is_reported_once_with_idempotency_keys(client, app,
 async def test_checkout_and_portal_sessions(client, make_user, stripe_stub):
     admin = await make_user("billing_admin")
     checkout = await client.post(
-        "/api/v1/billing/checkout", json={"plan": "pro", "success_url": "https://app.example.com/ok"}, headers=admin.headers
+        "/api/v1/billing/checkout",
+        json={"plan": "pro", "success_url": "https://app.example.com/ok"},
+        headers=admin.headers,
     )
     assert checkout.status_code == 201, await checkout.get_data(as_text=True)
     assert (await checkout.get_json())["url"].startswith("https://checkout.stripe.com/")
@@ -103,9 +117,17 @@ async def test_checkout_and_portal_sessions(client, make_user, stripe_stub):
     assert portal.status_code == 201
     assert (await portal.get_json())["url"].startswith("https://billing.stripe.com/")
     assert stripe_stub.named("/v1/billing_portal/sessions")[-1]["form"]["customer"] == form["customer"]
-    assert (await client.post("/api/v1/billing/portal", json={"return_url": "ftp://x"}, headers=admin.headers)).status_code == 422
-    assert (await client.post("/api/v1/billing/checkout", json={"plan": "free"}, headers=admin.headers)).status_code == 422
+    assert (
+        await client.post("/api/v1/billing/portal", json={"return_url": "ftp://x"}, headers=admin.headers)
+    ).status_code == 422
+    assert (
+        await client.post("/api/v1/billing/checkout", json={"plan": "free"}, headers=admin.headers)
+    ).status_code == 422
 
-    subscribed = await client.post("/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"}, headers=admin.headers)
+    subscribed = await client.post(
+        "/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"}, headers=admin.headers
+    )
     assert subscribed.status_code == 201
-    assert (await client.post("/api/v1/billing/checkout", json={"plan": "enterprise"}, headers=admin.headers)).status_code == 409
+    assert (
+        await client.post("/api/v1/billing/checkout", json={"plan": "enterprise"}, headers=admin.headers)
+    ).status_code == 409

@@ -13,7 +13,13 @@ import uuid
 import pytest
 
 from vetrai.core.models import AuditLog, Organization
-from vetrai.plugins.billing.models import BillingCustomer, BillingInvoice, BillingPayment, BillingSubscription, BillingWebhookEvent
+from vetrai.plugins.billing.models import (
+    BillingCustomer,
+    BillingInvoice,
+    BillingPayment,
+    BillingSubscription,
+    BillingWebhookEvent,
+)
 from vetrai.plugins.billing.settings import DEFAULT_PLANS
 
 from .conftest import WEBHOOK_SECRET, make_event, sign
@@ -24,7 +30,9 @@ LIMITS = {plan.name: plan.limits for plan in DEFAULT_PLANS}
 @pytest.fixture
 async def customer(make_org):
     organization = await make_org()
-    return await BillingCustomer.create(organization=organization, stripe_customer_id=f"cus_test_{uuid.uuid4().hex[:10]}")
+    return await BillingCustomer.create(
+        organization=organization, stripe_customer_id=f"cus_test_{uuid.uuid4().hex[:10]}"
+    )
 
 
 def subscription_object(customer, sub_id: str, status: str = "active", price: str = "vetrai_pro_monthly", **extra):
@@ -35,7 +43,17 @@ def subscription_object(customer, sub_id: str, status: str = "active", price: st
         "customer": customer.stripe_customer_id,
         "status": status,
         "cancel_at_period_end": False,
-        "items": {"object": "list", "data": [{"id": "si_x", "price": {"id": price}, "current_period_start": now, "current_period_end": now + 30 * 86400}]},
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": "si_x",
+                    "price": {"id": price},
+                    "current_period_start": now,
+                    "current_period_end": now + 30 * 86400,
+                }
+            ],
+        },
         "metadata": {},
         **extra,
     }
@@ -54,7 +72,17 @@ def invoice_object(customer, invoice_id: str, status: str, **extra):
         "hosted_invoice_url": "https://invoice.stripe.com/i/test",
         "period_start": 1_790_000_000,
         "period_end": 1_792_592_000,
-        "lines": {"data": [{"description": "Pro", "amount": 4900, "currency": "usd", "quantity": 1, "period": {"start": 1_790_000_000, "end": 1_792_592_000}}]},
+        "lines": {
+            "data": [
+                {
+                    "description": "Pro",
+                    "amount": 4900,
+                    "currency": "usd",
+                    "quantity": 1,
+                    "period": {"start": 1_790_000_000, "end": 1_792_592_000},
+                }
+            ]
+        },
         **extra,
     }
 
@@ -87,11 +115,15 @@ async def test_malformed_json_and_non_events_are_400(send_webhook):
 
 
 async def test_unknown_type_and_unknown_customer_are_200_and_recorded(send_webhook):
-    unknown_type = make_event("radar.early_fraud_warning.created", {"id": "issfr_1", "object": "radar.early_fraud_warning"})
+    unknown_type = make_event(
+        "radar.early_fraud_warning.created", {"id": "issfr_1", "object": "radar.early_fraud_warning"}
+    )
     response = await send_webhook(unknown_type)
     assert response.status_code == 200
     assert (await response.get_json())["outcome"] == "unknown_type"
-    stranger = make_event("invoice.paid", {"id": "in_stranger", "object": "invoice", "customer": "cus_nobody", "status": "paid"})
+    stranger = make_event(
+        "invoice.paid", {"id": "in_stranger", "object": "invoice", "customer": "cus_nobody", "status": "paid"}
+    )
     response = await send_webhook(stranger)
     assert response.status_code == 200
     assert (await response.get_json())["outcome"] == "unknown_customer"
@@ -119,23 +151,39 @@ async def test_duplicate_event_is_a_no_op(send_webhook, customer, recorder):
 async def test_subscription_events_drive_the_organization_in_order(send_webhook, customer, recorder, client, make_user):
     now = int(time.time())
     sub_id = f"sub_test_{uuid.uuid4().hex[:10]}"
-    created = make_event("customer.subscription.created", subscription_object(customer, sub_id, "active", "vetrai_enterprise_monthly"), created=now - 50)
+    created = make_event(
+        "customer.subscription.created",
+        subscription_object(customer, sub_id, "active", "vetrai_enterprise_monthly"),
+        created=now - 50,
+    )
     assert (await (await send_webhook(created)).get_json())["outcome"] == "applied"
     organization = await Organization.get(id=customer.organization_id)
     assert organization.plan == "enterprise" and organization.limits == LIMITS["enterprise"]
 
-    past_due = make_event("customer.subscription.updated", subscription_object(customer, sub_id, "past_due", "vetrai_enterprise_monthly"), created=now - 10)
+    past_due = make_event(
+        "customer.subscription.updated",
+        subscription_object(customer, sub_id, "past_due", "vetrai_enterprise_monthly"),
+        created=now - 10,
+    )
     assert (await (await send_webhook(past_due)).get_json())["outcome"] == "applied"
     assert (await Organization.get(id=customer.organization_id)).plan == "enterprise"  # grace while Stripe retries
 
     # An older event (a downgrade to pro that happened before past_due) arrives late: ignored.
-    older = make_event("customer.subscription.updated", subscription_object(customer, sub_id, "active", "vetrai_pro_monthly"), created=now - 30)
+    older = make_event(
+        "customer.subscription.updated",
+        subscription_object(customer, sub_id, "active", "vetrai_pro_monthly"),
+        created=now - 30,
+    )
     assert (await (await send_webhook(older)).get_json())["outcome"] == "stale"
     row = await BillingSubscription.get(stripe_subscription_id=sub_id)
     assert (row.status, row.plan) == ("past_due", "enterprise")
     assert (await Organization.get(id=customer.organization_id)).limits == LIMITS["enterprise"]
 
-    deleted = make_event("customer.subscription.deleted", subscription_object(customer, sub_id, "canceled", "vetrai_enterprise_monthly", ended_at=now), created=now)
+    deleted = make_event(
+        "customer.subscription.deleted",
+        subscription_object(customer, sub_id, "canceled", "vetrai_enterprise_monthly", ended_at=now),
+        created=now,
+    )
     assert (await (await send_webhook(deleted)).get_json())["outcome"] == "applied"
     organization = await Organization.get(id=customer.organization_id)
     assert organization.plan == "free" and organization.limits == LIMITS["free"]
@@ -145,8 +193,13 @@ async def test_subscription_events_drive_the_organization_in_order(send_webhook,
         {"plan": "enterprise", "status": "past_due"},
         {"plan": "enterprise", "status": "canceled"},
     ]
-    audit = await AuditLog.filter(action="billing.organization_plan_changed", organization_id=customer.organization_id).order_by("created_at")
-    assert [(entry.data["from"], entry.data["to"]) for entry in audit] == [("free", "enterprise"), ("enterprise", "free")]
+    audit = await AuditLog.filter(
+        action="billing.organization_plan_changed", organization_id=customer.organization_id
+    ).order_by("created_at")
+    assert [(entry.data["from"], entry.data["to"]) for entry in audit] == [
+        ("free", "enterprise"),
+        ("enterprise", "free"),
+    ]
 
     admin = await make_user("org_admin", organization=organization)
     listed = await (await client.get("/api/v1/billing/subscriptions", headers=admin.headers)).get_json()
@@ -165,23 +218,67 @@ async def test_invoice_and_payment_states_only_move_forward(send_webhook, custom
     assert (invoice.status, invoice.amount_paid, invoice.number) == ("paid", 4900, "VT-0001")
     assert invoice.lines[0]["amount"] == 4900
 
-    intent = {"id": "pi_test_order", "object": "payment_intent", "customer": customer.stripe_customer_id, "amount": 4900, "currency": "usd"}
-    failed = make_event("payment_intent.payment_failed", {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "Your card has insufficient funds."}}, created=now - 20)
+    intent = {
+        "id": "pi_test_order",
+        "object": "payment_intent",
+        "customer": customer.stripe_customer_id,
+        "amount": 4900,
+        "currency": "usd",
+    }
+    failed = make_event(
+        "payment_intent.payment_failed",
+        {
+            **intent,
+            "status": "requires_payment_method",
+            "last_payment_error": {"message": "Your card has insufficient funds."},
+        },
+        created=now - 20,
+    )
     assert (await (await send_webhook(failed)).get_json())["outcome"] == "applied"
     payment = await BillingPayment.get(stripe_payment_intent_id="pi_test_order")
     assert (payment.status, payment.failure_reason) == ("failed", "Your card has insufficient funds.")
-    succeeded = make_event("payment_intent.succeeded", {**intent, "status": "succeeded", "latest_charge": "ch_test_order"}, created=now - 10)
+    succeeded = make_event(
+        "payment_intent.succeeded",
+        {**intent, "status": "succeeded", "latest_charge": "ch_test_order"},
+        created=now - 10,
+    )
     assert (await (await send_webhook(succeeded)).get_json())["outcome"] == "applied"
-    late_failure = make_event("payment_intent.payment_failed", {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "late"}}, created=now - 15)
+    late_failure = make_event(
+        "payment_intent.payment_failed",
+        {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "late"}},
+        created=now - 15,
+    )
     assert (await (await send_webhook(late_failure)).get_json())["outcome"] == "stale"
-    refunded = make_event("charge.refunded", {"id": "ch_test_order", "object": "charge", "customer": customer.stripe_customer_id, "payment_intent": "pi_test_order", "amount": 4900, "amount_refunded": 4900, "currency": "usd"}, created=now)
+    refunded = make_event(
+        "charge.refunded",
+        {
+            "id": "ch_test_order",
+            "object": "charge",
+            "customer": customer.stripe_customer_id,
+            "payment_intent": "pi_test_order",
+            "amount": 4900,
+            "amount_refunded": 4900,
+            "currency": "usd",
+        },
+        created=now,
+    )
     assert (await (await send_webhook(refunded)).get_json())["outcome"] == "applied"
     payment = await BillingPayment.get(stripe_payment_intent_id="pi_test_order")
     assert (payment.status, payment.amount_refunded, payment.failure_reason) == ("refunded", 4900, None)
 
 
 async def test_webhook_needs_no_credentials_but_a_secret(send_webhook, client, customer):
-    event = make_event("payment_intent.succeeded", {"id": "pi_public", "object": "payment_intent", "customer": customer.stripe_customer_id, "amount": 100, "currency": "usd", "status": "succeeded"})
+    event = make_event(
+        "payment_intent.succeeded",
+        {
+            "id": "pi_public",
+            "object": "payment_intent",
+            "customer": customer.stripe_customer_id,
+            "amount": 100,
+            "currency": "usd",
+            "status": "succeeded",
+        },
+    )
     response = await send_webhook(event, headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 200  # public: credentials are neither needed nor checked
     ok = await send_webhook(make_event("payment_intent.succeeded", {**event["data"]["object"], "id": "pi_public_2"}))

@@ -58,15 +58,25 @@ SKIPS: dict[str, dict[str, str]] = {
 }
 
 BODIES: dict[str, dict[str, object]] = {
-    "auth": {"POST /api/v1/change-password": {"current_password": "correct horse battery", "new_password": "another long passphrase"}},
+    "auth": {
+        "POST /api/v1/change-password": {
+            "current_password": "correct horse battery",
+            "new_password": "another long passphrase",
+        }
+    },
 }
 
 PREFIXES: dict[str, tuple[str, ...]] = {
     "core": ("/api/v1/organizations",),
     # auth keeps the original auth service's documented paths directly under /api/v1
     "auth": (
-        "/api/v1/me", "/api/v1/users", "/api/v1/logout", "/api/v1/change-password",
-        "/api/v1/verify-email", "/api/v1/introspect", "/api/v1/audit-logs",
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/logout",
+        "/api/v1/change-password",
+        "/api/v1/verify-email",
+        "/api/v1/introspect",
+        "/api/v1/audit-logs",
     ),
     "keys": ("/api/v1/keys",),
 }

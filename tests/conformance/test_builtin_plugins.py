@@ -6,9 +6,8 @@ skips and prefixes go in ``resources.py``.
 
 from __future__ import annotations
 
-from vetrai.core.conformance import PluginConformance
-
 from tests.conformance.resources import class_attributes
+from vetrai.core.conformance import PluginConformance
 
 PLUGINS = ["core", "auth", "keys"]
 

@@ -264,7 +264,9 @@ async def test_vetrai_startup_and_vetrai_shutdown_are_awaited_with_the_app(vetra
     assert [name for name, _ in hook_plugin.calls] == ["startup", "shutdown"]
 
 
-async def test_vetrai_event_receives_events_and_a_failing_listener_never_reaches_the_emitter(vetrai_platform, hook_plugin):
+async def test_vetrai_event_receives_events_and_a_failing_listener_never_reaches_the_emitter(
+    vetrai_platform, hook_plugin
+):
     organization_id = uuid.uuid4()
     event = await vetrai_platform.events.emit("hookcheck.ping", {"n": 1}, organization_id=organization_id)
     assert hook_plugin.events == [event]
@@ -281,7 +283,11 @@ async def test_vetrai_notification_channels_are_collected_and_callable(vetrai_pl
 
 
 async def test_vetrai_workflow_nodes_are_collected_and_runnable(vetrai_platform):
-    nodes = {node.name: node for _, declared in vetrai_platform.plugins.call_each("vetrai_workflow_nodes") for node in declared}
+    nodes = {
+        node.name: node
+        for _, declared in vetrai_platform.plugins.call_each("vetrai_workflow_nodes")
+        for node in declared
+    }
     assert await nodes["hookcheck.shout"].run({"text": "quiet"}) == {"text": "QUIET"}
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from vetrai.core.conformance import PluginConformance, Resource
-
 from tests.conformance.leaky_plugin import LeakyPlugin
+from vetrai.core.conformance import PluginConformance, Resource
 
 Failed = (AssertionError, pytest.fail.Exception)
 
@@ -90,7 +89,9 @@ async def test_tenant_lists_check(vetrai_kit):
 
 
 async def test_api_key_scopes_check(vetrai_kit):
-    with pytest.raises(Failed, match=r"(?s)expected 403 for an API key without \['leaky:read'\]:\n.*GET /api/v1/leaky/things: 200"):
+    with pytest.raises(
+        Failed, match=r"(?s)expected 403 for an API key without \['leaky:read'\]:\n.*GET /api/v1/leaky/things: 200"
+    ):
         await KIT.test_api_key_scopes(vetrai_kit, KIT.resource_list)
 
 

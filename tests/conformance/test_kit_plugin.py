@@ -33,7 +33,9 @@ def test_every_check_is_a_test_method():
     assert methods == set(CHECKS)
 
 
-async def test_kit_fixtures_build_an_isolated_app(vetrai_kit, vetrai_make_user, vetrai_make_org, vetrai_events, vetrai_platform):
+async def test_kit_fixtures_build_an_isolated_app(
+    vetrai_kit, vetrai_make_user, vetrai_make_org, vetrai_events, vetrai_platform
+):
     organization = await vetrai_make_org("Acme")
     alice = await vetrai_make_user("org_admin", organization=organization)
     me = await alice.get("/api/v1/me")
@@ -51,8 +53,9 @@ async def test_api_key_fixture_makes_scoped_keys(vetrai_api_key, vetrai_make_use
 
 
 async def test_smtp_fixture_is_a_real_server(vetrai_smtp):
-    import aiosmtplib
     from email.message import EmailMessage
+
+    import aiosmtplib
 
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "Hi there"

@@ -18,7 +18,9 @@ from vetrai.core.hooks import PROJECT, VetraiSpecs
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "plugins.md"
 HOOKS = sorted(
-    name for name in dir(VetraiSpecs) if name.startswith("vetrai_") and hasattr(getattr(VetraiSpecs, name), f"{PROJECT}_spec")
+    name
+    for name in dir(VetraiSpecs)
+    if name.startswith("vetrai_") and hasattr(getattr(VetraiSpecs, name), f"{PROJECT}_spec")
 )
 
 
@@ -51,7 +53,9 @@ def test_hook_is_documented_with_an_example(hook):
     sections = doc_sections()
     assert hook in sections, f"docs/plugins.md needs a '### `{hook}(...)`' section"
     section = sections[hook]
-    assert "```python" in section and re.search(rf"def {hook}\(", section), f"the {hook} section needs a python example defining it"
+    assert "```python" in section and re.search(rf"def {hook}\(", section), (
+        f"the {hook} section needs a python example defining it"
+    )
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -62,4 +66,6 @@ def test_hook_has_a_test(hook):
 
 
 def test_documentation_names_no_hook_that_does_not_exist():
-    assert set(doc_sections()) <= set(HOOKS), f"docs/plugins.md documents unknown hooks: {sorted(set(doc_sections()) - set(HOOKS))}"
+    assert set(doc_sections()) <= set(HOOKS), (
+        f"docs/plugins.md documents unknown hooks: {sorted(set(doc_sections()) - set(HOOKS))}"
+    )

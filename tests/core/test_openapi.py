@@ -32,7 +32,9 @@ async def test_openapi_is_valid_and_every_route_is_documented(settings_factory, 
             assert responses, f"{where} documents no response"
             if method in {"post", "put", "patch"} and not path.startswith("/api/v1/billing/webhooks"):
                 documented = "requestBody" in operation or operation.get("parameters")
-                assert documented or any(code == "204" or code == "202" for code in responses), f"{where} has no request schema"
+                assert documented or any(code == "204" or code == "202" for code in responses), (
+                    f"{where} has no request schema"
+                )
     assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
 
 

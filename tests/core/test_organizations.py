@@ -18,7 +18,9 @@ async def test_super_admin_creates_lists_and_reads(client, make_user):
     assert body["slug"] == "acme-corp"
     assert body["limits"]["max_users"] == 3
     assert body["limits"]["max_api_keys"] == 5
-    duplicate = await client.post("/api/v1/organizations", json={"name": "Other", "slug": "acme-corp"}, headers=root.headers)
+    duplicate = await client.post(
+        "/api/v1/organizations", json={"name": "Other", "slug": "acme-corp"}, headers=root.headers
+    )
     assert duplicate.status_code == 409
     listed = await (await client.get("/api/v1/organizations", headers=root.headers)).get_json()
     assert body["id"] in {item["id"] for item in listed["items"]}
@@ -99,7 +101,9 @@ async def test_deleting_deactivates_and_locks_members_out_at_once(client, make_u
     assert admin.organization_id not in {item["id"] for item in listed["items"]}
     still_visible = await client.get(url, headers=root.headers)
     assert (await still_visible.get_json())["is_active"] is False
-    everything = await (await client.get("/api/v1/organizations?include_inactive=true", headers=root.headers)).get_json()
+    everything = await (
+        await client.get("/api/v1/organizations?include_inactive=true", headers=root.headers)
+    ).get_json()
     assert admin.organization_id in {item["id"] for item in everything["items"]}
 
 
@@ -109,7 +113,9 @@ async def test_list_paginates_with_cursor(client, make_user, make_org):
         await make_org(f"Paged {index}")
     first = await (await client.get("/api/v1/organizations?limit=2", headers=root.headers)).get_json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    second = await (await client.get(f"/api/v1/organizations?limit=2&cursor={first['next_cursor']}", headers=root.headers)).get_json()
+    second = await (
+        await client.get(f"/api/v1/organizations?limit=2&cursor={first['next_cursor']}", headers=root.headers)
+    ).get_json()
     assert not {item["id"] for item in first["items"]} & {item["id"] for item in second["items"]}
     assert (await client.get("/api/v1/organizations?limit=500", headers=root.headers)).status_code == 422
     assert (await client.get("/api/v1/organizations?cursor=%%%", headers=root.headers)).status_code == 400

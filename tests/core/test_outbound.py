@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vetrai.core.outbound import (
     PrivateAddressError,
     ensure_public_host,

@@ -89,7 +89,10 @@ def test_a_plugin_name_two_packages_provide_is_refused_unless_disabled(monkeypat
     first = EntryPoint(name="twin", value="vetrai.plugins.auth", group="vetrai.plugins")
     second = EntryPoint(name="twin", value="vetrai.plugins.keys", group="vetrai.plugins")
     monkeypatch.setattr(plugin_loading, "entry_points", lambda group: [first, second])
-    with pytest.raises(PluginError, match=r"plugin 'twin': is provided by more than one installed package \(vetrai.plugins.auth, vetrai.plugins.keys\)"):
+    with pytest.raises(
+        PluginError,
+        match=r"plugin 'twin': is provided by more than one installed package \(vetrai.plugins.auth, vetrai.plugins.keys\)",
+    ):
         load_plugins(settings_factory(plugins=None))
     assert load_plugins(settings_factory(plugins=None, disable_plugins=["twin"])).order == ["core"]
 
@@ -159,7 +162,9 @@ def test_openapi_component_collision_is_refused(settings_factory):
         def vetrai_blueprints(self) -> list[BlueprintSpec]:
             return [BlueprintSpec(blueprint, "/api/v1/collider")]
 
-    with pytest.raises(PluginError, match="'collider': OpenAPI component 'OrganizationOut' is already defined by plugin 'core'"):
+    with pytest.raises(
+        PluginError, match="'collider': OpenAPI component 'OrganizationOut' is already defined by plugin 'core'"
+    ):
         create_app(settings_factory(plugins=[]), extra_plugins=[Collider("collider")])
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from vetrai.core.conformance import in_process_worker
 from vetrai.core.config import Settings
+from vetrai.core.conformance import in_process_worker
 from vetrai.core.hooks import PluginInfo, hookimpl
 
 POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
@@ -89,7 +89,9 @@ class JobClient:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    async def create(self, actor: Any, template: str, input: dict[str, Any] | None = None, expect: int = 202, **extra: Any) -> dict[str, Any]:  # noqa: A002
+    async def create(
+        self, actor: Any, template: str, input: dict[str, Any] | None = None, expect: int = 202, **extra: Any
+    ) -> dict[str, Any]:
         response = await self.client.post(
             "/api/v1/workers/jobs", json={"template": template, "input": input or {}, **extra}, headers=actor.headers
         )

@@ -56,7 +56,13 @@ async def test_run_through_the_api(app, make_user, capsys):
 
     actor = await make_user()
     transport = httpx.ASGITransport(app=app.app)
-    code = await via_api("http://vetrai.example.com", actor.token, "document_triage", {"text": "Please send the invoice."}, transport=transport)
+    code = await via_api(
+        "http://vetrai.example.com",
+        actor.token,
+        "document_triage",
+        {"text": "Please send the invoice."},
+        transport=transport,
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out)["category"] == "billing"

@@ -16,7 +16,9 @@ async def _template(kit, owner):
 
 async def _job(kit, owner):
     # approval stops at interrupt(): the job stays put while the kit probes it from elsewhere.
-    response = await owner.post("/api/v1/workers/jobs", json={"template": "approval", "input": {"request": "conformance"}})
+    response = await owner.post(
+        "/api/v1/workers/jobs", json={"template": "approval", "input": {"request": "conformance"}}
+    )
     assert response.status_code == 202, await response.get_data(as_text=True)
     return str((await response.get_json())["id"])
 
@@ -30,8 +32,18 @@ STREAM = (
 class TestConformanceWorkers(PluginConformance):
     plugin = "workers"
     resource_list = [
-        Resource("/api/v1/workers/templates/<template_id>", _template, list="/api/v1/workers/templates", body={"description": "changed"}),
-        Resource("/api/v1/workers/jobs/<job_id>", _job, list="/api/v1/workers/jobs", bodies={"POST /api/v1/workers/jobs/<job_id>/resume": {"value": {"approved": True}}}),
+        Resource(
+            "/api/v1/workers/templates/<template_id>",
+            _template,
+            list="/api/v1/workers/templates",
+            body={"description": "changed"},
+        ),
+        Resource(
+            "/api/v1/workers/jobs/<job_id>",
+            _job,
+            list="/api/v1/workers/jobs",
+            bodies={"POST /api/v1/workers/jobs/<job_id>/resume": {"value": {"approved": True}}},
+        ),
     ]
     skip = {
         "api_key_scopes:GET /api/v1/workers/jobs/<job_id>/events": STREAM,

@@ -51,7 +51,9 @@ async def test_sleep_progress_and_sse_stream(client, make_user, jobs):
     assert {item["node"] for item in progress} == {"sleep"}
     # Resumable: after Last-Event-ID only the later events are replayed.
     middle = int(blocks[2].split("\n")[0].removeprefix("id: "))
-    again = await client.get(f"/api/v1/workers/jobs/{job['id']}/events", headers={**actor.headers, "Last-Event-ID": str(middle)})
+    again = await client.get(
+        f"/api/v1/workers/jobs/{job['id']}/events", headers={**actor.headers, "Last-Event-ID": str(middle)}
+    )
     replayed = [block for block in (await again.get_data(as_text=True)).split("\n\n") if block.startswith("id: ")]
     assert replayed == blocks[3:]
     done = await jobs.get(actor, job["id"])
@@ -148,7 +150,9 @@ async def test_failure_after_max_attempts_then_retry_from_checkpoint(client, mak
 async def test_timeout(client, make_user, jobs):
     admin = await make_user("org_admin")
     response = await client.post(
-        "/api/v1/workers/templates", json={"name": "quick", "workflow": "sleep", "defaults": {"timeout_seconds": 0.3}}, headers=admin.headers
+        "/api/v1/workers/templates",
+        json={"name": "quick", "workflow": "sleep", "defaults": {"timeout_seconds": 0.3}},
+        headers=admin.headers,
     )
     assert response.status_code == 201
     job = await jobs.create(admin, "quick", {"seconds": 30, "steps": 30})
@@ -165,17 +169,26 @@ async def test_document_triage_routes_by_content(make_user, jobs):
     urgent = await jobs.create(
         actor,
         "document_triage",
-        {"title": "Production outage", "text": "Our API is down since 9:00.\n\nCustomers see an error on every login. Please fix it immediately."},
+        {
+            "title": "Production outage",
+            "text": "Our API is down since 9:00.\n\nCustomers see an error on every login. Please fix it immediately.",
+        },
     )
     calm = await jobs.create(
-        actor, "document_triage", {"text": "Please send the invoice for March.\n\nThe payment was made by card; we need a refund of the duplicate charge."}
+        actor,
+        "document_triage",
+        {
+            "text": "Please send the invoice for March.\n\nThe payment was made by card; we need a refund of the duplicate charge."
+        },
     )
     urgent_done = await jobs.wait(actor, urgent["id"], "succeeded")
     calm_done = await jobs.wait(actor, calm["id"], "succeeded")
     assert urgent_done["output"]["route"] == "escalate" and urgent_done["output"]["priority"] == "high"
     assert urgent_done["output"]["category"] == "incident"
     assert calm_done["output"]["route"] == "standard" and calm_done["output"]["category"] == "billing"
-    assert len(calm_done["output"]["sections"]) == 2 and calm_done["output"]["summary"].startswith("Please send the invoice")
+    assert len(calm_done["output"]["sections"]) == 2 and calm_done["output"]["summary"].startswith(
+        "Please send the invoice"
+    )
     urgent_nodes = [event["node"] for event in await jobs.events(actor, urgent["id"]) if event["type"] == "node"]
     calm_nodes = [event["node"] for event in await jobs.events(actor, calm["id"]) if event["type"] == "node"]
     assert urgent_nodes == ["split", "classify", "escalate", "summarize"]
@@ -193,7 +206,11 @@ async def test_example_package_routes_and_interrupts(make_user, jobs):
     actor = await make_user()
     small = await jobs.create(actor, "expense_approval", {"amount": 12.5, "description": "train ticket"})
     large = await jobs.create(actor, "expense_approval", {"amount": 900, "description": "conference"})
-    assert (await jobs.wait(actor, small["id"], "succeeded"))["output"] == {"approved": True, "decided_by": "policy", "comment": None}
+    assert (await jobs.wait(actor, small["id"], "succeeded"))["output"] == {
+        "approved": True,
+        "decided_by": "policy",
+        "comment": None,
+    }
     waiting = await jobs.wait(actor, large["id"], "interrupted")
     assert waiting["interrupt"][0] == {"amount": 900.0, "description": "conference"}
     await jobs.action(actor, large["id"], "resume", {"value": {"approved": False, "comment": "over budget"}})
@@ -208,9 +225,15 @@ async def test_input_validation_and_unknown_templates(client, make_user, jobs):
     assert locs == [("body", "input", "seconds"), ("body", "input", "steps")]
     unknown = await jobs.create(actor, "no-such-template", {}, expect=422)
     assert unknown["errors"][0]["loc"] == ["body", "template"]
-    both = await client.post("/api/v1/workers/jobs", json={"template": "echo", "template_id": "00000000-0000-0000-0000-000000000000"}, headers=actor.headers)
+    both = await client.post(
+        "/api/v1/workers/jobs",
+        json={"template": "echo", "template_id": "00000000-0000-0000-0000-000000000000"},
+        headers=actor.headers,
+    )
     assert both.status_code == 422
-    malformed = await client.post("/api/v1/workers/jobs", data="{", headers={**actor.headers, "Content-Type": "application/json"})
+    malformed = await client.post(
+        "/api/v1/workers/jobs", data="{", headers={**actor.headers, "Content-Type": "application/json"}
+    )
     assert malformed.status_code in {400, 422}
     listed = await (await client.get("/api/v1/workers/jobs", headers=actor.headers)).get_json()
     assert listed["items"] == []
@@ -235,11 +258,15 @@ async def test_list_filters_and_pagination(client, make_user, jobs):
     await jobs.wait(actor, waiting["id"], "interrupted")
     page = await (await client.get("/api/v1/workers/jobs?limit=2", headers=actor.headers)).get_json()
     assert [item["id"] for item in page["items"]] == [waiting["id"], created[2]["id"]] and page["next_cursor"]
-    rest = await (await client.get(f"/api/v1/workers/jobs?limit=2&cursor={page['next_cursor']}", headers=actor.headers)).get_json()
+    rest = await (
+        await client.get(f"/api/v1/workers/jobs?limit=2&cursor={page['next_cursor']}", headers=actor.headers)
+    ).get_json()
     assert [item["id"] for item in rest["items"]] == [created[1]["id"], created[0]["id"]]
     interrupted = await (await client.get("/api/v1/workers/jobs?status=interrupted", headers=actor.headers)).get_json()
     assert [item["id"] for item in interrupted["items"]] == [waiting["id"]]
-    by_template = await (await client.get(f"/api/v1/workers/jobs?template_id={waiting['template_id']}", headers=actor.headers)).get_json()
+    by_template = await (
+        await client.get(f"/api/v1/workers/jobs?template_id={waiting['template_id']}", headers=actor.headers)
+    ).get_json()
     assert [item["id"] for item in by_template["items"]] == [waiting["id"]]
     assert (await client.get("/api/v1/workers/jobs?status=bogus", headers=actor.headers)).status_code == 422
 
@@ -252,7 +279,9 @@ async def test_authentication_and_tenant_isolation(client, make_user, jobs):
     assert (await client.get("/api/v1/workers/jobs")).status_code == 401
     assert (await client.post("/api/v1/workers/jobs", json={"template": "echo"})).status_code == 401
     for path in ("", "/events", "/events?format=json"):
-        assert (await client.get(f"/api/v1/workers/jobs/{job['id']}{path}", headers=stranger.headers)).status_code == 404
+        assert (
+            await client.get(f"/api/v1/workers/jobs/{job['id']}{path}", headers=stranger.headers)
+        ).status_code == 404
     for action in ("cancel", "retry", "resume"):
         body = {"value": True} if action == "resume" else None
         response = await client.post(f"/api/v1/workers/jobs/{job['id']}/{action}", json=body, headers=stranger.headers)

@@ -54,8 +54,14 @@ def start_worker(app, settings, tmp_path):
     processes: list[subprocess.Popen] = []
 
     def start() -> subprocess.Popen:
-        log = open(tmp_path / f"worker{len(processes)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen([VETRAI, "worker", "--concurrency", "20"], env=worker_env(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(tmp_path / f"worker{len(processes)}.log", "wb")
+        process = subprocess.Popen(
+            [VETRAI, "worker", "--concurrency", "20"],
+            env=worker_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         processes.append(process)
         return process
 
@@ -128,7 +134,9 @@ async def test_killed_worker_loses_nothing_and_sigterm_drains(platform, make_use
     assert released["status"] == "queued" and released["attempts"] == 0, released
     row = await Job.get(id=long["id"])
     assert row.lease_owner is None
-    reasons = [event["data"].get("reason") for event in await jobs.events(actor, long["id"]) if event["type"] == "status"]
+    reasons = [
+        event["data"].get("reason") for event in await jobs.events(actor, long["id"]) if event["type"] == "status"
+    ]
     assert "worker shutdown" in reasons
 
 

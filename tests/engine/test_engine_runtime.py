@@ -13,6 +13,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
+
 from vetrai.core.outbound import hmac_sha256_hex
 from vetrai.engine import service
 from vetrai.engine.models import Job, JobEvent
@@ -67,8 +68,15 @@ def _build() -> StateGraph:
 @pytest.fixture
 async def two_step(app):
     spec = WorkflowSpec(
-        name="test_two_step", version="1", description="test", input_model=TwoStepInput, output_model=TwoStepOutput,
-        build=_build, max_attempts=2, retry_backoff_seconds=0.01, timeout_seconds=30,
+        name="test_two_step",
+        version="1",
+        description="test",
+        input_model=TwoStepInput,
+        output_model=TwoStepOutput,
+        build=_build,
+        max_attempts=2,
+        retry_backoff_seconds=0.01,
+        timeout_seconds=30,
         to_output=lambda state: {"a": state["a"], "b": state["b"]},
     )
     workflows()[spec.name] = spec
@@ -82,8 +90,16 @@ async def queued_job(actor, mode: str) -> Job:
     """A queued job row that no broker message points at (the test delivers it)."""
     template = await service.WorkflowTemplate.get(package_key="test_two_step")
     return await Job.create(
-        organization_id=actor.organization.id, template_id=template.id, template_name="test_two_step", workflow="test_two_step",
-        user_id=actor.user.id, input={"mode": mode}, max_attempts=2, timeout_seconds=30, retry_backoff_seconds=0.01, queued_at=utcnow(),
+        organization_id=actor.organization.id,
+        template_id=template.id,
+        template_name="test_two_step",
+        workflow="test_two_step",
+        user_id=actor.user.id,
+        input={"mode": mode},
+        max_attempts=2,
+        timeout_seconds=30,
+        retry_backoff_seconds=0.01,
+        queued_at=utcnow(),
     )
 
 
@@ -100,7 +116,9 @@ async def test_duplicate_delivery_runs_once(platform, make_user, two_step):
     job = await queued_job(actor, "ok")
     first, second = Runtime(platform), Runtime(platform)
     try:
-        results = await asyncio.gather(first.run_job(str(job.id)), second.run_job(str(job.id)), first.run_job(str(job.id)))
+        results = await asyncio.gather(
+            first.run_job(str(job.id)), second.run_job(str(job.id)), first.run_job(str(job.id))
+        )
     finally:
         await first.close()
         await second.close()
@@ -129,7 +147,9 @@ async def test_dead_worker_job_is_reaped_and_resumed(platform, make_user, jobs, 
     await dead.close()
     if platform.settings.is_sqlite:
         # The killed run must not leave the checkpoint file locked for the next worker.
-        checkpoints = sqlite3.connect(platform.settings.resolved_database_url.removeprefix("sqlite://") + ".checkpoints", timeout=0)
+        checkpoints = sqlite3.connect(
+            platform.settings.resolved_database_url.removeprefix("sqlite://") + ".checkpoints", timeout=0
+        )
         checkpoints.execute("BEGIN IMMEDIATE")
         checkpoints.execute("ROLLBACK")
         checkpoints.close()
@@ -158,7 +178,10 @@ async def test_drain_releases_running_jobs(platform, make_user, jobs, two_step):
         await reap(platform)
     done = await jobs.wait(actor, str(job.id), "succeeded")
     assert CALLS["first"] == 1 and done["output"] == {"a": 1, "b": 2}
-    reasons = [item.get("reason") for item in await JobEvent.filter(job_id=job.id, type="status").values_list("data", flat=True)]
+    reasons = [
+        item.get("reason")
+        for item in await JobEvent.filter(job_id=job.id, type="status").values_list("data", flat=True)
+    ]
     assert "worker shutdown" in reasons
 
 
@@ -218,7 +241,11 @@ async def test_signed_webhook_is_retried(platform, make_user, jobs):
     timestamp, digest = (part.split("=", 1)[1] for part in headers["x-vetrai-signature"].split(","))
     assert digest == hmac_sha256_hex(webhook_secret(platform), timestamp, body)
     payload = json.loads(body)
-    assert payload["event"] == "engine.job_finished" and payload["job"]["id"] == job["id"] and payload["job"]["output"] == {"x": 1}
+    assert (
+        payload["event"] == "engine.job_finished"
+        and payload["job"]["id"] == job["id"]
+        and payload["job"]["output"] == {"x": 1}
+    )
     assert headers["x-vetrai-delivery"].endswith(":2")
 
 
@@ -233,8 +260,14 @@ async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypa
         organization = await create_organization("Reaped")
         template = await service.WorkflowTemplate.get(package_key="echo")
         job = await Job.create(
-            organization_id=organization.id, template_id=template.id, template_name="echo", workflow="echo", input={"lost": True},
-            max_attempts=1, timeout_seconds=30, queued_at=utcnow() - timedelta(seconds=60),
+            organization_id=organization.id,
+            template_id=template.id,
+            template_name="echo",
+            workflow="echo",
+            input={"lost": True},
+            max_attempts=1,
+            timeout_seconds=30,
+            queued_at=utcnow() - timedelta(seconds=60),
         )
         for _ in range(250):
             await job.refresh_from_db()

@@ -27,5 +27,8 @@ async def test_api_key_scopes(client, make_user):
     assert created.status_code == 202
     job = await created.get_json()
     assert (await client.get(f"/api/v1/workers/jobs/{job['id']}", headers=reader)).status_code == 200
-    scopes = {item["scope"] for item in (await (await client.get("/api/v1/keys/scopes", headers=actor.headers)).get_json())["items"]}
+    scopes = {
+        item["scope"]
+        for item in (await (await client.get("/api/v1/keys/scopes", headers=actor.headers)).get_json())["items"]
+    }
     assert {"workers:read", "workers:write"} <= scopes

@@ -24,7 +24,9 @@ async def test_package_templates_are_listed_read_only(client, make_user):
     one = await client.get(f"/api/v1/workers/templates/{echo['id']}", headers=actor.headers)
     assert (await one.get_json())["name"] == "echo"
     admin = await make_user("org_admin", organization=actor.organization)
-    assert (await client.put(f"/api/v1/workers/templates/{echo['id']}", json={"name": "x"}, headers=admin.headers)).status_code == 403
+    assert (
+        await client.put(f"/api/v1/workers/templates/{echo['id']}", json={"name": "x"}, headers=admin.headers)
+    ).status_code == 403
     assert (await client.delete(f"/api/v1/workers/templates/{echo['id']}", headers=admin.headers)).status_code == 403
     assert (await client.get("/api/v1/workers/templates")).status_code == 401
 
@@ -33,7 +35,12 @@ async def test_organization_templates_crud_and_isolation(client, make_user, jobs
     admin = await make_user("org_admin")
     user = await make_user("user", organization=admin.organization)
     stranger = await make_user("org_admin")
-    body = {"name": "nightly-triage", "description": "Nightly", "workflow": "document_triage", "defaults": {"input": {"title": "Nightly"}, "timeout_seconds": 30}}
+    body = {
+        "name": "nightly-triage",
+        "description": "Nightly",
+        "workflow": "document_triage",
+        "defaults": {"input": {"title": "Nightly"}, "timeout_seconds": 30},
+    }
     assert (await client.post("/api/v1/workers/templates", json=body, headers=user.headers)).status_code == 403
     created = await client.post("/api/v1/workers/templates", json=body, headers=admin.headers)
     assert created.status_code == 201
@@ -41,9 +48,15 @@ async def test_organization_templates_crud_and_isolation(client, make_user, jobs
     assert template["source"] == "organization" and template["read_only"] is False
     assert template["organization_id"] == admin.organization_id and template["defaults"]["timeout_seconds"] == 30
     assert (await client.post("/api/v1/workers/templates", json=body, headers=admin.headers)).status_code == 409
-    unknown = await client.post("/api/v1/workers/templates", json={**body, "name": "other", "workflow": "nope"}, headers=admin.headers)
+    unknown = await client.post(
+        "/api/v1/workers/templates", json={**body, "name": "other", "workflow": "nope"}, headers=admin.headers
+    )
     assert unknown.status_code == 422
-    bad = await client.post("/api/v1/workers/templates", json={**body, "name": "other", "defaults": {"max_attempts": 0}}, headers=admin.headers)
+    bad = await client.post(
+        "/api/v1/workers/templates",
+        json={**body, "name": "other", "defaults": {"max_attempts": 0}},
+        headers=admin.headers,
+    )
     assert bad.status_code == 422
 
     # Visible to its organization only.
@@ -51,27 +64,45 @@ async def test_organization_templates_crud_and_isolation(client, make_user, jobs
     assert template["id"] not in [item["id"] for item in await list_templates(client, stranger)]
     for method in ("get", "put", "delete"):
         kwargs = {"json": {"name": "mine"}} if method == "put" else {}
-        response = await getattr(client, method)(f"/api/v1/workers/templates/{template['id']}", headers=stranger.headers, **kwargs)
+        response = await getattr(client, method)(
+            f"/api/v1/workers/templates/{template['id']}", headers=stranger.headers, **kwargs
+        )
         assert response.status_code == 404
-    assert (await client.get(f"/api/v1/workers/templates/{template['id']}/graph", headers=stranger.headers)).status_code == 404
-    foreign = await client.post("/api/v1/workers/jobs", json={"template_id": template["id"], "input": {"text": "x"}}, headers=stranger.headers)
+    assert (
+        await client.get(f"/api/v1/workers/templates/{template['id']}/graph", headers=stranger.headers)
+    ).status_code == 404
+    foreign = await client.post(
+        "/api/v1/workers/jobs", json={"template_id": template["id"], "input": {"text": "x"}}, headers=stranger.headers
+    )
     assert foreign.status_code == 422
 
     # Its defaults are merged into each job's input; jobs run by id or by name.
     job = await jobs.create(user, "nightly-triage", {"text": "Please send the invoice."})
     assert job["input"]["title"] == "Nightly" and job["timeout_seconds"] == 30 and job["template_id"] == template["id"]
-    by_id = await client.post("/api/v1/workers/jobs", json={"template_id": template["id"], "input": {"text": "Hello."}}, headers=user.headers)
+    by_id = await client.post(
+        "/api/v1/workers/jobs", json={"template_id": template["id"], "input": {"text": "Hello."}}, headers=user.headers
+    )
     assert by_id.status_code == 202
     await jobs.wait(user, job["id"], "succeeded")
 
-    updated = await client.put(f"/api/v1/workers/templates/{template['id']}", json={"is_active": False, "description": "Off"}, headers=admin.headers)
+    updated = await client.put(
+        f"/api/v1/workers/templates/{template['id']}",
+        json={"is_active": False, "description": "Off"},
+        headers=admin.headers,
+    )
     assert updated.status_code == 200
     changed = await updated.get_json()
     assert changed["is_active"] is False and changed["description"] == "Off" and changed["name"] == "nightly-triage"
-    inactive = await client.post("/api/v1/workers/jobs", json={"template": "nightly-triage", "input": {"text": "x"}}, headers=user.headers)
+    inactive = await client.post(
+        "/api/v1/workers/jobs", json={"template": "nightly-triage", "input": {"text": "x"}}, headers=user.headers
+    )
     assert inactive.status_code == 422
-    assert (await client.put(f"/api/v1/workers/templates/{template['id']}", json={"name": "x"}, headers=user.headers)).status_code == 403
-    assert (await client.delete(f"/api/v1/workers/templates/{template['id']}", headers=admin.headers)).status_code == 204
+    assert (
+        await client.put(f"/api/v1/workers/templates/{template['id']}", json={"name": "x"}, headers=user.headers)
+    ).status_code == 403
+    assert (
+        await client.delete(f"/api/v1/workers/templates/{template['id']}", headers=admin.headers)
+    ).status_code == 204
     assert (await client.get(f"/api/v1/workers/templates/{template['id']}", headers=admin.headers)).status_code == 404
     # The job outlives its template.
     kept = await jobs.get(user, job["id"])

@@ -1,7 +1,7 @@
 """Keys fixtures. ``make_api_key`` is meant to be copied by other plugins' tests:
 
-    key = await make_api_key(actor, scopes=["support:read"])
-    await client.get("/api/v1/...", headers={"Authorization": f"Bearer {key}"})
+key = await make_api_key(actor, scopes=["support:read"])
+await client.get("/api/v1/...", headers={"Authorization": f"Bearer {key}"})
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def key_headers(key: str, header: str = "bearer") -> dict[str, str]:
 
 
 @pytest.fixture
-async def custom_app(settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
+async def custom_app(
+    settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Any]]:
     """``await custom_app({"cache_ttl_seconds": 0}, **settings)``: a started app with VETRAI_KEYS_* set."""
     from vetrai.core.app import create_app
 

@@ -24,7 +24,11 @@ async def test_create_returns_the_key_once_and_stores_only_its_hash(client, make
     admin = await make_user("org_admin")
     response = await client.post(
         "/api/v1/keys",
-        json={"name": "ci", "scopes": ["keys:read", "organizations:read"], "rate_limit": {"requests": 10, "window_seconds": 60}},
+        json={
+            "name": "ci",
+            "scopes": ["keys:read", "organizations:read"],
+            "rate_limit": {"requests": 10, "window_seconds": 60},
+        },
         headers=admin.headers,
     )
     assert response.status_code == 201
@@ -79,7 +83,9 @@ async def test_nobody_grants_scopes_they_do_not_hold(client, make_user, make_api
     limited = await make_api_key(admin, scopes=["keys:write", "organizations:read"])
     more = await client.post("/api/v1/keys", json={"name": "y", "scopes": ["auth:read"]}, headers=key_headers(limited))
     assert more.status_code == 403
-    fewer = await client.post("/api/v1/keys", json={"name": "y", "scopes": ["organizations:read"]}, headers=key_headers(limited))
+    fewer = await client.post(
+        "/api/v1/keys", json={"name": "y", "scopes": ["organizations:read"]}, headers=key_headers(limited)
+    )
     assert fewer.status_code == 201
     assert (await fewer.get_json())["created_by"] == admin.id
 
@@ -93,8 +99,12 @@ async def test_quota_counts_live_keys(client, make_org, make_user, make_api_key)
     third = await client.post("/api/v1/keys", json={"name": "c", "scopes": []}, headers=admin.headers)
     assert third.status_code == 403
     assert (await third.get_json())["type"].endswith("quota-exceeded")
-    assert (await client.delete(f"/api/v1/keys/{(await second.get_json())['id']}", headers=admin.headers)).status_code == 204
-    assert (await client.post("/api/v1/keys", json={"name": "c", "scopes": []}, headers=admin.headers)).status_code == 201
+    assert (
+        await client.delete(f"/api/v1/keys/{(await second.get_json())['id']}", headers=admin.headers)
+    ).status_code == 204
+    assert (
+        await client.post("/api/v1/keys", json={"name": "c", "scopes": []}, headers=admin.headers)
+    ).status_code == 201
 
 
 async def test_visibility_admins_see_the_organization_users_their_own(client, make_user, make_api_key):
@@ -104,11 +114,17 @@ async def test_visibility_admins_see_the_organization_users_their_own(client, ma
     outsider = await make_user("org_admin")
     root = await make_user("super_admin")
     await make_api_key(admin, name="admin's")
-    alice_key = (await (await client.post("/api/v1/keys", json={"name": "alice's", "scopes": []}, headers=alice.headers)).get_json())
+    alice_key = await (
+        await client.post("/api/v1/keys", json={"name": "alice's", "scopes": []}, headers=alice.headers)
+    ).get_json()
     await make_api_key(bob, name="bob's")
 
     names = lambda page: sorted(item["name"] for item in page["items"])  # noqa: E731
-    assert names(await (await client.get("/api/v1/keys", headers=admin.headers)).get_json()) == ["admin's", "alice's", "bob's"]
+    assert names(await (await client.get("/api/v1/keys", headers=admin.headers)).get_json()) == [
+        "admin's",
+        "alice's",
+        "bob's",
+    ]
     assert names(await (await client.get("/api/v1/keys", headers=alice.headers)).get_json()) == ["alice's"]
     assert names(await (await client.get("/api/v1/keys", headers=outsider.headers)).get_json()) == []
     assert len((await (await client.get("/api/v1/keys", headers=root.headers)).get_json())["items"]) == 3
@@ -127,7 +143,9 @@ async def test_visibility_admins_see_the_organization_users_their_own(client, ma
 
     first = await (await client.get("/api/v1/keys?limit=2", headers=admin.headers)).get_json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    rest = await (await client.get(f"/api/v1/keys?limit=2&cursor={first['next_cursor']}", headers=admin.headers)).get_json()
+    rest = await (
+        await client.get(f"/api/v1/keys?limit=2&cursor={first['next_cursor']}", headers=admin.headers)
+    ).get_json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert (await client.get("/api/v1/keys?limit=0", headers=admin.headers)).status_code == 422
     renamed = await client.put(path, json={"name": "by root"}, headers=root.headers)
@@ -151,12 +169,16 @@ async def test_update_is_partial_and_takes_effect_at_once(client, make_user, mak
     assert (await narrowed.get_json())["scopes"] == ["keys:read"]
     assert (await client.get("/api/v1/users", headers=key_headers(key))).status_code == 403
 
-    limited = await client.put(path, json={"rate_limit": {"requests": 7, "window_seconds": 30}, "expires_at": future()}, headers=admin.headers)
+    limited = await client.put(
+        path, json={"rate_limit": {"requests": 7, "window_seconds": 30}, "expires_at": future()}, headers=admin.headers
+    )
     body = await limited.get_json()
     assert body["rate_limit"] == {"requests": 7, "window_seconds": 30} and body["expires_at"]
     response = await client.get("/api/v1/keys", headers=key_headers(key))
     assert response.headers["RateLimit-Limit"] == "7"
-    cleared = await (await client.put(path, json={"rate_limit": None, "expires_at": None}, headers=admin.headers)).get_json()
+    cleared = await (
+        await client.put(path, json={"rate_limit": None, "expires_at": None}, headers=admin.headers)
+    ).get_json()
     assert cleared["rate_limit"] is None and cleared["expires_at"] is None
 
     off = await client.put(path, json={"is_active": False}, headers=admin.headers)
@@ -166,7 +188,9 @@ async def test_update_is_partial_and_takes_effect_at_once(client, make_user, mak
     assert (await client.get("/api/v1/keys", headers=key_headers(key))).status_code == 200
 
     assert (await client.put(path, json={"scopes": ["nope:x"]}, headers=admin.headers)).status_code == 422
-    assert (await client.put(path, json={"expires_at": "2001-01-01T00:00:00Z"}, headers=admin.headers)).status_code == 422
+    assert (
+        await client.put(path, json={"expires_at": "2001-01-01T00:00:00Z"}, headers=admin.headers)
+    ).status_code == 422
     assert (await client.put(path, json={"name": ""}, headers=admin.headers)).status_code == 422
     audit = await AuditLog.filter(action="keys.key_updated", target_id=key_id).count()
     assert audit == 6
@@ -174,10 +198,14 @@ async def test_update_is_partial_and_takes_effect_at_once(client, make_user, mak
 
 async def test_user_cannot_widen_own_key_beyond_role(client, make_user):
     user = await make_user("user")
-    created = await (await client.post("/api/v1/keys", json={"name": "mine", "scopes": ["keys:read"]}, headers=user.headers)).get_json()
+    created = await (
+        await client.post("/api/v1/keys", json={"name": "mine", "scopes": ["keys:read"]}, headers=user.headers)
+    ).get_json()
     response = await client.put(f"/api/v1/keys/{created['id']}", json={"scopes": ["auth:read"]}, headers=user.headers)
     assert response.status_code == 403
-    ok = await client.put(f"/api/v1/keys/{created['id']}", json={"scopes": ["keys:read", "keys:write"]}, headers=user.headers)
+    ok = await client.put(
+        f"/api/v1/keys/{created['id']}", json={"scopes": ["keys:read", "keys:write"]}, headers=user.headers
+    )
     assert ok.status_code == 200
 
 
@@ -229,12 +257,16 @@ async def test_rotate_with_grace_then_without(client, make_user, make_api_key):
     audit = await AuditLog.get(action="keys.key_rotated", target_id=old_id)
     assert audit.data["new_key_id"] == body["id"] and audit.data["grace_seconds"] == 600
 
-    now_rotated = await client.post(f"/api/v1/keys/{body['id']}/rotate", json={"grace_seconds": 0}, headers=admin.headers)
+    now_rotated = await client.post(
+        f"/api/v1/keys/{body['id']}/rotate", json={"grace_seconds": 0}, headers=admin.headers
+    )
     assert now_rotated.status_code == 201
     newest = (await now_rotated.get_json())["key"]
     assert (await client.get("/api/v1/keys", headers=key_headers(new))).status_code == 401
     assert (await client.get("/api/v1/keys", headers=key_headers(newest))).status_code == 200
-    assert (await client.post(f"/api/v1/keys/{old_id}/rotate", json={"grace_seconds": -1}, headers=admin.headers)).status_code == 422
+    assert (
+        await client.post(f"/api/v1/keys/{old_id}/rotate", json={"grace_seconds": -1}, headers=admin.headers)
+    ).status_code == 422
     too_long = await client.post(f"/api/v1/keys/{old_id}/rotate", json={"grace_seconds": 10**9}, headers=admin.headers)
     assert too_long.status_code == 422
     bad_json = await client.post(
@@ -271,7 +303,8 @@ async def test_rotation_by_a_key_cannot_escalate(client, make_user, make_api_key
     wide = await make_api_key(admin, scopes=["keys:read", "auth:read"])
     narrow = await make_api_key(admin, scopes=["keys:read", "keys:write"])
     wide_id = next(
-        item["id"] for item in (await (await client.get("/api/v1/keys", headers=admin.headers)).get_json())["items"]
+        item["id"]
+        for item in (await (await client.get("/api/v1/keys", headers=admin.headers)).get_json())["items"]
         if "auth:read" in item["scopes"]
     )
     refused = await client.post(f"/api/v1/keys/{wide_id}/rotate", json={}, headers=key_headers(narrow))
@@ -308,6 +341,12 @@ async def test_expires_at_seconds_away(client, make_user, make_api_key):
 
 async def test_openapi_documents_the_keys_routes(client):
     spec = await (await client.get("/openapi.json")).get_json()
-    for path in ("/api/v1/keys", "/api/v1/keys/{key_id}", "/api/v1/keys/{key_id}/usage", "/api/v1/keys/{key_id}/rotate", "/api/v1/keys/scopes"):
+    for path in (
+        "/api/v1/keys",
+        "/api/v1/keys/{key_id}",
+        "/api/v1/keys/{key_id}/usage",
+        "/api/v1/keys/{key_id}/rotate",
+        "/api/v1/keys/scopes",
+    ):
         assert path in spec["paths"], path
     assert "KeysKeyOut" in spec["components"]["schemas"]

@@ -192,11 +192,15 @@ async def test_organization_plan_default_and_server_default(custom_app):
         plain_org = await create_organization("Plain org")
         access = {}
         for name, organization in (("plan", plan_org), ("plain", plain_org)):
-            user = await auth_service.create_user(organization, f"{name}-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery")
+            user = await auth_service.create_user(
+                organization, f"{name}-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery"
+            )
             access[name] = (await auth_service.issue_tokens(user))["access_token"]
     headers = {}
     for name, token in access.items():
-        created = await client.post("/api/v1/keys", json={"name": name, "scopes": ["keys:read"]}, headers={"Authorization": f"Bearer {token}"})
+        created = await client.post(
+            "/api/v1/keys", json={"name": name, "scopes": ["keys:read"]}, headers={"Authorization": f"Bearer {token}"}
+        )
         headers[name] = key_headers((await created.get_json())["key"])
     plan = await client.get("/api/v1/keys", headers=headers["plan"])
     assert plan.headers["RateLimit-Limit"] == "2" and plan.headers["RateLimit-Policy"] == "2;w=60"
@@ -239,7 +243,9 @@ async def test_usage_is_batched_and_reported(client, platform, make_user, make_a
     assert {item["key_id"]: (item["requests"], item["errors"]) for item in flushed} == {key_id: (5, 1)}
     event = listener.events[-1]
     assert str(event.organization_id) == admin.organization_id
-    assert event.data["counts"] == [{"key_id": key_id, "organization_id": admin.organization_id, "requests": 5, "errors": 1}]
+    assert event.data["counts"] == [
+        {"key_id": key_id, "organization_id": admin.organization_id, "requests": 5, "errors": 1}
+    ]
 
     await client.get("/api/v1/keys", headers=key_headers(key))
     await service.runtime(platform).usage.flush(platform)
@@ -257,9 +263,13 @@ async def test_usage_is_batched_and_reported(client, platform, make_user, make_a
         ("GET", "/api/v1/users"): (1, 1),
     }
     past = (date.today() - timedelta(days=10)).isoformat()
-    empty = await (await client.get(f"/api/v1/keys/{key_id}/usage?from={past}&to={past}", headers=admin.headers)).get_json()
+    empty = await (
+        await client.get(f"/api/v1/keys/{key_id}/usage?from={past}&to={past}", headers=admin.headers)
+    ).get_json()
     assert empty["total_requests"] == 0 and empty["daily"] == [] and empty["from"] == past
-    assert (await client.get(f"/api/v1/keys/{key_id}/usage?from={today}&to={past}", headers=admin.headers)).status_code == 422
+    assert (
+        await client.get(f"/api/v1/keys/{key_id}/usage?from={today}&to={past}", headers=admin.headers)
+    ).status_code == 422
     assert (await client.get(f"/api/v1/keys/{key_id}/usage?from=yesterday", headers=admin.headers)).status_code == 422
     assert (await client.get(f"/api/v1/keys/{key_id}/usage", headers=key_headers(key))).status_code == 200
 
@@ -276,10 +286,16 @@ async def test_background_flush_and_shutdown_flush(settings_factory, monkeypatch
         client = app.test_client()
         async with app.app.app_context():
             organization = await create_organization("Flush org")
-            user = await auth_service.create_user(organization, f"f-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery")
+            user = await auth_service.create_user(
+                organization, f"f-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery"
+            )
             access = (await auth_service.issue_tokens(user))["access_token"]
         created = await (
-            await client.post("/api/v1/keys", json={"name": "f", "scopes": ["keys:read"]}, headers={"Authorization": f"Bearer {access}"})
+            await client.post(
+                "/api/v1/keys",
+                json={"name": "f", "scopes": ["keys:read"]},
+                headers={"Authorization": f"Bearer {access}"},
+            )
         ).get_json()
         await client.get("/api/v1/keys", headers=key_headers(created["key"]))
         for _ in range(50):

@@ -61,7 +61,10 @@ async def servers(app, settings, tmp_path):
         port = free_port()
         log = open(tmp_path / f"server{index}.log", "wb")
         process = subprocess.Popen(
-            [VETRAI, "serve", "--port", str(port), "--no-migrate"], env=server_env(settings, port), stdout=log, stderr=subprocess.STDOUT
+            [VETRAI, "serve", "--port", str(port), "--no-migrate"],
+            env=server_env(settings, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         processes.append((process, log))
         urls.append(f"http://127.0.0.1:{port}")
@@ -69,7 +72,9 @@ async def servers(app, settings, tmp_path):
     async with httpx.AsyncClient() as client:
         for url, (process, _log) in zip(urls, processes, strict=True):
             while True:
-                assert process.poll() is None, (tmp_path / "server0.log").read_text() + (tmp_path / "server1.log").read_text()
+                assert process.poll() is None, (tmp_path / "server0.log").read_text() + (
+                    tmp_path / "server1.log"
+                ).read_text()
                 try:
                     if (await client.get(f"{url}/health")).status_code == 200:
                         break
@@ -79,7 +84,7 @@ async def servers(app, settings, tmp_path):
                 await asyncio.sleep(0.2)
 
     def stop() -> None:
-        for process, log in processes:
+        for process, _ in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         for process, log in processes:
@@ -94,7 +99,9 @@ async def servers(app, settings, tmp_path):
     stop()
 
 
-async def wait_for_status(client: httpx.AsyncClient, url: str, headers: dict[str, str], status: int, within: float = 1.0) -> int:
+async def wait_for_status(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], status: int, within: float = 1.0
+) -> int:
     """Poll until ``status`` is answered or ``within`` seconds pass; returns the last status."""
     deadline = time.monotonic() + within
     while True:
@@ -127,7 +134,11 @@ async def test_two_servers_share_revocation_demotion_and_rate_limits(servers, cl
 
         for url in (first, second):
             assert (await http.get(f"{url}/api/v1/keys", headers=key_headers(revocable))).status_code == 200
-        key_id = next(item["id"] for item in (await http.get(f"{first}/api/v1/keys", headers=admin.headers)).json()["items"] if "keys:write" in item["scopes"])
+        key_id = next(
+            item["id"]
+            for item in (await http.get(f"{first}/api/v1/keys", headers=admin.headers)).json()["items"]
+            if "keys:write" in item["scopes"]
+        )
         assert (await http.delete(f"{first}/api/v1/keys/{key_id}", headers=key_headers(revocable))).status_code == 204
         assert (await http.get(f"{first}/api/v1/keys", headers=key_headers(revocable))).status_code == 401
         assert await wait_for_status(http, f"{second}/api/v1/keys", key_headers(revocable), 401) == 401
@@ -142,6 +153,10 @@ async def test_two_servers_share_revocation_demotion_and_rate_limits(servers, cl
     stop()
     counted = sum(await ApiKeyUsage.all().values_list("requests", flat=True))
     assert counted >= 8 + 3 + 4
-    limited_id = next(item["id"] for item in (await (await client.get("/api/v1/keys", headers=colleague.headers)).get_json())["items"] if item["rate_limit"])
+    limited_id = next(
+        item["id"]
+        for item in (await (await client.get("/api/v1/keys", headers=colleague.headers)).get_json())["items"]
+        if item["rate_limit"]
+    )
     by_status = dict(await ApiKeyUsage.filter(api_key_id=limited_id).values_list("status", "requests"))
     assert by_status == {200: 6, 429: 2}

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from vetrai.core.conformance import in_process_worker
 from vetrai.core.config import Settings
+from vetrai.core.conformance import in_process_worker
 
 PUBLIC_URL = "https://app.example.com"
 
@@ -112,11 +112,13 @@ def http_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with receiver._lock:
                 status = receiver.responses.pop(0) if receiver.responses else 200
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body, "status": status})
+                receiver.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body, "status": status}
+                )
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -140,7 +142,9 @@ WEBHOOK_SECRET = "test-webhook-secret-" + uuid.uuid4().hex
 
 
 @pytest.fixture
-def notifications_env(monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int], http_receiver: Receiver) -> dict[str, str]:
+def notifications_env(
+    monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int], http_receiver: Receiver
+) -> dict[str, str]:
     """VETRAI_NOTIFICATIONS_* for the tests: the local SMTP server, fast retries, local webhooks."""
     values = {
         "SMTP_HOST": "127.0.0.1",
@@ -190,23 +194,31 @@ async def app(settings: Settings, notifications_env: dict[str, str]) -> AsyncIte
 
 
 @pytest.fixture
-async def custom_app(settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, notifications_env: dict[str, str]) -> AsyncIterator[Callable[..., Any]]:
+async def custom_app(
+    settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, notifications_env: dict[str, str]
+) -> AsyncIterator[Callable[..., Any]]:
     """``await custom_app({"smtp_host": ""}, **settings)``: another started app with overrides."""
     from vetrai.core.app import create_app
 
     stack = contextlib.AsyncExitStack()
 
-    async def factory(env: dict[str, Any] | None = None, extra_plugins: tuple[object, ...] = (), **overrides: Any) -> Any:
+    async def factory(
+        env: dict[str, Any] | None = None, extra_plugins: tuple[object, ...] = (), **overrides: Any
+    ) -> Any:
         for name, value in (env or {}).items():
             monkeypatch.setenv(f"VETRAI_NOTIFICATIONS_{name.upper()}", str(value))
         values = {"plugins": ["auth", "notifications"], "public_url": PUBLIC_URL, **overrides}
-        return await stack.enter_async_context(started(create_app(settings_factory(**values), extra_plugins=extra_plugins)))
+        return await stack.enter_async_context(
+            started(create_app(settings_factory(**values), extra_plugins=extra_plugins))
+        )
 
     yield factory
     await stack.aclose()
 
 
-async def wait_status(notification_id: Any, statuses: tuple[str, ...] = ("sent", "failed", "read"), timeout: float = 15.0) -> Any:
+async def wait_status(
+    notification_id: Any, statuses: tuple[str, ...] = ("sent", "failed", "read"), timeout: float = 15.0
+) -> Any:
     """Poll the row until its status is one of ``statuses``; returns the row."""
     from vetrai.plugins.notifications.models import Notification
 
@@ -231,7 +243,9 @@ async def wait_rows(timeout: float = 15.0, count: int = 1, **filters: Any) -> li
         if len(rows) >= count and all(row.status in ("sent", "failed", "read") for row in rows):
             return rows
         await asyncio.sleep(0.02)
-    raise AssertionError(f"expected {count} final notifications for {filters}, have {[(r.channel, r.status) for r in rows]}")
+    raise AssertionError(
+        f"expected {count} final notifications for {filters}, have {[(r.channel, r.status) for r in rows]}"
+    )
 
 
 if os.environ.get("VETRAI_TEST_BACKEND", "sqlite") != "postgres":

@@ -14,7 +14,9 @@ async def send(client, actor, **body):
 
 
 async def send_in_app(client, admin, recipient, text="hello", **extra):
-    response = await send(client, admin, channel="in_app", recipient_id=recipient.id, subject="Note", body=text, **extra)
+    response = await send(
+        client, admin, channel="in_app", recipient_id=recipient.id, subject="Note", body=text, **extra
+    )
     assert response.status_code == 202, await response.get_data(as_text=True)
     notification_id = (await response.get_json())["id"]
     await wait_status(notification_id)
@@ -79,7 +81,10 @@ async def test_users_see_their_own_admins_the_organization(client, make_user):
     alice_items = (await (await client.get("/api/v1/notifications", headers=alice.headers)).get_json())["items"]
     assert [item["id"] for item in alice_items] == [for_alice]
     assert alice_items[0]["body"] == "for alice" and alice_items[0]["status"] == "sent"
-    admin_ids = {item["id"] for item in (await (await client.get("/api/v1/notifications", headers=admin.headers)).get_json())["items"]}
+    admin_ids = {
+        item["id"]
+        for item in (await (await client.get("/api/v1/notifications", headers=admin.headers)).get_json())["items"]
+    }
     assert {for_alice, for_bob} <= admin_ids
 
     assert (await client.get(f"/api/v1/notifications/{for_bob}", headers=alice.headers)).status_code == 404
@@ -94,7 +99,9 @@ async def test_another_organizations_notification_is_404_and_not_listed(client, 
     notification_id = await send_in_app(client, admin, member)
     outsider = await make_user(role="org_admin")
     assert (await client.get(f"/api/v1/notifications/{notification_id}", headers=outsider.headers)).status_code == 404
-    assert (await client.post(f"/api/v1/notifications/{notification_id}/read", headers=outsider.headers)).status_code == 404
+    assert (
+        await client.post(f"/api/v1/notifications/{notification_id}/read", headers=outsider.headers)
+    ).status_code == 404
     listed = (await (await client.get("/api/v1/notifications", headers=outsider.headers)).get_json())["items"]
     assert notification_id not in [item["id"] for item in listed]
     assert (await client.get("/api/v1/notifications/not-a-uuid", headers=admin.headers)).status_code == 404
@@ -138,7 +145,9 @@ async def test_filters_and_pagination(client, make_user, mailbox):
     assert [item["channel"] for item in emails["items"]] == ["email"]
     page = await (await client.get("/api/v1/notifications?limit=2", headers=member.headers)).get_json()
     assert len(page["items"]) == 2 and page["next_cursor"]
-    rest = await (await client.get(f"/api/v1/notifications?limit=2&cursor={page['next_cursor']}", headers=member.headers)).get_json()
+    rest = await (
+        await client.get(f"/api/v1/notifications?limit=2&cursor={page['next_cursor']}", headers=member.headers)
+    ).get_json()
     assert len(rest["items"]) == 2 and rest["next_cursor"] is None
     assert not {item["id"] for item in page["items"]} & {item["id"] for item in rest["items"]}
     assert (await client.get("/api/v1/notifications?status=bogus", headers=member.headers)).status_code == 422
@@ -146,7 +155,13 @@ async def test_filters_and_pagination(client, make_user, mailbox):
 
 async def test_idempotency_key_returns_the_first_notification(client, make_user, mailbox):
     admin = await make_user(role="org_admin")
-    body = {"channel": "email", "to": "once@example.com", "subject": "Once", "body": "only once", "idempotency_key": "order-42"}
+    body = {
+        "channel": "email",
+        "to": "once@example.com",
+        "subject": "Once",
+        "body": "only once",
+        "idempotency_key": "order-42",
+    }
     first = await (await send(client, admin, **body)).get_json()
     second_response = await send(client, admin, **{**body, "body": "changed"})
     assert second_response.status_code == 202

@@ -20,16 +20,28 @@ def check_signed(request, notification_id):
     headers = {name.lower(): value for name, value in request["headers"].items()}
     assert headers["content-type"] == "application/json"
     assert headers["x-vetrai-notification-id"] == notification_id
-    assert verify_signature(WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"])
-    assert not verify_signature("another secret", headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"])
-    assert not verify_signature(WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"] + b" ", headers["x-vetrai-signature"])
+    assert verify_signature(
+        WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"]
+    )
+    assert not verify_signature(
+        "another secret", headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"]
+    )
+    assert not verify_signature(
+        WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"] + b" ", headers["x-vetrai-signature"]
+    )
     return json.loads(request["body"])
 
 
 async def test_webhook_is_a_signed_json_post(client, make_user, http_receiver):
     admin = await make_user(role="org_admin")
     notification_id = await send(
-        client, admin, channel="webhook", to=http_receiver.url("/hook"), subject="Deploy", body="v2 is live", data={"version": 2}
+        client,
+        admin,
+        channel="webhook",
+        to=http_receiver.url("/hook"),
+        subject="Deploy",
+        body="v2 is live",
+        data={"version": 2},
     )
     [request] = await http_receiver.wait_for(1)
     payload = check_signed(request, notification_id)
@@ -82,14 +94,20 @@ async def test_sms_and_push_go_to_the_provider_endpoints(client, make_user, http
     member = await make_user(role="user", organization=admin.organization)
     sms_id = await send(client, admin, channel="sms", to="+14155550100", body="Your code is 123456")
     await http_receiver.wait_for(1)
-    push_id = await send(client, admin, channel="push", recipient_id=member.id, subject="Ping", body="Job done", data={"job": "j1"})
+    push_id = await send(
+        client, admin, channel="push", recipient_id=member.id, subject="Ping", body="Job done", data={"job": "j1"}
+    )
     requests = await http_receiver.wait_for(2)
     sms, push = requests
     assert sms["path"] == "/sms" and push["path"] == "/push"
     sms_payload = check_signed(sms, sms_id)
     assert sms_payload["to"] == "+14155550100" and sms_payload["body"] == "Your code is 123456"
     push_payload = check_signed(push, push_id)
-    assert push_payload["user_id"] == member.id and push_payload["title"] == "Ping" and push_payload["data"] == {"job": "j1"}
+    assert (
+        push_payload["user_id"] == member.id
+        and push_payload["title"] == "Ping"
+        and push_payload["data"] == {"job": "j1"}
+    )
     assert (await wait_status(sms_id)).status == "sent"
     assert (await wait_status(push_id)).status == "sent"
 

@@ -8,7 +8,9 @@ from vetrai.core.conformance import PluginConformance, Resource
 
 
 async def _notification(kit, owner):
-    response = await owner.post("/api/v1/notifications", json={"channel": "in_app", "recipient_id": owner.id, "body": "conformance"})
+    response = await owner.post(
+        "/api/v1/notifications", json={"channel": "in_app", "recipient_id": owner.id, "body": "conformance"}
+    )
     assert response.status_code == 202, await response.get_data(as_text=True)
     return str((await response.get_json())["id"])
 
@@ -24,7 +26,12 @@ class TestConformanceNotifications(PluginConformance):
     plugin = "notifications"
     resource_list = [
         Resource("/api/v1/notifications/<notification_id>", _notification, list="/api/v1/notifications"),
-        Resource("/api/v1/notifications/templates/<template_id>", _template, list="/api/v1/notifications/templates", body={"body": "changed"}),
+        Resource(
+            "/api/v1/notifications/templates/<template_id>",
+            _template,
+            list="/api/v1/notifications/templates",
+            body={"body": "changed"},
+        ),
     ]
     skip = {
         "api_key_scopes:GET /api/v1/notifications/stream": "an endless text/event-stream: reading the whole body never ends "

@@ -14,7 +14,12 @@ from .conftest import wait_status
 async def test_duplicate_task_messages_deliver_once(app, make_user, mailbox):
     admin = await make_user(role="org_admin")
     row = await Notification.create(
-        organization_id=admin.organization.id, channel="email", to="dup@example.com", subject="Once", body="b", rendered=True
+        organization_id=admin.organization.id,
+        channel="email",
+        to="dup@example.com",
+        subject="Once",
+        body="b",
+        rendered=True,
     )
     async with app.app.app_context():
         results = await asyncio.gather(*(delivery.deliver(str(row.id)) for _ in range(5)))
@@ -33,16 +38,35 @@ async def test_requeue_sends_lost_and_abandoned_deliveries(app, make_user, mailb
     admin = await make_user(role="org_admin")
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
     lost = await Notification.create(
-        organization_id=admin.organization.id, channel="email", to="lost@example.com", subject="Lost", body="b", rendered=True
+        organization_id=admin.organization.id,
+        channel="email",
+        to="lost@example.com",
+        subject="Lost",
+        body="b",
+        rendered=True,
     )
     await Notification.filter(id=lost.id).update(created_at=long_ago)
     abandoned = await Notification.create(
-        organization_id=admin.organization.id, channel="email", to="abandoned@example.com", subject="Abandoned", body="b",
-        rendered=True, status="sending", attempts=1, locked_until=long_ago,
+        organization_id=admin.organization.id,
+        channel="email",
+        to="abandoned@example.com",
+        subject="Abandoned",
+        body="b",
+        rendered=True,
+        status="sending",
+        attempts=1,
+        locked_until=long_ago,
     )
     fresh = await Notification.create(
-        organization_id=admin.organization.id, channel="email", to="fresh@example.com", subject="Fresh", body="b", rendered=True,
-        status="sending", attempts=1, locked_until=datetime.now(UTC) + timedelta(minutes=5),
+        organization_id=admin.organization.id,
+        channel="email",
+        to="fresh@example.com",
+        subject="Fresh",
+        body="b",
+        rendered=True,
+        status="sending",
+        attempts=1,
+        locked_until=datetime.now(UTC) + timedelta(minutes=5),
     )
     async with app.app.app_context():
         assert await delivery.requeue() == 2

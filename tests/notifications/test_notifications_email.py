@@ -16,7 +16,12 @@ async def test_send_email_arrives_with_headers_text_and_html(client, make_user, 
     member = await make_user(role="user", organization=admin.organization)
     response = await client.post(
         "/api/v1/notifications",
-        json={"channel": "email", "recipient_id": member.id, "subject": "Quarterly report", "body": "Hello <team>,\n\nthe report is out."},
+        json={
+            "channel": "email",
+            "recipient_id": member.id,
+            "subject": "Quarterly report",
+            "body": "Hello <team>,\n\nthe report is out.",
+        },
         headers=admin.headers,
     )
     assert response.status_code == 202, await response.get_data(as_text=True)
@@ -43,7 +48,8 @@ async def test_smtp_failing_twice_then_succeeding_is_retried(client, make_user, 
     admin = await make_user(role="org_admin")
     mailbox.fail_next = 2
     response = await client.post(
-        "/api/v1/notifications", json={"channel": "email", "to": "someone@example.com", "subject": "Retry", "body": "third time lucky"},
+        "/api/v1/notifications",
+        json={"channel": "email", "to": "someone@example.com", "subject": "Retry", "body": "third time lucky"},
         headers=admin.headers,
     )
     notification_id = (await response.get_json())["id"]
@@ -58,7 +64,9 @@ async def test_permanent_failure_after_max_attempts_records_the_reason(client, m
     admin = await make_user(role="org_admin")
     mailbox.fail_next = 100
     response = await client.post(
-        "/api/v1/notifications", json={"channel": "email", "to": "never@example.com", "body": "x"}, headers=admin.headers
+        "/api/v1/notifications",
+        json={"channel": "email", "to": "never@example.com", "body": "x"},
+        headers=admin.headers,
     )
     row = await wait_status((await response.get_json())["id"])
     assert row.status == "failed"
@@ -97,7 +105,9 @@ async def test_password_reset_email_arrives_and_its_link_works(client, make_user
     html = message.get_body(("html",)).get_content()
     assert f'href="{PUBLIC_URL}/reset-password?token=' in html
     token = link.group(1)
-    confirm = await client.post("/api/v1/password-reset/confirm", json={"token": token, "new_password": "a brand new passphrase"})
+    confirm = await client.post(
+        "/api/v1/password-reset/confirm", json={"token": token, "new_password": "a brand new passphrase"}
+    )
     assert confirm.status_code == 204, await confirm.get_data(as_text=True)
     login = await client.post("/api/v1/login", json={"email": member.user.email, "password": "a brand new passphrase"})
     assert login.status_code == 200
@@ -112,7 +122,9 @@ async def test_password_reset_email_arrives_and_its_link_works(client, make_user
 async def test_password_reset_bypasses_opt_outs(client, make_user, mailbox):
     member = await make_user(role="user")
     response = await client.put(
-        "/api/v1/notifications/preferences", json={"opt_outs": [{"category": "*", "channel": "*"}]}, headers=member.headers
+        "/api/v1/notifications/preferences",
+        json={"opt_outs": [{"category": "*", "channel": "*"}]},
+        headers=member.headers,
     )
     assert response.status_code == 200
     await client.post("/api/v1/password-reset", json={"email": member.user.email})
@@ -123,7 +135,8 @@ async def test_password_reset_bypasses_opt_outs(client, make_user, mailbox):
 async def test_registration_sends_welcome_and_verification_email(client, mailbox):
     email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
     response = await client.post(
-        "/api/v1/register", json={"email": email, "password": "a long passphrase", "first_name": "Ada", "organization_name": "Analytical"}
+        "/api/v1/register",
+        json={"email": email, "password": "a long passphrase", "first_name": "Ada", "organization_name": "Analytical"},
     )
     assert response.status_code == 201, await response.get_data(as_text=True)
     messages = await mailbox.wait_for(email, count=2)
@@ -142,7 +155,9 @@ async def test_registration_sends_welcome_and_verification_email(client, mailbox
 async def test_without_smtp_host_emails_go_to_the_outbox(custom_app, settings, mailbox):
     test_app = await custom_app({"smtp_host": ""})
     email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
-    response = await test_app.test_client().post("/api/v1/register", json={"email": email, "password": "a long passphrase"})
+    response = await test_app.test_client().post(
+        "/api/v1/register", json={"email": email, "password": "a long passphrase"}
+    )
     assert response.status_code == 201
     user_id = (await response.get_json())["user"]["id"]
     await wait_rows(count=2, user_id=user_id)

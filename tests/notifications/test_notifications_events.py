@@ -13,17 +13,28 @@ PREFERENCES = "/api/v1/notifications/preferences"
 
 async def emit(app, platform, name, data, organization, actor=None):
     async with app.app.app_context():
-        await platform.events.emit(name, data, organization_id=organization.id, actor_id=actor.user.id if actor else None)
+        await platform.events.emit(
+            name, data, organization_id=organization.id, actor_id=actor.user.id if actor else None
+        )
 
 
 async def test_ticket_events_notify_requester_and_assignee(app, platform, client, make_user, mailbox):
     requester = await make_user(role="user")
     agent = await make_user(role="support_agent", organization=requester.organization)
-    ticket = {"ticket_id": str(uuid.uuid4()), "subject": "Printer on fire", "requester_id": requester.id, "assignee_id": agent.id, "status": "open"}
+    ticket = {
+        "ticket_id": str(uuid.uuid4()),
+        "subject": "Printer on fire",
+        "requester_id": requester.id,
+        "assignee_id": agent.id,
+        "status": "open",
+    }
     await emit(app, platform, "support.ticket_created", ticket, requester.organization, actor=requester)
     rows = await wait_rows(count=4, event="support.ticket_created")
     assert {(str(row.user_id), row.channel) for row in rows} == {
-        (requester.id, "email"), (requester.id, "in_app"), (agent.id, "email"), (agent.id, "in_app"),
+        (requester.id, "email"),
+        (requester.id, "in_app"),
+        (agent.id, "email"),
+        (agent.id, "in_app"),
     }
     assert all(row.status == "sent" for row in rows), [row.error for row in rows]
     [message] = await mailbox.wait_for(agent.user.email)
@@ -33,7 +44,14 @@ async def test_ticket_events_notify_requester_and_assignee(app, platform, client
     assert inbox["items"][0]["body"] == '"Printer on fire" was created (status: open).'
 
     # The agent comments: only the requester hears about it.
-    await emit(app, platform, "support.comment_added", {**ticket, "comment_id": str(uuid.uuid4())}, requester.organization, actor=agent)
+    await emit(
+        app,
+        platform,
+        "support.comment_added",
+        {**ticket, "comment_id": str(uuid.uuid4())},
+        requester.organization,
+        actor=agent,
+    )
     rows = await wait_rows(count=2, event="support.comment_added")
     assert {str(row.user_id) for row in rows} == {requester.id}
 
@@ -42,9 +60,20 @@ async def test_the_recipients_named_by_the_support_plugin_win(app, platform, mak
     requester = await make_user(role="user")
     agent = await make_user(role="support_agent", organization=requester.organization)
     lead = await make_user(role="support_agent", organization=requester.organization)
-    ticket = {"ticket_id": str(uuid.uuid4()), "subject": "Internal", "requester_id": requester.id, "assignee_id": agent.id,
-              "status": "open", "requester_email": requester.user.email}
-    internal = {**ticket, "internal": True, "body": "customer is difficult", "recipients": [{"user_id": agent.id, "email": agent.user.email}]}
+    ticket = {
+        "ticket_id": str(uuid.uuid4()),
+        "subject": "Internal",
+        "requester_id": requester.id,
+        "assignee_id": agent.id,
+        "status": "open",
+        "requester_email": requester.user.email,
+    }
+    internal = {
+        **ticket,
+        "internal": True,
+        "body": "customer is difficult",
+        "recipients": [{"user_id": agent.id, "email": agent.user.email}],
+    }
     await emit(app, platform, "support.comment_added", internal, requester.organization, actor=lead)
     rows = await wait_rows(count=2, event="support.comment_added")
     assert {str(row.user_id) for row in rows} == {agent.id}
@@ -55,7 +84,9 @@ async def test_the_recipients_named_by_the_support_plugin_win(app, platform, mak
     assert {str(row.user_id) for row in rows} == {agent.id}
     messages = await mailbox.wait_for(agent.user.email, count=2)
     assert messages[-1]["Subject"] == "[Ticket] Internal: missed its SLA target"
-    await emit(app, platform, "support.ticket_updated", {**ticket, "recipients": []}, requester.organization, actor=agent)
+    await emit(
+        app, platform, "support.ticket_updated", {**ticket, "recipients": []}, requester.organization, actor=agent
+    )
     assert await Notification.filter(event="support.ticket_updated").count() == 0
     assert mailbox.to(requester.user.email) == []
 
@@ -64,15 +95,31 @@ async def test_job_finished_and_payment_failed(app, platform, client, make_user,
     admin = await make_user(role="org_admin")
     billing = await make_user(role="billing_admin", organization=admin.organization)
     member = await make_user(role="user", organization=admin.organization)
-    job = {"job_id": str(uuid.uuid4()), "template": "summarize", "status": "failed", "user_id": member.id,
-           "error": {"type": "TimeoutError", "message": "timeout"}}
+    job = {
+        "job_id": str(uuid.uuid4()),
+        "template": "summarize",
+        "status": "failed",
+        "user_id": member.id,
+        "error": {"type": "TimeoutError", "message": "timeout"},
+    }
     await emit(app, platform, "engine.job_finished", job, admin.organization, actor=member)
     rows = await wait_rows(count=2, event="engine.job_finished")
-    assert {(str(row.user_id), row.channel, row.status) for row in rows} == {(member.id, "in_app", "sent"), (member.id, "email", "sent")}
+    assert {(str(row.user_id), row.channel, row.status) for row in rows} == {
+        (member.id, "in_app", "sent"),
+        (member.id, "email", "sent"),
+    }
     in_app = next(row for row in rows if row.channel == "in_app")
-    assert in_app.subject == "Job summarize failed" and in_app.body == f"Job {job['job_id']} finished: failed (timeout)."
+    assert (
+        in_app.subject == "Job summarize failed" and in_app.body == f"Job {job['job_id']} finished: failed (timeout)."
+    )
 
-    await emit(app, platform, "billing.payment_failed", {"invoice_id": "in_123", "amount_due": 4900, "currency": "eur"}, admin.organization)
+    await emit(
+        app,
+        platform,
+        "billing.payment_failed",
+        {"invoice_id": "in_123", "amount_due": 4900, "currency": "eur"},
+        admin.organization,
+    )
     rows = await wait_rows(count=4, event="billing.payment_failed")
     assert {str(row.user_id) for row in rows} == {admin.id, billing.id}
     [message] = await mailbox.wait_for(billing.user.email)
@@ -86,7 +133,13 @@ async def test_malformed_or_foreign_events_are_ignored(app, platform, make_user)
     await emit(app, platform, "auth.password_reset_requested", {"email": "x@example.com"}, member.organization)
     await emit(app, platform, "billing.payment_failed", {}, member.organization)  # no admins: nobody to tell
     # A ticket event may not reach a user of another organization.
-    await emit(app, platform, "support.ticket_updated", {"ticket_id": "t", "subject": "s", "requester_id": outsider.id, "status": "x"}, member.organization)
+    await emit(
+        app,
+        platform,
+        "support.ticket_updated",
+        {"ticket_id": "t", "subject": "s", "requester_id": outsider.id, "status": "x"},
+        member.organization,
+    )
     await emit(app, platform, "unrelated.event", {"user_id": member.id}, member.organization)
     assert await Notification.all().count() == 0
 
@@ -97,10 +150,14 @@ async def test_preferences_get_and_put(client, make_user):
     assert response.status_code == 200
     body = await response.get_json()
     assert body["opt_outs"] == []
-    assert {"name": "security", "description": body["categories"][0]["description"], "can_opt_out": False} in body["categories"]
+    assert {"name": "security", "description": body["categories"][0]["description"], "can_opt_out": False} in body[
+        "categories"
+    ]
     assert "email" in body["channels"]
     response = await client.put(
-        PREFERENCES, json={"opt_outs": [{"category": "support", "channel": "email"}, {"category": "jobs", "channel": "*"}]}, headers=member.headers
+        PREFERENCES,
+        json={"opt_outs": [{"category": "support", "channel": "email"}, {"category": "jobs", "channel": "*"}]},
+        headers=member.headers,
     )
     assert response.status_code == 200
     again = await (await client.get(PREFERENCES, headers=member.headers)).get_json()
@@ -125,14 +182,20 @@ async def test_bad_preferences_are_422(client, make_user):
 async def test_opt_outs_are_respected(app, platform, client, make_user, mailbox):
     admin = await make_user(role="org_admin")
     member = await make_user(role="user", organization=admin.organization)
-    await client.put(PREFERENCES, json={"opt_outs": [{"category": "support", "channel": "email"}, {"category": "general", "channel": "*"}]}, headers=member.headers)
+    await client.put(
+        PREFERENCES,
+        json={"opt_outs": [{"category": "support", "channel": "email"}, {"category": "general", "channel": "*"}]},
+        headers=member.headers,
+    )
     ticket = {"ticket_id": str(uuid.uuid4()), "subject": "Quiet please", "requester_id": member.id, "status": "open"}
     await emit(app, platform, "support.ticket_updated", ticket, admin.organization, actor=admin)
     rows = await wait_rows(count=1, event="support.ticket_updated")
     assert [(row.channel, row.status) for row in rows] == [("in_app", "sent")]
 
     response = await client.post(
-        "/api/v1/notifications", json={"channel": "email", "recipient_id": member.id, "body": "general news"}, headers=admin.headers
+        "/api/v1/notifications",
+        json={"channel": "email", "recipient_id": member.id, "body": "general news"},
+        headers=admin.headers,
     )
     rows = await wait_rows(count=1, id=(await response.get_json())["id"])
     assert rows[0].status == "failed" and "opted out of general notifications by email" in rows[0].error

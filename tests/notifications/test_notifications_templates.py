@@ -10,7 +10,9 @@ TEMPLATES = "/api/v1/notifications/templates"
 
 
 async def create(client, actor, **body):
-    return await client.post(TEMPLATES, json={"channel": "email", "body": "Hi {{ user.name }}", **body}, headers=actor.headers)
+    return await client.post(
+        TEMPLATES, json={"channel": "email", "body": "Hi {{ user.name }}", **body}, headers=actor.headers
+    )
 
 
 async def test_template_crud(client, make_user):
@@ -24,7 +26,9 @@ async def test_template_crud(client, make_user):
     shown = await client.get(f"{TEMPLATES}/{template['id']}", headers=admin.headers)
     assert (await shown.get_json())["subject"] == "Digest for {{ user.name }}"
 
-    updated = await client.put(f"{TEMPLATES}/{template['id']}", json={"body": "Bye {{ user.name }}"}, headers=admin.headers)
+    updated = await client.put(
+        f"{TEMPLATES}/{template['id']}", json={"body": "Bye {{ user.name }}"}, headers=admin.headers
+    )
     assert updated.status_code == 200
     updated = await updated.get_json()
     assert updated["body"] == "Bye {{ user.name }}" and updated["subject"] == "Digest for {{ user.name }}"
@@ -94,10 +98,19 @@ async def test_global_defaults_are_listed_and_read_only_for_org_admins(client, m
     admin = await make_user(role="org_admin")
     listed = await (await client.get(f"{TEMPLATES}?limit=200", headers=admin.headers)).get_json()
     defaults = {(item["name"], item["channel"]) for item in listed["items"] if item["is_default"]}
-    assert {("welcome", "email"), ("verify_email", "email"), ("password_reset", "email"), ("ticket_update", "email"),
-            ("ticket_update", "in_app"), ("job_finished", "in_app"), ("payment_failed", "email")} <= defaults
+    assert {
+        ("welcome", "email"),
+        ("verify_email", "email"),
+        ("password_reset", "email"),
+        ("ticket_update", "email"),
+        ("ticket_update", "in_app"),
+        ("job_finished", "in_app"),
+        ("payment_failed", "email"),
+    } <= defaults
     reset = next(item for item in listed["items"] if item["name"] == "password_reset")
-    assert (await client.put(f"{TEMPLATES}/{reset['id']}", json={"body": "x"}, headers=admin.headers)).status_code == 403
+    assert (
+        await client.put(f"{TEMPLATES}/{reset['id']}", json={"body": "x"}, headers=admin.headers)
+    ).status_code == 403
     assert (await client.delete(f"{TEMPLATES}/{reset['id']}", headers=admin.headers)).status_code == 403
     root = await make_user(role="super_admin")
     changed = await client.put(f"{TEMPLATES}/{reset['id']}", json={"subject": "Reset it"}, headers=root.headers)
@@ -109,12 +122,16 @@ async def test_other_organizations_templates_are_invisible(client, make_user):
     template = await (await create(client, admin, name="private")).get_json()
     outsider = await make_user(role="org_admin")
     assert (await client.get(f"{TEMPLATES}/{template['id']}", headers=outsider.headers)).status_code == 404
-    assert (await client.put(f"{TEMPLATES}/{template['id']}", json={"body": "x"}, headers=outsider.headers)).status_code == 404
+    assert (
+        await client.put(f"{TEMPLATES}/{template['id']}", json={"body": "x"}, headers=outsider.headers)
+    ).status_code == 404
     assert (await client.delete(f"{TEMPLATES}/{template['id']}", headers=outsider.headers)).status_code == 404
     listed = await (await client.get(f"{TEMPLATES}?limit=200", headers=outsider.headers)).get_json()
     assert template["id"] not in [item["id"] for item in listed["items"]]
     sent = await client.post(
-        "/api/v1/notifications", json={"channel": "email", "to": "a@example.com", "template_id": template["id"]}, headers=outsider.headers
+        "/api/v1/notifications",
+        json={"channel": "email", "to": "a@example.com", "template_id": template["id"]},
+        headers=outsider.headers,
     )
     assert sent.status_code == 422
 
@@ -124,14 +141,22 @@ async def test_send_with_a_template_renders_data_and_escapes_html(client, make_u
     member = await make_user(role="user", organization=admin.organization)
     template = await (
         await create(
-            client, admin, name="invoice", subject="Invoice {{ number }} for {{ organization.name }}",
-            body="Dear {{ user.email }}, you owe {{ amount }}.", html="<p>Dear <b>{{ note }}</b></p>",
+            client,
+            admin,
+            name="invoice",
+            subject="Invoice {{ number }} for {{ organization.name }}",
+            body="Dear {{ user.email }}, you owe {{ amount }}.",
+            html="<p>Dear <b>{{ note }}</b></p>",
         )
     ).get_json()
     response = await client.post(
         "/api/v1/notifications",
-        json={"channel": "email", "recipient_id": member.id, "template_id": template["id"],
-              "data": {"number": "A-7", "amount": "12 EUR", "note": "<script>alert(1)</script>"}},
+        json={
+            "channel": "email",
+            "recipient_id": member.id,
+            "template_id": template["id"],
+            "data": {"number": "A-7", "amount": "12 EUR", "note": "<script>alert(1)</script>"},
+        },
         headers=admin.headers,
     )
     assert response.status_code == 202
@@ -140,7 +165,9 @@ async def test_send_with_a_template_renders_data_and_escapes_html(client, make_u
     assert message.get_body(("plain",)).get_content().strip() == f"Dear {member.user.email}, you owe 12 EUR."
     html = message.get_body(("html",)).get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
-    shown = await (await client.get(f"/api/v1/notifications/{(await response.get_json())['id']}", headers=member.headers)).get_json()
+    shown = await (
+        await client.get(f"/api/v1/notifications/{(await response.get_json())['id']}", headers=member.headers)
+    ).get_json()
     assert shown["subject"] == f"Invoice A-7 for {admin.organization.name}" and shown["template_name"] == "invoice"
 
 
@@ -150,7 +177,9 @@ async def test_render_errors_fail_the_notification_with_a_clear_error(client, ma
     huge = await (await create(client, admin, name="huge", body="{{ 'a' * 100000000 }}")).get_json()
     for template, expected in ((missing, "'total' is undefined"), (huge, "too large")):
         response = await client.post(
-            "/api/v1/notifications", json={"channel": "email", "to": "t@example.com", "template_id": template["id"]}, headers=admin.headers
+            "/api/v1/notifications",
+            json={"channel": "email", "to": "t@example.com", "template_id": template["id"]},
+            headers=admin.headers,
         )
         row = await wait_status((await response.get_json())["id"])
         assert row.status == "failed" and row.attempts == 1
@@ -163,7 +192,9 @@ async def test_template_channel_must_match(client, make_user):
     template = await (await create(client, admin, name="mail-only")).get_json()
     member = await make_user(role="user", organization=admin.organization)
     response = await client.post(
-        "/api/v1/notifications", json={"channel": "in_app", "recipient_id": member.id, "template_id": template["id"]}, headers=admin.headers
+        "/api/v1/notifications",
+        json={"channel": "in_app", "recipient_id": member.id, "template_id": template["id"]},
+        headers=admin.headers,
     )
     assert response.status_code == 422
 
@@ -172,7 +203,11 @@ async def test_an_organization_template_overrides_the_default(client, make_user,
     admin = await make_user(role="org_admin")
     member = await make_user(role="user", organization=admin.organization)
     created = await create(
-        client, admin, name="password_reset", subject="{{ organization.name }}: new password", body="Go to {{ reset_url }} now."
+        client,
+        admin,
+        name="password_reset",
+        subject="{{ organization.name }}: new password",
+        body="Go to {{ reset_url }} now.",
     )
     assert created.status_code == 201
     await client.post("/api/v1/password-reset", json={"email": member.user.email})
@@ -191,7 +226,12 @@ async def test_a_rendered_subject_cannot_inject_headers(client, make_user, mailb
     template = await (await create(client, admin, name="greeting", subject="Hi {{ name }}", body="hello")).get_json()
     response = await client.post(
         "/api/v1/notifications",
-        json={"channel": "email", "to": "target@example.com", "template_id": template["id"], "data": {"name": "x\r\nBcc: evil@example.com"}},
+        json={
+            "channel": "email",
+            "to": "target@example.com",
+            "template_id": template["id"],
+            "data": {"name": "x\r\nBcc: evil@example.com"},
+        },
         headers=admin.headers,
     )
     assert response.status_code == 202

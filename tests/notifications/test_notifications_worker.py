@@ -33,7 +33,11 @@ async def server(settings, notifications_env):
 
 @pytest.fixture
 def worker(server, settings, tmp_path):
-    env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_") or name.startswith("VETRAI_NOTIFICATIONS_")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("VETRAI_") or name.startswith("VETRAI_NOTIFICATIONS_")
+    }
     env.update(
         VETRAI_ENV="test",
         VETRAI_DATA_DIR=str(settings.data_dir),
@@ -73,7 +77,9 @@ async def test_a_separate_worker_delivers_email_and_streams_in_app(server, worke
         await connection.send_complete()
         assert (await asyncio.wait_for(connection.receive(), 5)).startswith(b": connected")
         response = await client.post(
-            "/api/v1/notifications", json={"channel": "in_app", "recipient_id": member.id, "body": "from the worker"}, headers=admin.headers
+            "/api/v1/notifications",
+            json={"channel": "in_app", "recipient_id": member.id, "body": "from the worker"},
+            headers=admin.headers,
         )
         assert response.status_code == 202
         try:

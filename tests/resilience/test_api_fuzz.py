@@ -44,11 +44,15 @@ def server(backend, tmp_path_factory):
 
 @pytest.mark.parametrize("credential", ["user token", "api key"])
 def test_no_server_errors_and_no_schema_violations(server, credential, tmp_path):
-    registered = harness.register(server.base_url, email=f"fuzz-{credential.replace(' ', '')}@example.com", organization=credential)
+    registered = harness.register(
+        server.base_url, email=f"fuzz-{credential.replace(' ', '')}@example.com", organization=credential
+    )
     token = registered["access_token"]
     header = f"Authorization: Bearer {token}"
     if credential == "api key":
-        scopes = httpx.get(f"{server.base_url}/api/v1/keys/scopes", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+        scopes = httpx.get(
+            f"{server.base_url}/api/v1/keys/scopes", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).json()
         created = httpx.post(
             f"{server.base_url}/api/v1/keys",
             json={"name": "fuzz", "scopes": [item["scope"] for item in scopes["items"]]},

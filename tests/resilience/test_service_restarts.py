@@ -22,14 +22,31 @@ WRITE = {"template": "echo", "input": {"written": True}}
 
 
 def restart_postgres() -> None:
-    version = sorted(Path("/etc/postgresql").iterdir(), key=lambda path: [int(x) for x in path.name.split(".")])[-1].name
+    version = sorted(Path("/etc/postgresql").iterdir(), key=lambda path: [int(x) for x in path.name.split(".")])[
+        -1
+    ].name
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"], check=True)
 
 
 def restart_redis() -> None:
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
     time.sleep(2)
-    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"], check=True)
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+    )
 
 
 class Load(threading.Thread):
@@ -53,7 +70,13 @@ class Load(threading.Thread):
 
 
 def started_server(backend, **env):
-    return harness.vetrai_server(backend, plugins="auth,workers", VETRAI_WORKERS_REAPER_SECONDS="1", VETRAI_WORKERS_STALE_QUEUED_SECONDS="3", **env)
+    return harness.vetrai_server(
+        backend,
+        plugins="auth,workers",
+        VETRAI_WORKERS_REAPER_SECONDS="1",
+        VETRAI_WORKERS_STALE_QUEUED_SECONDS="3",
+        **env,
+    )
 
 
 def unlimited(server, organization_id: str) -> None:
@@ -86,8 +109,12 @@ def test_postgres_restart(backend):
         recovered = [status for at, status, _ in load.results if at > outage_ended + 5]
         assert recovered and set(recovered) == {202}
         acknowledged = [job_id for _, status, job_id in load.results if status == 202]
-        with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30) as client:
-            missing = [job_id for job_id in acknowledged if client.get(f"/api/v1/workers/jobs/{job_id}").status_code != 200]
+        with httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30
+        ) as client:
+            missing = [
+                job_id for job_id in acknowledged if client.get(f"/api/v1/workers/jobs/{job_id}").status_code != 200
+            ]
         assert not missing, f"{len(missing)} acknowledged writes lost"
 
 
@@ -105,11 +132,17 @@ def test_redis_restart(backend):
         load.join()
         acknowledged = {job_id for _, status, job_id in load.results if status == 202}
         assert acknowledged
-        with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30) as client:
+        with httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30
+        ) as client:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                statuses = {job_id: client.get(f"/api/v1/workers/jobs/{job_id}").json()["status"] for job_id in acknowledged}
+                statuses = {
+                    job_id: client.get(f"/api/v1/workers/jobs/{job_id}").json()["status"] for job_id in acknowledged
+                }
                 if set(statuses.values()) == {"succeeded"}:
                     break
                 time.sleep(1)
-        assert set(statuses.values()) == {"succeeded"}, {status: list(statuses.values()).count(status) for status in set(statuses.values())}
+        assert set(statuses.values()) == {"succeeded"}, {
+            status: list(statuses.values()).count(status) for status in set(statuses.values())
+        }

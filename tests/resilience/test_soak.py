@@ -22,7 +22,9 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-async def steady_load(base_url: str, token: str, seconds: float, samples: list[tuple[int, int]], pid: int) -> dict[int, int]:
+async def steady_load(
+    base_url: str, token: str, seconds: float, samples: list[tuple[int, int]], pid: int
+) -> dict[int, int]:
     statuses: dict[int, int] = {}
     headers = {"Authorization": f"Bearer {token}"}
     requests = [

@@ -45,15 +45,21 @@ def test_jobs_survive_a_killed_worker(backend):
             headers={"Authorization": f"Bearer {root}"},
             timeout=30,
         ).raise_for_status()
-        client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30)
+        client = httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=30
+        )
         with harness.vetrai_worker(server) as doomed:
             ids = set()
-            for index in range(count):
-                response = client.post("/api/v1/workers/jobs", json={"template": "sleep", "input": {"seconds": 4, "steps": 4}})
+            for _index in range(count):
+                response = client.post(
+                    "/api/v1/workers/jobs", json={"template": "sleep", "input": {"seconds": 4, "steps": 4}}
+                )
                 assert response.status_code == 202, response.text
                 ids.add(response.json()["id"])
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and list(jobs_by_status(client, ids).values()).count("running") < count // 2:
+            while (
+                time.monotonic() < deadline and list(jobs_by_status(client, ids).values()).count("running") < count // 2
+            ):
                 time.sleep(0.2)
             running_when_killed = list(jobs_by_status(client, ids).values()).count("running")
             kill_tree(doomed.pid)
@@ -68,6 +74,8 @@ def test_jobs_survive_a_killed_worker(backend):
         assert set(statuses.values()) == {"succeeded"}, statuses
         for job_id in ids:
             events = client.get(f"/api/v1/workers/jobs/{job_id}/events", params={"format": "json"}).json()["items"]
-            finished = [event for event in events if event["type"] == "status" and event["data"]["status"] == "succeeded"]
+            finished = [
+                event for event in events if event["type"] == "status" and event["data"]["status"] == "succeeded"
+            ]
             assert len(finished) == 1, f"job {job_id} finished {len(finished)} times"
             assert sum(event["type"] == "output" for event in events) == 1

@@ -101,7 +101,12 @@ def open_ticket(client: Any) -> Callable[..., Any]:
     """``await open_ticket(actor, subject=..., priority=...)`` -> the created ticket JSON."""
 
     async def factory(actor: Any, **fields: Any) -> dict[str, Any]:
-        body = {"subject": "Printer on fire", "description": "It started smoking after the update.", "priority": "high", **fields}
+        body = {
+            "subject": "Printer on fire",
+            "description": "It started smoking after the update.",
+            "priority": "high",
+            **fields,
+        }
         response = await client.post(f"{API}/tickets", json=body, headers=actor.headers)
         assert response.status_code == 201, await response.get_data(as_text=True)
         return await response.get_json()
@@ -114,10 +119,10 @@ def make_user_in() -> Callable[..., Any]:
     """``async with make_user_in(settings) as (client, actor)``: a separate started app and a user in it."""
     import contextlib
 
+    from tests.conftest import Actor
     from vetrai.core.app import create_app
     from vetrai.core.organizations.service import create_organization
     from vetrai.plugins.auth import service
-    from tests.conftest import Actor
 
     @contextlib.asynccontextmanager
     async def factory(settings: Settings, role: str = "user") -> Any:
@@ -125,7 +130,13 @@ def make_user_in() -> Callable[..., Any]:
         async with application.test_app() as test_app:
             async with test_app.app.app_context():
                 organization = await create_organization(f"Org {uuid.uuid4().hex[:6]}")
-                user = await service.create_user(organization, f"{role}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery", role=role, email_verified=True)
+                user = await service.create_user(
+                    organization,
+                    f"{role}-{uuid.uuid4().hex[:8]}@example.com",
+                    "correct horse battery",
+                    role=role,
+                    email_verified=True,
+                )
                 tokens = await service.issue_tokens(user, "jwt")
             yield test_app.test_client(), Actor(user, tokens["access_token"], organization)
 

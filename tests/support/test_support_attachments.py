@@ -33,23 +33,34 @@ def settings(settings_factory, storage_kind, request, monkeypatch):
     return settings_factory(**overrides)
 
 
-def multipart(content: bytes, filename: str = "screenshot.png", content_type: str = "application/octet-stream", field: str = "file") -> tuple[bytes, dict[str, str]]:
+def multipart(
+    content: bytes,
+    filename: str = "screenshot.png",
+    content_type: str = "application/octet-stream",
+    field: str = "file",
+) -> tuple[bytes, dict[str, str]]:
     boundary = uuid.uuid4().hex
     quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
     body = (
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="note"\r\n\r\n'
-        f"ignored field\r\n"
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="note"\r\n\r\n'
+            f"ignored field\r\n"
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 async def upload(client, actor, ticket, content: bytes, **kwargs: Any):
     body, headers = multipart(content, **kwargs)
-    return await client.post(f"{API}/tickets/{ticket['id']}/attachments", data=body, headers={**actor.headers, **headers})
+    return await client.post(
+        f"{API}/tickets/{ticket['id']}/attachments", data=body, headers={**actor.headers, **headers}
+    )
 
 
 async def stored_objects(platform, storage_kind) -> list[str]:
@@ -85,7 +96,9 @@ async def test_screenshot_round_trip_is_byte_identical(client, team, open_ticket
     assert attachment["sha256"] == hashlib.sha256(PNG).hexdigest()
     assert attachment["uploaded_by_id"] == team.requester.id
 
-    listing = await (await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.agent.headers)).get_json()
+    listing = await (
+        await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.agent.headers)
+    ).get_json()
     assert [item["id"] for item in listing["items"]] == [attachment["id"]]
 
     for actor in (team.requester, team.agent, team.admin):
@@ -116,7 +129,9 @@ async def test_attachment_isolation(client, team, outsider_team, open_ticket):
     # the attachment is not reachable through another ticket of the same organization
     wrong = f"{API}/tickets/{other_ticket['id']}/attachments/{attachment['id']}"
     assert (await client.get(wrong, headers=team.agent.headers)).status_code == 404
-    assert (await client.get(f"{API}/tickets/{ticket['id']}/attachments/{uuid.uuid4()}", headers=team.agent.headers)).status_code == 404
+    assert (
+        await client.get(f"{API}/tickets/{ticket['id']}/attachments/{uuid.uuid4()}", headers=team.agent.headers)
+    ).status_code == 404
     assert (await client.get(url)).status_code == 401
 
 
@@ -132,7 +147,9 @@ async def test_too_large_is_413_and_nothing_is_kept(client, team, open_ticket, p
     response = await upload(client, team.requester, ticket, b"\x89PNG\r\n\x1a\n" + b"\0" * (LIMIT - 8))
     assert response.status_code == 201
     assert len(await stored_objects(platform, storage_kind)) == 1
-    listing = await (await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.requester.headers)).get_json()
+    listing = await (
+        await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.requester.headers)
+    ).get_json()
     assert len(listing["items"]) == 1
 
 
@@ -184,7 +201,9 @@ async def test_path_traversal_filenames_are_only_display_names(client, team, ope
         assert content == b"just text"
         disposition = {k.lower(): v for k, v in headers.items()}["content-disposition"]
         assert ".." not in disposition and "/" not in disposition.split("filename*=")[0]
-    listing = await (await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.agent.headers)).get_json()
+    listing = await (
+        await client.get(f"{API}/tickets/{ticket['id']}/attachments", headers=team.agent.headers)
+    ).get_json()
     expected = {f"org/{team.organization.id}/support/tickets/{ticket['id']}/{item['id']}" for item in listing["items"]}
     keys = await stored_objects(platform, storage_kind)
     assert {key.removeprefix("files/") for key in keys} == expected
@@ -228,13 +247,16 @@ async def test_closed_ticket_takes_no_attachments(client, team, open_ticket):
 async def test_s3_download_can_stream_through_the_server(settings_factory, s3_endpoint, monkeypatch, make_user_in):
     """With presigned downloads off, S3 objects stream through the API with the same headers."""
     monkeypatch.setenv("VETRAI_SUPPORT_PRESIGNED_DOWNLOADS", "false")
-    async with make_user_in(settings_factory(plugins=["auth", "support"], storage_url=s3_storage_url(s3_endpoint))) as (client, actor):
-        response = await client.post(
-            f"{API}/tickets", json={"subject": "s", "description": "d"}, headers=actor.headers
-        )
+    async with make_user_in(settings_factory(plugins=["auth", "support"], storage_url=s3_storage_url(s3_endpoint))) as (
+        client,
+        actor,
+    ):
+        response = await client.post(f"{API}/tickets", json={"subject": "s", "description": "d"}, headers=actor.headers)
         ticket = await response.get_json()
         attachment = await (await upload(client, actor, ticket, PNG)).get_json()
-        response = await client.get(f"{API}/tickets/{ticket['id']}/attachments/{attachment['id']}", headers=actor.headers)
+        response = await client.get(
+            f"{API}/tickets/{ticket['id']}/attachments/{attachment['id']}", headers=actor.headers
+        )
         assert response.status_code == 200
         assert await response.get_data() == PNG
         assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -21,7 +21,9 @@ async def _attachment(kit: Kit, owner: KitUser) -> dict[str, str]:
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="log.txt"\r\n\r\nhello\r\n--{boundary}--\r\n'
     ).encode()
     response = await owner.post(
-        f"{TICKETS}/{ticket_id}/attachments", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        f"{TICKETS}/{ticket_id}/attachments",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     assert response.status_code == 201, await response.get_data(as_text=True)
     return {"ticket_id": ticket_id, "attachment_id": (await response.get_json())["id"]}

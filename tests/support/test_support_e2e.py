@@ -20,17 +20,25 @@ async def test_customer_journey(client, team, events):
     )
     ticket = await response.get_json()
     body, headers = multipart(screenshot, filename="export.png", content_type="image/png")
-    response = await client.post(f"{API}/tickets/{ticket['id']}/attachments", data=body, headers={**team.requester.headers, **headers})
+    response = await client.post(
+        f"{API}/tickets/{ticket['id']}/attachments", data=body, headers={**team.requester.headers, **headers}
+    )
     assert response.status_code == 201
     attachment = await response.get_json()
 
     response = await client.put(
-        f"{API}/tickets/{ticket['id']}", json={"assignee_id": team.agent.id, "status": "in_progress"}, headers=team.admin.headers
+        f"{API}/tickets/{ticket['id']}",
+        json={"assignee_id": team.agent.id, "status": "in_progress"},
+        headers=team.admin.headers,
     )
     assert response.status_code == 200
     comments = f"{API}/tickets/{ticket['id']}/comments"
-    assert (await client.post(comments, json={"body": "Known bug #123", "internal": True}, headers=team.agent.headers)).status_code == 201
-    assert (await client.post(comments, json={"body": "A fix ships tomorrow."}, headers=team.agent.headers)).status_code == 201
+    assert (
+        await client.post(comments, json={"body": "Known bug #123", "internal": True}, headers=team.agent.headers)
+    ).status_code == 201
+    assert (
+        await client.post(comments, json={"body": "A fix ships tomorrow."}, headers=team.agent.headers)
+    ).status_code == 201
 
     seen = await (await client.get(f"{API}/tickets/{ticket['id']}", headers=team.requester.headers)).get_json()
     assert seen["assignee"]["id"] == team.agent.id
@@ -40,13 +48,20 @@ async def test_customer_journey(client, team, events):
     visible = await (await client.get(comments, headers=team.requester.headers)).get_json()
     assert [item["body"] for item in visible["items"]] == ["A fix ships tomorrow."]
 
-    response = await client.get(f"{API}/tickets/{ticket['id']}/attachments/{attachment['id']}", headers=team.agent.headers)
+    response = await client.get(
+        f"{API}/tickets/{ticket['id']}/attachments/{attachment['id']}", headers=team.agent.headers
+    )
     data = await response.get_data()
     assert data == screenshot
     assert hashlib.sha256(data).hexdigest() == attachment["sha256"]
 
     names = [name for name, _, _ in events]
-    assert names == ["support.ticket_created", "support.ticket_updated", "support.comment_added", "support.comment_added"]
+    assert names == [
+        "support.ticket_created",
+        "support.ticket_updated",
+        "support.comment_added",
+        "support.comment_added",
+    ]
     reply = [data for name, data, _ in events if name == "support.comment_added"][-1]
     assert reply["recipients"] == [{"user_id": team.requester.id, "email": team.requester.user.email}]
     note = [data for name, data, _ in events if name == "support.comment_added"][0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-
 from tests.support.conftest import API
 from vetrai.core.conformance import in_process_worker
 from vetrai.core.hooks import Schedule
@@ -24,7 +23,9 @@ def test_add_minutes_wall_clock_and_business_hours():
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     assert add_minutes(saturday, 30, BERLIN_HOURS) == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
     # across the end of summer time (25 Oct 2026): Friday 16:30 CEST + 60 min -> Monday 09:30 CET
-    assert add_minutes(datetime(2026, 10, 23, 14, 30, tzinfo=UTC), 60, BERLIN_HOURS) == datetime(2026, 10, 26, 8, 30, tzinfo=UTC)
+    assert add_minutes(datetime(2026, 10, 23, 14, 30, tzinfo=UTC), 60, BERLIN_HOURS) == datetime(
+        2026, 10, 26, 8, 30, tzinfo=UTC
+    )
     # a whole working day is 8 hours
     monday_9 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert add_minutes(monday_9, 8 * 60 + 1, BERLIN_HOURS) == datetime(2026, 12, 1, 8, 1, tzinfo=UTC)
@@ -38,7 +39,12 @@ async def test_default_policy_and_admin_update(client, team):
     assert policy["targets"]["urgent"] == {"first_response_minutes": 60, "resolution_minutes": 240}
     assert policy["business_hours"] is None
 
-    update = {"targets": {"high": {"first_response_minutes": 30}, "low": {"first_response_minutes": 600, "resolution_minutes": 6000}}}
+    update = {
+        "targets": {
+            "high": {"first_response_minutes": 30},
+            "low": {"first_response_minutes": 600, "resolution_minutes": 6000},
+        }
+    }
     for actor in (team.agent, team.requester):
         assert (await client.put(f"{API}/sla-policies", json=update, headers=actor.headers)).status_code == 403
     response = await client.put(f"{API}/sla-policies", json=update, headers=team.admin.headers)
@@ -49,7 +55,9 @@ async def test_default_policy_and_admin_update(client, team):
     assert policy["targets"]["low"] == {"first_response_minutes": 600, "resolution_minutes": 6000}
     assert policy["targets"]["urgent"] == {"first_response_minutes": 60, "resolution_minutes": 240}
 
-    response = await client.put(f"{API}/sla-policies", json={"business_hours": BERLIN_HOURS}, headers=team.admin.headers)
+    response = await client.put(
+        f"{API}/sla-policies", json={"business_hours": BERLIN_HOURS}, headers=team.admin.headers
+    )
     policy = await response.get_json()
     assert policy["business_hours"] == BERLIN_HOURS
     assert policy["targets"]["high"]["first_response_minutes"] == 30
@@ -58,7 +66,9 @@ async def test_default_policy_and_admin_update(client, team):
 
 
 async def test_policy_is_per_organization(client, team, outsider_team, open_ticket):
-    await client.put(f"{API}/sla-policies", json={"targets": {"high": {"first_response_minutes": 5}}}, headers=team.admin.headers)
+    await client.put(
+        f"{API}/sla-policies", json={"targets": {"high": {"first_response_minutes": 5}}}, headers=team.admin.headers
+    )
     other = await (await client.get(f"{API}/sla-policies", headers=outsider_team.admin.headers)).get_json()
     assert other["is_default"] is True
     mine = await open_ticket(team.requester, priority="high")
@@ -118,16 +128,22 @@ async def test_pending_pauses_the_clock(client, team, open_ticket, app):
     body = await response.get_json()
     assert body["sla"]["paused"] is False
     assert 3600 <= body["sla"]["paused_seconds"] <= 3610
-    moved = datetime.fromisoformat(body["sla"]["resolution_due_at"]) - datetime.fromisoformat(ticket["sla"]["resolution_due_at"])
+    moved = datetime.fromisoformat(body["sla"]["resolution_due_at"]) - datetime.fromisoformat(
+        ticket["sla"]["resolution_due_at"]
+    )
     assert timedelta(hours=1) <= moved <= timedelta(hours=1, seconds=10)
-    moved = datetime.fromisoformat(body["sla"]["first_response_due_at"]) - datetime.fromisoformat(ticket["sla"]["first_response_due_at"])
+    moved = datetime.fromisoformat(body["sla"]["first_response_due_at"]) - datetime.fromisoformat(
+        ticket["sla"]["first_response_due_at"]
+    )
     assert timedelta(hours=1) <= moved <= timedelta(hours=1, seconds=10)
 
 
 async def overdue(app, ticket_id, **fields):
     past = datetime.now(UTC) - timedelta(minutes=5)
     async with app.app.app_context():
-        await Ticket.filter(id=ticket_id).update(**{name: past for name in fields or ("first_response_due_at", "resolution_due_at")})
+        await Ticket.filter(id=ticket_id).update(
+            **{name: past for name in fields or ("first_response_due_at", "resolution_due_at")}
+        )
 
 
 async def test_periodic_check_marks_breaches_once(client, team, open_ticket, app, platform, events):
@@ -146,8 +162,12 @@ async def test_periodic_check_marks_breaches_once(client, team, open_ticket, app
         assert await service.check_sla_breaches() == 0
 
     breaches = sorted((data["ticket_id"], data["sla"]) for name, data, _ in events if name == "support.sla_breached")
-    assert breaches == sorted([(running["id"], "first_response"), (running["id"], "resolution"), (answered["id"], "resolution")])
-    assigned = next(data for name, data, _ in events if name == "support.sla_breached" and data["ticket_id"] == answered["id"])
+    assert breaches == sorted(
+        [(running["id"], "first_response"), (running["id"], "resolution"), (answered["id"], "resolution")]
+    )
+    assigned = next(
+        data for name, data, _ in events if name == "support.sla_breached" and data["ticket_id"] == answered["id"]
+    )
     assert assigned["recipients"] == [{"user_id": team.agent.id, "email": team.agent.user.email}]
     assert assigned["due_at"]
 
@@ -188,13 +208,20 @@ async def test_check_runs_as_a_taskiq_task(client, team, open_ticket, app, platf
 async def test_late_first_response_and_late_resolution_are_breaches(client, team, open_ticket, app, events):
     ticket = await open_ticket(team.requester)
     await overdue(app, ticket["id"])
-    await client.post(f"{API}/tickets/{ticket['id']}/comments", json={"body": "sorry for the wait"}, headers=team.agent.headers)
+    await client.post(
+        f"{API}/tickets/{ticket['id']}/comments", json={"body": "sorry for the wait"}, headers=team.agent.headers
+    )
     await client.put(f"{API}/tickets/{ticket['id']}", json={"status": "in_progress"}, headers=team.agent.headers)
-    response = await client.put(f"{API}/tickets/{ticket['id']}", json={"status": "resolved"}, headers=team.agent.headers)
+    response = await client.put(
+        f"{API}/tickets/{ticket['id']}", json={"status": "resolved"}, headers=team.agent.headers
+    )
     body = await response.get_json()
     assert body["sla"]["first_response_breached"] is True
     assert body["sla"]["resolution_breached"] is True
-    assert sorted(data["sla"] for name, data, _ in events if name == "support.sla_breached") == ["first_response", "resolution"]
+    assert sorted(data["sla"] for name, data, _ in events if name == "support.sla_breached") == [
+        "first_response",
+        "resolution",
+    ]
     async with app.app.app_context():
         assert await service.check_sla_breaches() == 0
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.support.conftest import s3_storage_url
 from vetrai.core.storage import FilesystemStorage, StorageError, open_storage
 from vetrai.core.storage_s3 import PART_SIZE, S3Storage
-from tests.support.conftest import s3_storage_url
 
 
 async def chunked(data: bytes, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
@@ -93,14 +93,21 @@ async def test_presigned_url_downloads_with_attachment_disposition(s3):
 
 
 async def test_bucket_created_in_another_region(s3_endpoint):
-    storage = open_storage(f"s3://eu-{uuid.uuid4().hex[:8]}?endpoint_url={s3_endpoint}&region_name=eu-west-1&create_bucket=true&access_key_id=k&secret_access_key=s")
+    storage = open_storage(
+        f"s3://eu-{uuid.uuid4().hex[:8]}?endpoint_url={s3_endpoint}&region_name=eu-west-1&create_bucket=true&access_key_id=k&secret_access_key=s"
+    )
     assert await storage.put("org/a/x", chunked(b"x"), "text/plain") == 1
     await storage.check()
     await storage.close()
 
 
 async def test_check_fails_for_a_missing_bucket(s3_endpoint):
-    storage = S3Storage(f"missing-{uuid.uuid4().hex[:8]}", endpoint_url=s3_endpoint, access_key_id="testing", secret_access_key="testing")
+    storage = S3Storage(
+        f"missing-{uuid.uuid4().hex[:8]}",
+        endpoint_url=s3_endpoint,
+        access_key_id="testing",
+        secret_access_key="testing",
+    )
     with pytest.raises(StorageError):
         await storage.check()
     await storage.close()

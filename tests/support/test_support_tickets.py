@@ -11,7 +11,12 @@ from tests.support.conftest import API
 async def test_create_ticket_returns_open_ticket_with_requester_and_sla(client, team, events):
     response = await client.post(
         f"{API}/tickets",
-        json={"subject": "  Cannot log in ", "description": "Error 500 on login", "priority": "urgent", "category": "auth"},
+        json={
+            "subject": "  Cannot log in ",
+            "description": "Error 500 on login",
+            "priority": "urgent",
+            "category": "auth",
+        },
         headers=team.requester.headers,
     )
     assert response.status_code == 201
@@ -96,7 +101,9 @@ async def test_visibility_own_for_users_organization_for_agents(client, team, ou
     assert (await client.get(f"{API}/tickets/{theirs['id']}", headers=team.requester.headers)).status_code == 404
     assert (await client.get(f"{API}/tickets/{foreign['id']}", headers=team.agent.headers)).status_code == 404
     assert (await client.get(f"{API}/tickets/{foreign['id']}", headers=team.admin.headers)).status_code == 404
-    assert (await client.put(f"{API}/tickets/{foreign['id']}", json={"status": "in_progress"}, headers=team.agent.headers)).status_code == 404
+    assert (
+        await client.put(f"{API}/tickets/{foreign['id']}", json={"status": "in_progress"}, headers=team.agent.headers)
+    ).status_code == 404
     assert (await client.get(f"{API}/tickets/not-a-uuid", headers=team.agent.headers)).status_code == 404
     assert (await client.get(f"{API}/tickets/{uuid.uuid4()}", headers=team.agent.headers)).status_code == 404
     response = await client.get(f"{API}/tickets/{mine['id']}", headers=team.agent.headers)
@@ -105,10 +112,22 @@ async def test_visibility_own_for_users_organization_for_agents(client, team, ou
 
 
 async def test_filters_and_full_text_search(client, team, open_ticket):
-    a = await open_ticket(team.requester, subject="VPN drops every hour", description="The tunnel disconnects", priority="low")
-    b = await open_ticket(team.requester, subject="Invoice wrong", description="The VAT on the March invoice is 50%", priority="urgent", category="billing")
+    a = await open_ticket(
+        team.requester, subject="VPN drops every hour", description="The tunnel disconnects", priority="low"
+    )
+    b = await open_ticket(
+        team.requester,
+        subject="Invoice wrong",
+        description="The VAT on the March invoice is 50%",
+        priority="urgent",
+        category="billing",
+    )
     c = await open_ticket(team.other_user, subject="Feature request", description="Dark mode please", priority="low")
-    await client.put(f"{API}/tickets/{c['id']}", json={"assignee_id": team.agent.id, "status": "in_progress"}, headers=team.admin.headers)
+    await client.put(
+        f"{API}/tickets/{c['id']}",
+        json={"assignee_id": team.agent.id, "status": "in_progress"},
+        headers=team.admin.headers,
+    )
 
     async def ids(query):
         response = await client.get(f"{API}/tickets?{query}", headers=team.agent.headers)
@@ -136,7 +155,7 @@ async def test_cursor_pagination_newest_first(client, team, open_ticket):
     seen = []
     cursor = None
     while True:
-        query = f"?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
         page = await (await client.get(f"{API}/tickets{query}", headers=team.requester.headers)).get_json()
         seen.extend(item["id"] for item in page["items"])
         cursor = page["next_cursor"]

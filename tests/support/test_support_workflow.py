@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.conftest import API
 
 
@@ -26,7 +24,12 @@ async def test_requester_edits_while_open_only(client, team, open_ticket):
 
 async def test_requester_cannot_change_status_priority_or_assignee(client, team, open_ticket):
     ticket = await open_ticket(team.requester)
-    for body in ({"status": "in_progress"}, {"status": "resolved"}, {"priority": "urgent"}, {"assignee_id": team.agent.id}):
+    for body in (
+        {"status": "in_progress"},
+        {"status": "resolved"},
+        {"priority": "urgent"},
+        {"assignee_id": team.agent.id},
+    ):
         response = await put(client, team.requester, ticket, **body)
         assert response.status_code == 403, body
     # another user of the organization cannot even see it
@@ -40,9 +43,15 @@ async def test_requester_may_close_its_own_ticket_and_closed_is_final(client, te
     body = await response.get_json()
     assert body["status"] == "closed"
     assert body["closed_at"] is not None
-    for actor, change in ((team.agent, {"status": "in_progress"}), (team.admin, {"priority": "low"}), (team.requester, {"subject": "x"})):
+    for actor, change in (
+        (team.agent, {"status": "in_progress"}),
+        (team.admin, {"priority": "low"}),
+        (team.requester, {"subject": "x"}),
+    ):
         assert (await put(client, actor, ticket, **change)).status_code == 409
-    response = await client.post(f"{API}/tickets/{ticket['id']}/comments", json={"body": "hello?"}, headers=team.requester.headers)
+    response = await client.post(
+        f"{API}/tickets/{ticket['id']}/comments", json={"body": "hello?"}, headers=team.requester.headers
+    )
     assert response.status_code == 409
 
 
@@ -130,7 +139,9 @@ async def test_agent_changes_priority_and_due_times_move(client, team, open_tick
 async def test_internal_notes_never_reach_requesters(client, team, open_ticket, events):
     ticket = await open_ticket(team.requester)
     url = f"{API}/tickets/{ticket['id']}/comments"
-    response = await client.post(url, json={"body": "customer is on the legacy plan", "internal": True}, headers=team.agent.headers)
+    response = await client.post(
+        url, json={"body": "customer is on the legacy plan", "internal": True}, headers=team.agent.headers
+    )
     assert response.status_code == 201
     note = await response.get_json()
     assert note["internal"] is True
@@ -162,7 +173,9 @@ async def test_comment_validation_and_isolation(client, team, outsider_team, ope
     url = f"{API}/tickets/{ticket['id']}/comments"
     assert (await client.post(url, json={"body": ""}, headers=team.requester.headers)).status_code == 422
     assert (await client.post(url, json={"body": "a\u0000"}, headers=team.requester.headers)).status_code == 422
-    assert (await client.post(url, json={"body": "x", "internal": "maybe"}, headers=team.agent.headers)).status_code == 422
+    assert (
+        await client.post(url, json={"body": "x", "internal": "maybe"}, headers=team.agent.headers)
+    ).status_code == 422
     assert (await client.post(url, json={"body": "hi"}, headers=outsider_team.agent.headers)).status_code == 404
     assert (await client.get(url, headers=outsider_team.admin.headers)).status_code == 404
     assert (await client.post(url, json={"body": "hi"}, headers=team.other_user.headers)).status_code == 404
@@ -207,7 +220,14 @@ async def test_first_public_agent_reply_records_first_response(client, team, ope
 
 async def test_update_validation(client, team, open_ticket):
     ticket = await open_ticket(team.requester)
-    for body in ({"status": None}, {"subject": None}, {"priority": "critical"}, {"status": "done"}, {"subject": ""}, {"requester_id": team.agent.id}):
+    for body in (
+        {"status": None},
+        {"subject": None},
+        {"priority": "critical"},
+        {"status": "done"},
+        {"subject": ""},
+        {"requester_id": team.agent.id},
+    ):
         response = await put(client, team.agent, ticket, **body)
         assert response.status_code == 422, body
     # category is nullable: null clears it
@@ -222,7 +242,13 @@ async def test_concurrent_transitions_do_not_both_pass(client, team, open_ticket
     ticket = await open_ticket(team.requester)
     for status in ("in_progress", "resolved"):
         await put(client, team.agent, ticket, status=status)
-    responses = await asyncio.gather(*(put(client, actor, ticket, status="closed") for actor in (team.agent, team.admin, team.requester)))
+    responses = await asyncio.gather(
+        *(put(client, actor, ticket, status="closed") for actor in (team.agent, team.admin, team.requester))
+    )
     assert sorted(response.status_code for response in responses) == [200, 409, 409]
-    closes = [data for name, data, _ in events if name == "support.ticket_updated" and data["changes"].get("status", {}).get("to") == "closed"]
+    closes = [
+        data
+        for name, data, _ in events
+        if name == "support.ticket_updated" and data["changes"].get("status", {}).get("to") == "closed"
+    ]
     assert len(closes) == 1

@@ -48,15 +48,23 @@ def ico() -> bytes:
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 WEBP = b"RIFF" + struct.pack("<I", 30) + b"WEBPVP8 " + struct.pack("<I", 18) + b"\x00" * 18
-SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'
+SVG = (
+    b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'
+)
 
 
-def multipart(data: bytes, filename: str = "logo.png", content_type: str = "image/png", field: str = "file") -> tuple[bytes, dict[str, str]]:
+def multipart(
+    data: bytes, filename: str = "logo.png", content_type: str = "image/png", field: str = "file"
+) -> tuple[bytes, dict[str, str]]:
     boundary = "----vetrai-test-boundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        f"Content-Type: {content_type}\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
@@ -76,7 +84,13 @@ def make_page(client: Any) -> Callable[..., Any]:
     """``await make_page(actor, slug, **fields)`` -> the created page (through the API)."""
 
     async def factory(actor: Any, slug: str, **fields: Any) -> dict[str, Any]:
-        body = {"slug": slug, "title": fields.pop("title", slug.title()), "content": "<p>hello</p>", "is_published": True, **fields}
+        body = {
+            "slug": slug,
+            "title": fields.pop("title", slug.title()),
+            "content": "<p>hello</p>",
+            "is_published": True,
+            **fields,
+        }
         response = await client.post("/api/v1/themes/pages", json=body, headers=actor.headers)
         assert response.status_code == 201, await response.get_data(as_text=True)
         return await response.get_json()
@@ -87,7 +101,9 @@ def make_page(client: Any) -> Callable[..., Any]:
 @pytest.fixture
 def make_api_key(client: Any) -> Callable[..., Any]:
     async def factory(actor: Any, scopes: list[str]) -> str:
-        response = await client.post("/api/v1/keys", json={"name": "themes test", "scopes": scopes}, headers=actor.headers)
+        response = await client.post(
+            "/api/v1/keys", json={"name": "themes test", "scopes": scopes}, headers=actor.headers
+        )
         assert response.status_code == 201, await response.get_data(as_text=True)
         return (await response.get_json())["key"]
 

@@ -48,7 +48,9 @@ async def test_put_is_partial_and_creates_from_defaults(client, make_user):
     assert body["is_default"] is False and body["accent_color"] == "#abcdef"
     assert body["primary_color"] == DEFAULT_THEME["primary_color"]
     response = await client.put(
-        "/api/v1/themes", json={"primary_color": "rgba(1,2,3,0.5)", "font_family": "Inter, sans-serif"}, headers=admin.headers
+        "/api/v1/themes",
+        json={"primary_color": "rgba(1,2,3,0.5)", "font_family": "Inter, sans-serif"},
+        headers=admin.headers,
     )
     body = await response.get_json()
     assert response.status_code == 200
@@ -72,7 +74,10 @@ async def test_custom_css_is_sanitized_on_save(client, make_user):
     saved = (await response.get_json())["custom_css"]
     assert "body { color: #333; }" in saved
     assert ".hero { padding: 2rem; }" in saved
-    assert "h1 { font-family: \"Open Sans\", sans-serif; }" in saved or "h1 { font-family: 'Open Sans', sans-serif; }" in saved
+    assert (
+        'h1 { font-family: "Open Sans", sans-serif; }' in saved
+        or "h1 { font-family: 'Open Sans', sans-serif; }" in saved
+    )
     for bad in ("@import", "behavior", "binding", "expression", "evil", "url("):
         assert bad not in saved
     cleared = await client.put("/api/v1/themes", json={"custom_css": ""}, headers=admin.headers)
@@ -102,7 +107,9 @@ async def test_validation_errors(client, make_user):
     assert response.status_code == 422
     too_long = await client.put("/api/v1/themes", json={"custom_css": "a{color:red}" * 10_000}, headers=admin.headers)
     assert too_long.status_code == 422
-    malformed = await client.post("/api/v1/themes", data="{", headers={**admin.headers, "Content-Type": "application/json"})
+    malformed = await client.post(
+        "/api/v1/themes", data="{", headers={**admin.headers, "Content-Type": "application/json"}
+    )
     assert malformed.status_code == 400
     assert not await Theme.exists(organization_id=admin.organization.id)
 
@@ -113,7 +120,9 @@ async def test_only_admins_change_the_theme(client, make_user, make_api_key):
         member = await make_user(role, organization=admin.organization)
         assert (await client.get("/api/v1/themes", headers=member.headers)).status_code == 200
         assert (await client.post("/api/v1/themes", json=THEME, headers=member.headers)).status_code == 403
-        assert (await client.put("/api/v1/themes", json={"accent_color": "#000"}, headers=member.headers)).status_code == 403
+        assert (
+            await client.put("/api/v1/themes", json={"accent_color": "#000"}, headers=member.headers)
+        ).status_code == 403
     super_admin = await make_user("super_admin")
     assert (await client.post("/api/v1/themes", json=THEME, headers=super_admin.headers)).status_code == 201
     # an API key needs the scope: read-only keys cannot write even for an org_admin
@@ -180,19 +189,27 @@ async def test_super_admin_works_on_any_organization_others_get_404(client, make
     mine = await (await client.get("/api/v1/themes", headers=customer.headers)).get_json()
     assert mine["id"] == (await created.get_json())["id"]
     assert (await (await client.get("/api/v1/themes", headers=super_admin.headers)).get_json())["is_default"] is True
-    page = await client.post(f"/api/v1/themes/pages{target}", json={"slug": "hello", "title": "Hi"}, headers=super_admin.headers)
+    page = await client.post(
+        f"/api/v1/themes/pages{target}", json={"slug": "hello", "title": "Hi"}, headers=super_admin.headers
+    )
     assert page.status_code == 201 and (await page.get_json())["organization_id"] == customer.organization_id
     listed = await (await client.get(f"/api/v1/themes/pages{target}", headers=super_admin.headers)).get_json()
     assert [item["slug"] for item in listed["items"]] == ["hello"]
-    assert (await client.put(f"/api/v1/themes/pages/hello{target}", json={"title": "Hello"}, headers=super_admin.headers)).status_code == 200
+    assert (
+        await client.put(f"/api/v1/themes/pages/hello{target}", json={"title": "Hello"}, headers=super_admin.headers)
+    ).status_code == 200
     assert (await client.get(f"/api/v1/themes/pages/hello{target}", headers=super_admin.headers)).status_code == 200
     assert (await client.delete(f"/api/v1/themes/pages/hello{target}", headers=super_admin.headers)).status_code == 204
     # nobody else may name another organization: 404, as for any other tenant's object
     stranger = await make_user("org_admin")
     for method, path in (("GET", "/api/v1/themes"), ("PUT", "/api/v1/themes"), ("GET", "/api/v1/themes/pages")):
-        response = await client.open(f"{path}{target}", method=method, json={"accent_color": "#000000"}, headers=stranger.headers)
+        response = await client.open(
+            f"{path}{target}", method=method, json={"accent_color": "#000000"}, headers=stranger.headers
+        )
         assert response.status_code == 404, (method, path)
     unknown = f"?organization_id={uuid.uuid4()}"
     assert (await client.get(f"/api/v1/themes{unknown}", headers=super_admin.headers)).status_code == 404
     assert (await client.post(f"/api/v1/themes{unknown}", json=THEME, headers=super_admin.headers)).status_code == 404
-    assert (await client.get("/api/v1/themes?organization_id=not-a-uuid", headers=super_admin.headers)).status_code == 422
+    assert (
+        await client.get("/api/v1/themes?organization_id=not-a-uuid", headers=super_admin.headers)
+    ).status_code == 422

@@ -83,7 +83,9 @@ async def test_refused_uploads(client, make_user, upload, settings_factory):
     svg = await upload(admin, "logo", SVG, filename="logo.svg", content_type="image/svg+xml")
     assert svg.status_code == 415 and svg.content_type == PROBLEM
     assert "SVG" in (await svg.get_json())["detail"]
-    disguised = await upload(admin, "logo", b"<svg xmlns='http://www.w3.org/2000/svg'/>", filename="logo.png", content_type="image/png")
+    disguised = await upload(
+        admin, "logo", b"<svg xmlns='http://www.w3.org/2000/svg'/>", filename="logo.png", content_type="image/png"
+    )
     assert disguised.status_code == 415
     html = await upload(admin, "logo", b"<html><script>alert(1)</script></html>", filename="a.png")
     assert html.status_code == 415
@@ -98,7 +100,9 @@ async def test_refused_uploads(client, make_user, upload, settings_factory):
     body, headers = multipart(png(), field="image")
     missing = await client.post("/api/v1/themes/assets/logo", data=body, headers={**admin.headers, **headers})
     assert missing.status_code == 422
-    not_multipart = await client.post("/api/v1/themes/assets/logo", data=png(), headers={**admin.headers, "Content-Type": "image/png"})
+    not_multipart = await client.post(
+        "/api/v1/themes/assets/logo", data=png(), headers={**admin.headers, "Content-Type": "image/png"}
+    )
     assert not_multipart.status_code == 415
     unknown_kind = await upload(admin, "banner", png())
     assert unknown_kind.status_code == 404

@@ -172,22 +172,45 @@ async def publish_site(base: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as http:
         registered = await http.post(
             "/api/v1/register",
-            json={"email": f"owner-{uuid.uuid4().hex[:8]}@example.com", "password": "a long passphrase", "organization_name": "Acme Browser"},
+            json={
+                "email": f"owner-{uuid.uuid4().hex[:8]}@example.com",
+                "password": "a long passphrase",
+                "organization_name": "Acme Browser",
+            },
         )
         assert registered.status_code == 201, registered.text
         headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
         theme = await http.post(
             "/api/v1/themes",
-            json={**THEME, "custom_css": ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }"},
+            json={
+                **THEME,
+                "custom_css": ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }",
+            },
             headers=headers,
         )
         assert theme.status_code == 201, theme.text
         slug = theme.json()["public_url"].strip("/").split("/")[-1]
-        logo = await http.post("/api/v1/themes/assets/logo", files={"file": ("logo.png", png(40, 20, (0, 128, 0)), "image/png")}, headers=headers)
+        logo = await http.post(
+            "/api/v1/themes/assets/logo",
+            files={"file": ("logo.png", png(40, 20, (0, 128, 0)), "image/png")},
+            headers=headers,
+        )
         assert logo.status_code == 200, logo.text
         pages = [
-            {"slug": "home", "title": "Home", "content": XSS_CONTENT.replace("{slug}", slug), "is_published": True, "nav_order": 1},
-            {"slug": "pricing", "title": "Pricing", "content": "<p id='plans'>Plans and prices.</p>", "is_published": True, "nav_order": 2},
+            {
+                "slug": "home",
+                "title": "Home",
+                "content": XSS_CONTENT.replace("{slug}", slug),
+                "is_published": True,
+                "nav_order": 1,
+            },
+            {
+                "slug": "pricing",
+                "title": "Pricing",
+                "content": "<p id='plans'>Plans and prices.</p>",
+                "is_published": True,
+                "nav_order": 2,
+            },
             {"slug": "draft", "title": "Draft", "content": "<p>not yet</p>", "is_published": False},
         ]
         for page in pages:
@@ -259,7 +282,10 @@ async def test_a_visitor_sees_the_branded_page_and_no_injected_script_runs(serve
     assert nav == ["Home", "Pricing"]
     await page.click("a.vt-brand")
     await page.wait_for_url(f"{server}/p/{slug}/")
-    assert await page.eval_on_selector_all(".vt-page-list a", "links => links.map(a => a.textContent)") == ["Home", "Pricing"]
+    assert await page.eval_on_selector_all(".vt-page-list a", "links => links.map(a => a.textContent)") == [
+        "Home",
+        "Pricing",
+    ]
     await page.click(".vt-page-list a >> text=Home")
     await page.wait_for_url(f"{server}/p/{slug}/home")
     assert await page.evaluate("() => window.__xss") is None
@@ -316,7 +342,10 @@ async def vetrai_serve(settings: Any, tmp_path: Path) -> AsyncIterator[str]:
     log_path = tmp_path / "vetrai-serve.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("vetrai")), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(Path(sys.executable).with_name("vetrai")), "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:

@@ -11,16 +11,16 @@ NOT_JSON = "public route answering HTML, CSS or an image (tested in test_themes_
 
 async def _page(kit: Kit, owner: KitUser) -> str:
     slug = f"page-{uuid.uuid4().hex[:12]}"
-    response = await owner.post("/api/v1/themes/pages", json={"slug": slug, "title": "Conformance", "content": "<p>x</p>"})
+    response = await owner.post(
+        "/api/v1/themes/pages", json={"slug": slug, "title": "Conformance", "content": "<p>x</p>"}
+    )
     assert response.status_code == 201, await response.get_data(as_text=True)
     return slug
 
 
 class TestConformanceThemes(PluginConformance):
     plugin = "themes"
-    resource_list = (
-        Resource("/api/v1/themes/pages/<slug>", _page, body={"title": "Mallory"}),
-    )
+    resource_list = (Resource("/api/v1/themes/pages/<slug>", _page, body={"title": "Mallory"}),)
     skip = {
         "schemas:GET /p/theme.css": NOT_JSON,
         "schemas:GET /p/<org_slug>/": NOT_JSON,

@@ -21,7 +21,10 @@ async def test_page_crud(client, make_user):
     page = await response.get_json()
     assert page["slug"] == "about-us" and page["title"] == "About us" and page["is_published"] is False
     assert page["organization_id"] == admin.organization_id and page["nav_order"] == 0
-    assert page["content"] == '<h2>Who</h2><p>We <strong>build</strong> <a href="https://example.com" rel="noopener noreferrer">things</a>.</p>'
+    assert (
+        page["content"]
+        == '<h2>Who</h2><p>We <strong>build</strong> <a href="https://example.com" rel="noopener noreferrer">things</a>.</p>'
+    )
     read = await client.get("/api/v1/themes/pages/about-us", headers=admin.headers)
     assert read.status_code == 200 and await read.get_json() == page
     update = await client.put(
@@ -48,7 +51,9 @@ async def test_list_pagination_and_filter(client, make_user, make_page):
         await make_page(admin, f"page-{index}", is_published=index % 2 == 0)
     first = await (await client.get("/api/v1/themes/pages?limit=2", headers=admin.headers)).get_json()
     assert [item["slug"] for item in first["items"]] == ["page-4", "page-3"]
-    second = await (await client.get(f"/api/v1/themes/pages?limit=2&cursor={first['next_cursor']}", headers=admin.headers)).get_json()
+    second = await (
+        await client.get(f"/api/v1/themes/pages?limit=2&cursor={first['next_cursor']}", headers=admin.headers)
+    ).get_json()
     assert [item["slug"] for item in second["items"]] == ["page-2", "page-1"]
     drafts = await (await client.get("/api/v1/themes/pages?is_published=false", headers=admin.headers)).get_json()
     assert sorted(item["slug"] for item in drafts["items"]) == ["page-1", "page-3"]
@@ -57,15 +62,35 @@ async def test_list_pagination_and_filter(client, make_user, make_page):
 
 async def test_slug_validation_and_uniqueness(client, make_user, make_page):
     admin = await make_user("org_admin")
-    for slug in ("", "About", "a b", "-lead", "trail-", "a/b", "../x", "x" * 101, "théâtre", "assets", "theme.css", "a.b"):
+    for slug in (
+        "",
+        "About",
+        "a b",
+        "-lead",
+        "trail-",
+        "a/b",
+        "../x",
+        "x" * 101,
+        "théâtre",
+        "assets",
+        "theme.css",
+        "a.b",
+    ):
         response = await client.post("/api/v1/themes/pages", json={"slug": slug, "title": "T"}, headers=admin.headers)
         assert response.status_code == 422, slug
         assert response.content_type == PROBLEM
-    for body in ({"slug": "ok"}, {"slug": "ok", "title": ""}, {"slug": "ok", "title": "T", "extra": 1}, {"slug": "ok", "title": "T", "is_published": "maybe"}):
+    for body in (
+        {"slug": "ok"},
+        {"slug": "ok", "title": ""},
+        {"slug": "ok", "title": "T", "extra": 1},
+        {"slug": "ok", "title": "T", "is_published": "maybe"},
+    ):
         assert (await client.post("/api/v1/themes/pages", json=body, headers=admin.headers)).status_code == 422, body
     await make_page(admin, "contact")
     await make_page(admin, "team")
-    duplicate = await client.post("/api/v1/themes/pages", json={"slug": "contact", "title": "Again"}, headers=admin.headers)
+    duplicate = await client.post(
+        "/api/v1/themes/pages", json={"slug": "contact", "title": "Again"}, headers=admin.headers
+    )
     assert duplicate.status_code == 409 and duplicate.content_type == PROBLEM
     clash = await client.put("/api/v1/themes/pages/team", json={"slug": "contact"}, headers=admin.headers)
     assert clash.status_code == 409
@@ -85,17 +110,34 @@ async def test_content_is_sanitized_on_save(client, make_user):
         '<iframe src="https://evil.example.com"></iframe><form action="/steal"><input name="pw"><button>Go</button></form>'
         '<p style="color: red; position: fixed; background-image: url(https://evil.example.com/t.png)">styled</p>'
     )
-    response = await client.post("/api/v1/themes/pages", json={"slug": "x", "title": "X", "content": dirty}, headers=admin.headers)
+    response = await client.post(
+        "/api/v1/themes/pages", json={"slug": "x", "title": "X", "content": dirty}, headers=admin.headers
+    )
     assert response.status_code == 201
     content = (await response.get_json())["content"]
     stored = (await Page.get(slug="x", organization_id=admin.organization.id)).content
     assert stored == content
-    for bad in ("<script", "onclick", "onerror", "javascript:", "<iframe", "<form", "<input", "<button", "position", "url(", "evil", "opener\""):
+    for bad in (
+        "<script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "<iframe",
+        "<form",
+        "<input",
+        "<button",
+        "position",
+        "url(",
+        "evil",
+        'opener"',
+    ):
         assert bad not in content, bad
     assert '<a href="https://ok.example.com" rel="noopener noreferrer">y</a>' in content
     assert '<img src="https://img.example.com/a.png" alt="a">' in content
     assert '<p style="color:red">styled</p>' in content
-    updated = await client.put("/api/v1/themes/pages/x", json={"content": "<b onmouseover=alert(1)>bold</b>"}, headers=admin.headers)
+    updated = await client.put(
+        "/api/v1/themes/pages/x", json={"content": "<b onmouseover=alert(1)>bold</b>"}, headers=admin.headers
+    )
     assert (await updated.get_json())["content"] == "<b>bold</b>"
 
 
@@ -107,17 +149,28 @@ async def test_roles_tenancy_and_401(client, make_user, make_page):
     assert (await client.get("/api/v1/themes/pages/private-draft", headers=member.headers)).status_code == 200
     listing = await (await client.get("/api/v1/themes/pages", headers=member.headers)).get_json()
     assert [item["slug"] for item in listing["items"]] == ["private-draft"]
-    assert (await client.post("/api/v1/themes/pages", json={"slug": "m", "title": "M"}, headers=member.headers)).status_code == 403
-    assert (await client.put("/api/v1/themes/pages/private-draft", json={"title": "M"}, headers=member.headers)).status_code == 403
+    assert (
+        await client.post("/api/v1/themes/pages", json={"slug": "m", "title": "M"}, headers=member.headers)
+    ).status_code == 403
+    assert (
+        await client.put("/api/v1/themes/pages/private-draft", json={"title": "M"}, headers=member.headers)
+    ).status_code == 403
     assert (await client.delete("/api/v1/themes/pages/private-draft", headers=member.headers)).status_code == 403
     # another organization sees a 404 and an empty list
     stranger = await make_user("org_admin")
     assert (await client.get("/api/v1/themes/pages/private-draft", headers=stranger.headers)).status_code == 404
-    assert (await client.put("/api/v1/themes/pages/private-draft", json={"title": "pwned"}, headers=stranger.headers)).status_code == 404
+    assert (
+        await client.put("/api/v1/themes/pages/private-draft", json={"title": "pwned"}, headers=stranger.headers)
+    ).status_code == 404
     assert (await client.delete("/api/v1/themes/pages/private-draft", headers=stranger.headers)).status_code == 404
     assert (await (await client.get("/api/v1/themes/pages", headers=stranger.headers)).get_json())["items"] == []
     assert (await Page.get(slug="private-draft")).title == "Private-Draft"
-    for method, path in (("GET", "/api/v1/themes/pages"), ("POST", "/api/v1/themes/pages"), ("GET", "/api/v1/themes/pages/x"), ("DELETE", "/api/v1/themes/pages/x")):
+    for method, path in (
+        ("GET", "/api/v1/themes/pages"),
+        ("POST", "/api/v1/themes/pages"),
+        ("GET", "/api/v1/themes/pages/x"),
+        ("DELETE", "/api/v1/themes/pages/x"),
+    ):
         assert (await client.open(path, method=method, json={})).status_code == 401
 
 

@@ -22,9 +22,18 @@ def assert_security_headers(response) -> None:
 
 
 async def publish_site(client, admin, make_page, upload):
-    await client.post("/api/v1/themes", json={**THEME, "custom_css": ".vt-title { letter-spacing: 1px; }"}, headers=admin.headers)
+    await client.post(
+        "/api/v1/themes", json={**THEME, "custom_css": ".vt-title { letter-spacing: 1px; }"}, headers=admin.headers
+    )
     await upload(admin, "logo", png())
-    await make_page(admin, "home", title="Home <b>sweet</b> home", content="<p>Welcome!</p>", nav_order=1, meta_description='Say "hi" <now>')
+    await make_page(
+        admin,
+        "home",
+        title="Home <b>sweet</b> home",
+        content="<p>Welcome!</p>",
+        nav_order=1,
+        meta_description='Say "hi" <now>',
+    )
     await make_page(admin, "pricing", title="Pricing", content="<p>Cheap.</p>", nav_order=2)
     await make_page(admin, "secret", title="Secret plans", content="<p>draft</p>", is_published=False)
 
@@ -157,6 +166,11 @@ async def test_public_routes_ignore_credentials_and_head_works(client, make_user
 
 async def test_public_routes_are_documented_without_security(client):
     document = await (await client.get("/openapi.json")).get_json()
-    for path in ("/p/{org_slug}/", "/p/{org_slug}/{page_slug}", "/p/{org_slug}/theme.css", "/p/{org_slug}/assets/{name}"):
+    for path in (
+        "/p/{org_slug}/",
+        "/p/{org_slug}/{page_slug}",
+        "/p/{org_slug}/theme.css",
+        "/p/{org_slug}/assets/{name}",
+    ):
         assert document["paths"][path]["get"]["security"] == [], path
     assert "security" not in document["paths"]["/api/v1/themes"]["get"]

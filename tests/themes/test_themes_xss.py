@@ -29,9 +29,9 @@ HTML_PAYLOADS = [
     '<img """><script>alert(1)</script>">',
     '<body onload="alert(1)">',
     '<svg onload="alert(1)"><circle r="1"/></svg>',
-    '<svg><script>alert(1)</script></svg>',
+    "<svg><script>alert(1)</script></svg>",
     '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     '<a href="javascript:alert(1)">click</a>',
     '<a href="JaVaScRiPt:alert(1)">click</a>',
     '<a href="java&#x09;script:alert(1)">click</a>',
@@ -62,8 +62,8 @@ HTML_PAYLOADS = [
     "<template><script>alert(1)</script></template>",
     '<a href="https://ok.example.com" onmouseover="alert(1)" target="_blank">ok</a>',
     '<div id="x" class="y" data-x="1" onclick="alert(1)" tabindex="1" autofocus onfocus="alert(1)">z</div>',
-    '<textarea><script>alert(1)</script></textarea>',
-    '<xmp><script>alert(1)</script></xmp>',
+    "<textarea><script>alert(1)</script></textarea>",
+    "<xmp><script>alert(1)</script></xmp>",
 ]
 
 CSS_PAYLOADS = [
@@ -92,8 +92,29 @@ CSS_PAYLOADS = [
 ]
 
 DANGEROUS_TAGS = {
-    "script", "style", "iframe", "frame", "object", "embed", "svg", "math", "form", "input", "button", "textarea",
-    "link", "meta", "base", "template", "noscript", "video", "source", "marquee", "xmp", "body", "select",
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "link",
+    "meta",
+    "base",
+    "template",
+    "noscript",
+    "video",
+    "source",
+    "marquee",
+    "xmp",
+    "body",
+    "select",
 }
 SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
@@ -105,13 +126,21 @@ class Inspector(HTMLParser):
         self.problems: list[str] = []
         self.tags: list[str] = []
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+    def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         if tag in DANGEROUS_TAGS and tag not in self.allowed:
             self.problems.append(f"tag <{tag}>")
         for name, value in attrs:
             value = value or ""
-            if name.startswith("on") or name in {"srcdoc", "formaction", "xlink:href", "action", "data", "tabindex", "autofocus"}:
+            if name.startswith("on") or name in {
+                "srcdoc",
+                "formaction",
+                "xlink:href",
+                "action",
+                "data",
+                "tabindex",
+                "autofocus",
+            }:
                 self.problems.append(f"attribute {name}")
             if name in {"href", "src", "cite"}:
                 url = re.sub(r"[\x00-\x20]+", "", html.unescape(value)).lower()
@@ -153,7 +182,20 @@ def test_html_payload_is_inert_after_sanitizing(payload):
 def test_css_payload_is_inert_after_sanitizing(payload):
     cleaned = sanitize_css(payload)
     lowered = cleaned.lower()
-    for bad in ("@import", "url(", "expression", "behavior", "binding", "<", "javascript", "\\", "@font-face", "@namespace", "image-set", "evil"):
+    for bad in (
+        "@import",
+        "url(",
+        "expression",
+        "behavior",
+        "binding",
+        "<",
+        "javascript",
+        "\\",
+        "@font-face",
+        "@namespace",
+        "image-set",
+        "evil",
+    ):
         assert bad not in lowered, (payload, cleaned)
 
 
@@ -175,7 +217,7 @@ def test_safe_css_survives():
         "text-decoration: underline;",
         "linear-gradient(90deg, rgba(0, 0, 0, 0.5), #fff)",
         "padding: calc(1rem + 2px);",
-        "url(\"/p/acme/assets/logo-abc123.png\")",
+        'url("/p/acme/assets/logo-abc123.png")',
         "@media (max-width: 600px)",
         "@keyframes pulse",
     ):
@@ -184,7 +226,18 @@ def test_safe_css_survives():
 
 @pytest.mark.parametrize(
     "value",
-    ["red", "#12", "#1234567", "rgb(1,2)", "rgb(300, 0, 0)", "#fff; background: url(x)", "expression(alert(1))", "var(--x)", "</style>", "hsl(0, 0%, 0%)"],
+    [
+        "red",
+        "#12",
+        "#1234567",
+        "rgb(1,2)",
+        "rgb(300, 0, 0)",
+        "#fff; background: url(x)",
+        "expression(alert(1))",
+        "var(--x)",
+        "</style>",
+        "hsl(0, 0%, 0%)",
+    ],
 )
 def test_colors_are_refused(value):
     with pytest.raises(ValueError):
@@ -193,7 +246,16 @@ def test_colors_are_refused(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["x; } body { background: red", "'a</style>'", '"a"b"', "NotAFont", "url(x)", "a, , b", "sans-serif," * 9, "'unterminated"],
+    [
+        "x; } body { background: red",
+        "'a</style>'",
+        '"a"b"',
+        "NotAFont",
+        "url(x)",
+        "a, , b",
+        "sans-serif," * 9,
+        "'unterminated",
+    ],
 )
 def test_fonts_are_refused(value):
     with pytest.raises(ValueError):
@@ -207,7 +269,13 @@ async def test_corpus_through_the_api_and_the_rendered_page(client, make_user):
     title = '"><script>window.__xss=1</script>'
     response = await client.post(
         "/api/v1/themes/pages",
-        json={"slug": "xss", "title": title, "content": content, "is_published": True, "meta_description": '"><img src=x onerror=alert(1)>'},
+        json={
+            "slug": "xss",
+            "title": title,
+            "content": content,
+            "is_published": True,
+            "meta_description": '"><img src=x onerror=alert(1)>',
+        },
         headers=admin.headers,
     )
     assert response.status_code == 201

@@ -48,11 +48,16 @@ async def emit(vetrai_app, name: str, data: dict[str, Any], admin) -> Any:
 
 async def test_a_registration_reaches_the_service_signed(client, make_user, receiver):
     response = await client.post(
-        "/api/v1/register", json={"email": "ada@example.com", "password": "correct horse battery", "organization_name": "Analytical"}
+        "/api/v1/register",
+        json={"email": "ada@example.com", "password": "correct horse battery", "organization_name": "Analytical"},
     )
     assert response.status_code == 201, await response.get_data(as_text=True)
-    request = await eventually(lambda: next((r for r in receiver.requests if r.headers["x-vetrai-event"] == "auth.user_registered"), None))
-    expected = hmac.new(SECRET.encode(), request.headers["x-vetrai-timestamp"].encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    request = await eventually(
+        lambda: next((r for r in receiver.requests if r.headers["x-vetrai-event"] == "auth.user_registered"), None)
+    )
+    expected = hmac.new(
+        SECRET.encode(), request.headers["x-vetrai-timestamp"].encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
     assert request.headers["x-vetrai-signature"] == f"sha256={expected}"
     assert request.path == "/vetrai-events"
     event = json.loads(request.body)
@@ -71,12 +76,16 @@ async def test_a_password_reset_link_goes_to_the_service_and_is_not_kept(client,
     admin = await make_user("org_admin")
     assert (await client.post("/api/v1/password-reset", json={"email": admin.email})).status_code == 202
     request = await eventually(
-        lambda: next((r for r in receiver.requests if r.headers["x-vetrai-event"] == "auth.password_reset_requested"), None)
+        lambda: next(
+            (r for r in receiver.requests if r.headers["x-vetrai-event"] == "auth.password_reset_requested"), None
+        )
     )
     assert "/reset-password" in json.loads(request.body)["data"]["reset_url"]
     from vetrai_relay.models import RelayDelivery
 
-    row = await eventually(lambda: RelayDelivery.get_or_none(event_name="auth.password_reset_requested", status="delivered"))
+    row = await eventually(
+        lambda: RelayDelivery.get_or_none(event_name="auth.password_reset_requested", status="delivered")
+    )
     assert row.payload is None
 
 
@@ -143,7 +152,9 @@ async def test_a_private_address_is_refused_unless_allowed(make_user, receiver, 
     from vetrai_relay.settings import RelaySettings
 
     admin = await make_user("org_admin")
-    row = await RelayDelivery.create(organization_id=admin.user.organization_id, event_id=uuid.uuid4(), event_name="auth.x", payload={})
+    row = await RelayDelivery.create(
+        organization_id=admin.user.organization_id, event_id=uuid.uuid4(), event_name="auth.x", payload={}
+    )
     with pytest.raises(service.PermanentFailure, match="VETRAI_RELAY_ALLOW_PRIVATE"):
         await service.post(RelaySettings(url=receiver.url, secret="s", allow_private=False), row)
     assert receiver.requests == []
@@ -180,17 +191,20 @@ async def test_a_deployment_swaps_notifications_for_the_relay(vetrai_settings_fa
     listed = subprocess.run(
         [str(Path(sys.executable).with_name("vetrai")), "plugins"],
         env={**os.environ, "VETRAI_DISABLE_PLUGINS": "notifications"},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     names = {line.split()[0] for line in listed.splitlines() if line.strip()}
     assert "relay" in names and "notifications" not in names
 
 
 async def test_without_a_url_events_are_recorded_and_wait(monkeypatch, vetrai_settings, receiver):
-    from vetrai.core.app import create_app
-    from vetrai.core.organizations.service import create_organization
     from vetrai_relay import service
     from vetrai_relay.models import RelayDelivery
+
+    from vetrai.core.app import create_app
+    from vetrai.core.organizations.service import create_organization
 
     monkeypatch.delenv("VETRAI_RELAY_URL")
     app = create_app(vetrai_settings)

@@ -18,7 +18,10 @@ __version__ = "0.1.0"
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
     return PluginInfo(
-        name="relay", version=__version__, description="Domain events to your own notification service (replaces notifications)", requires=("auth",)
+        name="relay",
+        version=__version__,
+        description="Domain events to your own notification service (replaces notifications)",
+        requires=("auth",),
     )
 
 

@@ -118,7 +118,9 @@ async def kick(delivery_id: uuid.UUID) -> None:
 
 def backoff(config: RelaySettings, attempts: int) -> float:
     """base * 2^(attempts-1), capped, ±10% jitter so a backlog does not retry in lockstep."""
-    return min(config.retry_max_seconds, config.retry_base_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.9, 1.1)
+    return min(config.retry_max_seconds, config.retry_base_seconds * 2 ** max(0, attempts - 1)) * random.uniform(
+        0.9, 1.1
+    )
 
 
 async def claim(delivery_id: uuid.UUID, lease_seconds: float) -> RelayDelivery | None:
@@ -138,7 +140,9 @@ async def post(config: RelaySettings, row: RelayDelivery) -> int:
         try:
             await outbound.ensure_public_host(url)
         except outbound.PrivateAddressError as exc:
-            raise PermanentFailure(f"{exc}; set VETRAI_RELAY_ALLOW_PRIVATE=true for a service on your network") from None
+            raise PermanentFailure(
+                f"{exc}; set VETRAI_RELAY_ALLOW_PRIVATE=true for a service on your network"
+            ) from None
         except OSError as exc:
             raise TemporaryFailure(f"cannot resolve the relay host: {exc}") from None
     body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -211,11 +215,15 @@ async def requeue() -> int:
         return 0
     current = now()
     grace = timedelta(seconds=60)
-    stale = await RelayDelivery.filter(
-        Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
-        | Q(status="queued", next_attempt_at__lt=current - grace)
-        | Q(status="sending", locked_until__lt=current)
-    ).limit(500).values_list("id", flat=True)
+    stale = (
+        await RelayDelivery.filter(
+            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
+            | Q(status="queued", next_attempt_at__lt=current - grace)
+            | Q(status="sending", locked_until__lt=current)
+        )
+        .limit(500)
+        .values_list("id", flat=True)
+    )
     for delivery_id in stale:
         await kick(delivery_id)
     return len(stale)

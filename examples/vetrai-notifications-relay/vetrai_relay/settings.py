@@ -13,7 +13,9 @@ class RelaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VETRAI_RELAY_", env_file=".env", extra="ignore")
 
-    url: AnyHttpUrl | None = Field(None, description="Your notification service's endpoint; events are recorded but not sent while unset.")
+    url: AnyHttpUrl | None = Field(
+        None, description="Your notification service's endpoint; events are recorded but not sent while unset."
+    )
     secret: SecretStr | None = Field(
         None, description="Shared secret of the X-VetrAI-Signature HMAC; required when the URL is set."
     )
@@ -25,7 +27,9 @@ class RelaySettings(BaseSettings):
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt.")
     retry_max_seconds: float = Field(600.0, gt=0, description="Longest delay between two attempts.")
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one POST.")
-    allow_private: bool = Field(False, description="Allow a URL resolving to a private or loopback address (a service on your own network).")
+    allow_private: bool = Field(
+        False, description="Allow a URL resolving to a private or loopback address (a service on your own network)."
+    )
 
     @field_validator("events", mode="before")
     @classmethod

@@ -9,6 +9,9 @@ class TestHelloConformance(PluginConformance):
     plugin = "hello"
     resource_list = [
         Resource.by_post(
-            "/api/v1/hello/greetings", "/api/v1/hello/greetings/<greeting_id>", {"message": "hi"}, body={"message": "changed"}
+            "/api/v1/hello/greetings",
+            "/api/v1/hello/greetings/<greeting_id>",
+            {"message": "hi"},
+            body={"message": "changed"},
         ),
     ]

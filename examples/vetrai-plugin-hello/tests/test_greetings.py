@@ -59,11 +59,14 @@ async def test_greeting_created_event(make_user, vetrai_events):
 async def test_new_users_get_a_welcome_greeting(client, vetrai_events):
     """vetrai_event: the auth plugin's auth.user_registered makes a greeting in the new organization."""
     response = await client.post(
-        "/api/v1/register", json={"email": "newcomer@example.com", "password": "correct horse battery", "organization_name": "Newco"}
+        "/api/v1/register",
+        json={"email": "newcomer@example.com", "password": "correct horse battery", "organization_name": "Newco"},
     )
     assert response.status_code == 201, await response.get_data(as_text=True)
     await vetrai_events.wait_for("auth.user_registered")
-    token = (await client.post("/api/v1/login", json={"email": "newcomer@example.com", "password": "correct horse battery"}))
+    token = await client.post(
+        "/api/v1/login", json={"email": "newcomer@example.com", "password": "correct horse battery"}
+    )
     headers = {"Authorization": f"Bearer {(await token.get_json())['access_token']}"}
     items = (await (await client.get("/api/v1/hello/greetings", headers=headers)).get_json())["items"]
     assert [item["message"] for item in items] == ["Welcome, newcomer@example.com!"]

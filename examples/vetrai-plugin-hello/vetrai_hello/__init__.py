@@ -14,7 +14,9 @@ __version__ = "0.1.0"
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
-    return PluginInfo(name="hello", version=__version__, description="Greetings per organization (example plugin)", requires=("auth",))
+    return PluginInfo(
+        name="hello", version=__version__, description="Greetings per organization (example plugin)", requires=("auth",)
+    )
 
 
 @hookimpl

@@ -24,7 +24,9 @@ def serialize(greeting: Greeting) -> dict[str, Any]:
 
 
 async def create_greeting(principal: Principal, message: str) -> Greeting:
-    greeting = await Greeting.create(organization_id=principal.organization_id, author_id=principal.user_id, message=message)
+    greeting = await Greeting.create(
+        organization_id=principal.organization_id, author_id=principal.user_id, message=message
+    )
     await current_platform().events.emit(
         "hello.greeting_created",
         {"greeting_id": str(greeting.id), "message": message},

@@ -136,5 +136,9 @@ def expense_approval() -> WorkflowSpec:
         timeout_seconds=60,
         max_attempts=1,
         resume_model=ExpenseDecision,
-        to_output=lambda state: {"approved": state["approved"], "decided_by": state["decided_by"], "comment": state.get("comment")},
+        to_output=lambda state: {
+            "approved": state["approved"],
+            "decided_by": state["decided_by"],
+            "comment": state.get("comment"),
+        },
     )
