@@ -1,6 +1,7 @@
 """Shared fixtures: every API test runs on the backend chosen by VETRAI_TEST_BACKEND.
 
-``sqlite`` (default): a SQLite file per test and the in-memory broker.
+``sqlite`` (default): a SQLite file per test, copied from one database migrated once per run,
+and the in-memory broker.
 ``postgres``: one fresh database per test run on 127.0.0.1 (dropped at the end), tables
 truncated between tests, and a Redis broker with a per-test key prefix, so several runs can
 share one Postgres and one Redis without seeing each other.
@@ -9,7 +10,6 @@ share one Postgres and one Redis without seeing each other.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,50 +18,10 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import backend
 
-BACKEND = os.environ.get("VETRAI_TEST_BACKEND", "sqlite")
-PG_ADMIN_URL = os.environ.get("VETRAI_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("VETRAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-async def _pg_truncate(database: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(_pg_url(database).replace("postgres://", "postgresql://"))
-    try:
-        tables = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-        )
-        if tables:
-            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-            await connection.execute(f"TRUNCATE {names} CASCADE")
-    finally:
-        await connection.close()
-
-
-async def _redis_ping() -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
+BACKEND = backend.backend_name()
+IN_CI = backend.in_ci()
 
 
 @pytest.fixture(scope="session")
@@ -70,43 +30,28 @@ def pg_database() -> Any:
     if BACKEND != "postgres":
         yield None
         return
-    name = f"vetrai_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = backend.new_database_name("vetrai_test")
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        asyncio.run(_redis_ping())
+        asyncio.run(backend.pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(backend.redis_ping())
     except OSError as exc:
         if IN_CI:
             raise RuntimeError(f"CI=true needs PostgreSQL and Redis on 127.0.0.1: {exc}") from exc
         pytest.skip(f"PostgreSQL/Redis not reachable on 127.0.0.1 ({exc}); start them to run this backend")
     yield name
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def make_settings(tmp_path: Path, pg_database: str | None, **overrides: Any) -> Settings:
-    """Settings for one isolated test app on the selected backend."""
-    values: dict[str, Any] = {
-        "env": "test",
-        "data_dir": tmp_path / "data",
-        "storage_url": f"file://{tmp_path / 'storage'}",
-        "log_level": "WARNING",
-        "auto_migrate": True,
-        "redis_prefix": f"vt{uuid.uuid4().hex[:10]}:",
-    }
-    if pg_database is not None:
-        values["database_url"] = _pg_url(pg_database)
-        values["broker_url"] = REDIS_URL
-        values["broker_queue"] = f"vetrai-test-{uuid.uuid4().hex[:10]}"
-    else:
-        values["database_url"] = f"sqlite://{tmp_path / 'db.sqlite3'}"
-    values.update(overrides)
-    return Settings(**values)
+    asyncio.run(backend.pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
 async def settings_factory(tmp_path: Path, pg_database: str | None) -> Callable[..., Settings]:
+    """``settings_factory(**overrides)``: Settings on this test's isolated database (a copy of
+    the migrated template on SQLite, the run's truncated database on Postgres)."""
     if pg_database is not None:
-        await _pg_truncate(pg_database)
-    return lambda **overrides: make_settings(tmp_path, pg_database, **overrides)
+        await backend.pg_truncate(pg_database)
+        template = None
+    else:
+        template = await backend.sqlite_template()
+    return lambda **overrides: Settings(**backend.settings_values(tmp_path, pg_database, template, **overrides))
 
 
 @pytest.fixture
@@ -116,9 +61,9 @@ async def empty_database_url(tmp_path: Path, pg_database: str | None) -> AsyncIt
         yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
         return
     name = f"{pg_database}_empty"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    yield _pg_url(name)
-    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await backend.pg_admin(f'CREATE DATABASE "{name}"')
+    yield backend.pg_url(name)
+    await backend.pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

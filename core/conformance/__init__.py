@@ -123,7 +123,10 @@ async def vetrai_settings_factory(tmp_path: Path, vetrai_pg_database: str | None
 
     if vetrai_pg_database is not None:
         await backend.pg_truncate(vetrai_pg_database)
-    return lambda **overrides: Settings(**backend.settings_values(tmp_path, vetrai_pg_database, **overrides))
+        template = None
+    else:
+        template = await backend.sqlite_template()
+    return lambda **overrides: Settings(**backend.settings_values(tmp_path, vetrai_pg_database, template, **overrides))
 
 
 @pytest.fixture

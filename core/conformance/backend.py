@@ -12,6 +12,7 @@ where they are an error.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,38 @@ def new_database_name(prefix: str = "vetrai_kit") -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
-def settings_values(tmp_path: Path, pg_database: str | None, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of ``Settings`` for one isolated test app on the selected backend."""
+_sqlite_template: Path | None = None
+
+
+async def sqlite_template() -> Path:
+    """A SQLite database migrated once per test process with every installed plugin.
+
+    Migrating from zero costs about a second and a half per app; a copy of this file costs a few
+    milliseconds, and an app whose plugins are a subset finds nothing pending in it.
+    """
+    global _sqlite_template
+    if _sqlite_template is None:
+        import tempfile
+
+        from vetrai.core.app import create_app
+        from vetrai.core.config import Settings
+
+        folder = Path(tempfile.mkdtemp(prefix="vetrai-template-"))
+        application = create_app(Settings(**settings_values(folder, None)))
+        try:
+            async with application.test_app():
+                pass
+        finally:
+            await release_database()
+        _sqlite_template = folder / "db.sqlite3"
+    return _sqlite_template
+
+
+def settings_values(
+    tmp_path: Path, pg_database: str | None, template: Path | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Keyword arguments of ``Settings`` for one isolated test app on the selected backend;
+    on SQLite the database starts as a copy of ``template`` when one is given."""
     values: dict[str, Any] = {
         "env": "test",
         "data_dir": tmp_path / "data",
@@ -100,7 +131,10 @@ def settings_values(tmp_path: Path, pg_database: str | None, **overrides: Any) -
         values["broker_url"] = redis_url()
         values["broker_queue"] = f"vetrai-test-{uuid.uuid4().hex[:10]}"
     else:
-        values["database_url"] = f"sqlite://{tmp_path / 'db.sqlite3'}"
+        database = tmp_path / "db.sqlite3"
+        values["database_url"] = f"sqlite://{database}"
+        if template is not None and "database_url" not in overrides and not database.exists():
+            shutil.copyfile(template, database)
     values.update(overrides)
     return values
 

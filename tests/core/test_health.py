@@ -6,8 +6,9 @@ import socket
 
 from tortoise import connections
 
-from tests.conftest import BACKEND, _pg_admin
+from tests.conftest import BACKEND
 from vetrai.core.app import create_app
+from vetrai.core.conformance.backend import pg_admin
 
 
 def closed_port() -> int:
@@ -38,7 +39,7 @@ async def test_not_ready_when_redis_is_unreachable(settings_factory):
 async def test_not_ready_when_the_database_is_down(settings_factory, tmp_path, monkeypatch):
     if BACKEND == "postgres":
         name = f"vetrai_down_{tmp_path.name[-8:].replace('-', '_')}"
-        await _pg_admin(f'CREATE DATABASE "{name}"')
+        await pg_admin(f'CREATE DATABASE "{name}"')
         settings = settings_factory(plugins=[], database_url=f"postgres://postgres@127.0.0.1:5432/{name}")
     else:
         settings = settings_factory(plugins=[])
@@ -47,7 +48,7 @@ async def test_not_ready_when_the_database_is_down(settings_factory, tmp_path, m
         client = test_app.test_client()
         assert (await client.get("/health/ready")).status_code == 200
         if BACKEND == "postgres":
-            await _pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
         else:
             # An embedded SQLite file cannot be taken down from outside, so the query fails here.
             async def refuse(*args, **kwargs):
