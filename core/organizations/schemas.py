@@ -17,6 +17,9 @@ class OrganizationLimits(BaseModel):
     max_concurrent_jobs: int | None = Field(None, ge=0)
     max_monthly_jobs: int | None = Field(None, ge=0)
     max_storage_bytes: int | None = Field(None, ge=0)
+    max_monthly_external_messages: int | None = Field(
+        None, ge=0, description="Email/SMS per month to addresses that are not members of the organization."
+    )
 
 
 class OrganizationCreate(BaseModel):
