@@ -12,7 +12,7 @@ from quart_schema import QuartSchema, tag_blueprint
 from quart_schema.openapi import Info
 
 from vetrai import __version__
-from vetrai.core.auth import current_principal
+from vetrai.core.auth import current_principal, warn_untrusted_forwarding
 from vetrai.core.config import Settings
 from vetrai.core.errors import ProblemError, register_error_handlers
 from vetrai.core.logging import configure_logging
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         # oversized body on every route, so none is accepted just because its route ignores it.
         if (request.content_length or 0) > settings.max_request_bytes:
             raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
+        warn_untrusted_forwarding()
 
     @app.before_request
     async def authenticate_by_default() -> None:

@@ -8,6 +8,7 @@ None for credentials it does not recognise and raises a 401 problem for ones it 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from vetrai.core.errors import ProblemError, forbidden, unauthorized
 from vetrai.core.permissions import ADMIN_ROLES, SUPER_ADMIN
 from vetrai.core.platform import current_platform
 
+log = logging.getLogger("vetrai.auth")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -137,6 +139,26 @@ def require_scope(*scopes: str) -> Callable[[Callable[P, Awaitable[R]]], Callabl
         return wrapper
 
     return decorator
+
+
+def warn_untrusted_forwarding() -> None:
+    """Once per process in production: X-Forwarded-For arrives but ``VETRAI_TRUSTED_PROXIES=0``.
+
+    Behind a proxy that is not trusted every caller has the proxy's address, so one guesser's
+    failed logins lock the login of everyone (the IP lockout) and every per-address limit is
+    shared by all users.
+    """
+    platform = current_platform()
+    settings = platform.settings
+    if settings.env != "production" or settings.trusted_proxies or platform.state.get("forwarding_warned"):
+        return
+    if "X-Forwarded-For" in request.headers:
+        platform.state["forwarding_warned"] = True
+        log.warning(
+            "requests arrive with X-Forwarded-For but VETRAI_TRUSTED_PROXIES=0: every client looks like the "
+            "proxy, so one attacker's failed logins lock out everyone; set VETRAI_TRUSTED_PROXIES to the number "
+            "of proxies in front of the server (docs/operations.md)"
+        )
 
 
 def client_ip() -> str | None:
