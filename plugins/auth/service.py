@@ -457,8 +457,21 @@ async def authenticate_token(token: str) -> Principal | None:
         raise unauthorized("the organization is deactivated")
     # The rows are fresh for this request: the core skips its organization query and
     # principal_user() reuses the user instead of loading it again.
-    extra.update(organization_checked=True, user=user)
+    extra.update(organization_checked=True, user=user, revalidate=token_still_valid)
     return principal_for(user, kind="user", credential_id=credential, extra=extra)
+
+
+async def token_still_valid(principal: Principal) -> bool:
+    """For ``vetrai.core.auth.still_valid``: the token not logged out, its session live, the user active."""
+    extra = principal.extra
+    if extra.get("token_kind") == "jwt" and await RevokedJti.filter(jti=principal.credential_id).exists():
+        return False
+    if extra.get("token_kind") == "opaque" and not await AccessToken.filter(id=principal.credential_id).exists():
+        return False
+    session_id = extra.get("session_id")
+    if session_id is not None and not await Session.filter(id=session_id, revoked_at=None).exists():
+        return False
+    return await User.filter(id=principal.user_id, is_active=True).exists()
 
 
 async def principal_user(principal: Principal) -> User:

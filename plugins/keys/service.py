@@ -105,9 +105,20 @@ async def authenticate(token: str) -> tuple[Principal, KeyRequest] | None:
         scopes=allowed_scopes,
         kind="api_key",
         credential_id=str(entry.key_id),
-        extra={"key_scopes": sorted(entry.scopes), "organization_checked": True},
+        extra={"key_scopes": sorted(entry.scopes), "organization_checked": True, "revalidate": key_still_valid},
     )
     return principal, key_request
+
+
+async def key_still_valid(principal: Principal) -> bool:
+    """For ``vetrai.core.auth.still_valid``: the key not revoked, deactivated or expired, its creator active."""
+    key = await ApiKey.get_or_none(id=principal.credential_id).select_related("created_by")
+    if key is None or not key.is_active or key.revoked_at is not None:
+        return False
+    if key.expires_at is not None and as_utc(key.expires_at) <= now():
+        return False
+    creator = key.created_by
+    return bool(creator.is_active and creator.organization_id == key.organization_id and creator.role == principal.role)
 
 
 def over_limit(decision: Decision) -> ProblemError:

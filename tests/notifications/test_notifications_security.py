@@ -284,3 +284,63 @@ async def test_a_member_filtering_by_recipient_gets_only_their_own(client, make_
         items = (await response.get_json())["items"]
         assert all(item["recipient_id"] == str(member.id) for item in items)
         assert bool(items) == (recipient == member.id), json.dumps(items)
+
+
+# --- low: open streams end when the credential does -------------------------------------------
+
+
+async def _stream_is_cut(client, headers, cut) -> None:
+    """Open the stream, run ``cut`` and expect ``event: revoked`` (and the end) within seconds."""
+    async with client.request("/api/v1/notifications/stream", headers=headers) as connection:
+        await connection.send_complete()
+        assert (await asyncio.wait_for(connection.receive(), 5)).startswith(b": connected")
+        await cut()
+        received = b""
+
+        async def until_revoked() -> None:
+            nonlocal received
+            while b"event: revoked" not in received:
+                received += await connection.receive()
+
+        await asyncio.wait_for(until_revoked(), 15)
+        await connection.disconnect()
+
+
+@pytest.mark.parametrize("how", ["deactivated", "logged_out", "logged_out_opaque", "organization_deactivated"])
+async def test_a_notification_stream_ends_when_its_credential_does(client, make_user, how):
+    from vetrai.core.models import Organization
+    from vetrai.plugins.auth.models import User
+
+    admin = await make_user(role="org_admin")
+    member = await make_user(
+        role="user", organization=admin.organization, token_format="opaque" if how.endswith("opaque") else "jwt"
+    )
+
+    async def cut() -> None:
+        if how == "deactivated":
+            response = await client.put(f"/api/v1/users/{member.id}", json={"is_active": False}, headers=admin.headers)
+            assert response.status_code == 200 or await User.filter(id=member.id).update(is_active=False)
+        elif how == "organization_deactivated":
+            await Organization.filter(id=admin.organization.id).update(is_active=False)
+        else:
+            assert (await client.post("/api/v1/logout", json={}, headers=member.headers)).status_code == 204
+
+    await _stream_is_cut(client, member.headers, cut)
+
+
+async def test_a_notification_stream_ends_when_its_api_key_is_revoked(custom_app):
+    from tests.auth.conftest import create_member
+
+    test_app = await custom_app(plugins=["auth", "keys", "notifications"])
+    client = test_app.test_client()
+    member = await create_member(test_app, "user")
+    created = await client.post(
+        "/api/v1/keys", json={"name": "stream", "scopes": ["notifications:read"]}, headers=member.headers
+    )
+    key = await created.get_json()
+
+    async def cut() -> None:
+        assert (await client.delete(f"/api/v1/keys/{key['id']}", headers=member.headers)).status_code == 204
+
+    await _stream_is_cut(client, {"X-API-Key": key["key"]}, cut)
+    assert (await client.get("/api/v1/notifications", headers={"X-API-Key": key["key"]})).status_code == 401
