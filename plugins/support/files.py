@@ -76,9 +76,7 @@ def sanitize_filename(name: str | None, fallback: str = "attachment") -> str:
     """A display name: no directories, control/bidi/invisible characters, reserved characters or leading dots."""
     name = unicodedata.normalize("NFC", name or "")
     # ASCII controls become "_" below (visible where they were); every other invisible one goes.
-    name = "".join(
-        char for char in name if char < "\x80" or unicodedata.category(char) not in _INVISIBLE_CATEGORIES
-    )
+    name = "".join(char for char in name if char < "\x80" or unicodedata.category(char) not in _INVISIBLE_CATEGORIES)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip().lstrip(".").strip()
     if not name or set(name) <= {"_", "."}:

@@ -344,3 +344,22 @@ async def test_a_notification_stream_ends_when_its_api_key_is_revoked(custom_app
 
     await _stream_is_cut(client, {"X-API-Key": key["key"]}, cut)
     assert (await client.get("/api/v1/notifications", headers={"X-API-Key": key["key"]})).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::7f00:1]:{port}/hook", "http://[::ffff:127.0.0.1]:{port}/hook", "http://localhost:{port}/hook"],
+)
+async def test_webhooks_to_private_addresses_fail_in_any_form(custom_app, http_receiver, url):
+    from tests.auth.conftest import create_member
+
+    test_app = await custom_app(env={"webhook_allow_private": "false"})
+    client = test_app.test_client()
+    admin = await create_member(test_app, "org_admin")
+    target = url.format(port=http_receiver.port)
+    response = await client.post(
+        "/api/v1/notifications", json={"channel": "webhook", "to": target, "body": "ping"}, headers=admin.headers
+    )
+    row = await wait_status((await response.get_json())["id"])
+    assert row.status == "failed" and "private" in row.error
+    assert http_receiver.requests == []
