@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -12,9 +13,10 @@ from quart_schema import QuartSchema, tag_blueprint
 from quart_schema.openapi import Info
 
 from vetrai import __version__
-from vetrai.core.auth import current_principal
+from vetrai.core.auth import current_principal, warn_untrusted_forwarding
 from vetrai.core.config import Settings
 from vetrai.core.errors import ProblemError, register_error_handlers
+from vetrai.core.json_depth import MAX_JSON_DEPTH, THREAD_ABOVE_BYTES, too_deep
 from vetrai.core.logging import configure_logging
 from vetrai.core.openapi import (
     VetraiOpenAPIProvider,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         # oversized body on every route, so none is accepted just because its route ignores it.
         if (request.content_length or 0) > settings.max_request_bytes:
             raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
+        warn_untrusted_forwarding()
+        await refuse_deep_json()
 
     @app.before_request
     async def authenticate_by_default() -> None:
@@ -115,3 +119,19 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         return response
 
     return app
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+async def refuse_deep_json() -> None:
+    """A 400 for a JSON body nested deeper than ``MAX_JSON_DEPTH``, before any parser sees it."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not _is_json(request.mimetype):
+        return
+    data = await request.get_data(cache=True)
+    if not data:
+        return
+    deep = await asyncio.to_thread(too_deep, data) if len(data) > THREAD_ABOVE_BYTES else too_deep(data)
+    if deep:
+        raise ProblemError(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels", kind="json-too-deep")

@@ -8,6 +8,8 @@ None for credentials it does not recognise and raises a 401 problem for ones it 
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from vetrai.core.errors import ProblemError, forbidden, unauthorized
 from vetrai.core.permissions import ADMIN_ROLES, SUPER_ADMIN
 from vetrai.core.platform import current_platform
 
+log = logging.getLogger("vetrai.auth")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -49,6 +52,46 @@ class Principal:
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+REVALIDATE_SECONDS = 2.0
+"""How long one credential's ``still_valid`` answer is reused in this process."""
+_CHECKS_KEY = "credential_checks"
+_MAX_CHECKS = 10_000
+Revalidator = Callable[[Principal], Awaitable[bool]]
+"""What an authenticating plugin puts in ``Principal.extra["revalidate"]``: is the credential still good?"""
+
+
+async def still_valid(principal: Principal) -> bool:
+    """Whether ``principal``'s credential would still be accepted now.
+
+    Long-lived responses (Server-Sent Events streams) authenticate once, at connect; they
+    call this every few seconds and end when it turns false: the user deactivated, the
+    organization deactivated, the token logged out or its session revoked, the API key
+    revoked. The core checks the organization; the plugin that authenticated the principal
+    checks the rest through the ``extra["revalidate"]`` callable it put there. Answers are
+    cached per credential for ``REVALIDATE_SECONDS`` (a refusal for good), and a check that
+    fails with an error counts as a refusal.
+    """
+    platform = current_platform()
+    checks: dict[tuple[str, str], tuple[float, bool]] = platform.state.setdefault(_CHECKS_KEY, {})
+    key = (principal.kind, principal.credential_id or str(principal.user_id))
+    now = time.monotonic()
+    cached = checks.get(key)
+    if cached is not None and (not cached[1] or now - cached[0] < REVALIDATE_SECONDS):
+        return cached[1]
+    try:
+        valid = principal.organization_id is None or await platform.organization_is_active(principal.organization_id)
+        revalidate: Revalidator | None = principal.extra.get("revalidate")
+        if valid and revalidate is not None:
+            valid = await revalidate(principal)
+    except Exception:
+        log.warning("could not re-check a credential; treating it as no longer valid", exc_info=True)
+        return False
+    if len(checks) >= _MAX_CHECKS:
+        checks.clear()
+    checks[key] = (now, valid)
+    return valid
 
 
 def bearer_token() -> str | None:
@@ -137,6 +180,26 @@ def require_scope(*scopes: str) -> Callable[[Callable[P, Awaitable[R]]], Callabl
         return wrapper
 
     return decorator
+
+
+def warn_untrusted_forwarding() -> None:
+    """Once per process in production: X-Forwarded-For arrives but ``VETRAI_TRUSTED_PROXIES=0``.
+
+    Behind a proxy that is not trusted every caller has the proxy's address, so one guesser's
+    failed logins lock the login of everyone (the IP lockout) and every per-address limit is
+    shared by all users.
+    """
+    platform = current_platform()
+    settings = platform.settings
+    if settings.env != "production" or settings.trusted_proxies or platform.state.get("forwarding_warned"):
+        return
+    if "X-Forwarded-For" in request.headers:
+        platform.state["forwarding_warned"] = True
+        log.warning(
+            "requests arrive with X-Forwarded-For but VETRAI_TRUSTED_PROXIES=0: every client looks like the "
+            "proxy, so one attacker's failed logins lock out everyone; set VETRAI_TRUSTED_PROXIES to the number "
+            "of proxies in front of the server (docs/operations.md)"
+        )
 
 
 def client_ip() -> str | None:

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
     trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token a Prometheus scraper must send to GET /metrics (bearer_token in the scrape config).",
+    )
+    metrics_public: bool = Field(
+        False, description="Serve GET /metrics without a token (only behind a network that keeps it private)."
+    )
     rate_limit_fail_open: bool = Field(
         True,
         description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503.",

@@ -68,6 +68,9 @@ class Organization(BaseModel):
     limits = fields.JSONField(default=dict)
     settings = fields.JSONField(default=dict)
     is_active = fields.BooleanField(default=True)
+    is_platform = fields.BooleanField(
+        default=False, description="The platform operator's own organization, set only by `vetrai createsuperuser`"
+    )
 
     class Meta:
         table = "core_organization"

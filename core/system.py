@@ -11,9 +11,12 @@ from quart_schema import validate_response
 from tortoise import connections
 
 from vetrai import __version__
+from vetrai.core.auth import bearer_token
+from vetrai.core.errors import ProblemError, unauthorized
 from vetrai.core.openapi import public
 from vetrai.core.platform import current_platform
 from vetrai.core.plugins import describe
+from vetrai.core.security import constant_time_equals
 
 blueprint = Blueprint("system", __name__)
 log = logging.getLogger("vetrai.health")
@@ -112,6 +115,19 @@ async def readiness() -> tuple[dict, int]:
 @blueprint.get("/metrics")
 @public
 async def metrics() -> Response:
-    """Prometheus metrics: requests by route and status, latency, jobs by status."""
-    body = await current_platform().metrics.render()
+    """Prometheus metrics: requests by route and status, latency, jobs by status.
+
+    They show every route's traffic and every organization's job counts, so they are not
+    public by default: the scraper sends ``VETRAI_METRICS_TOKEN`` as a bearer token, or the
+    deployment opts in with ``VETRAI_METRICS_PUBLIC=true``.
+    """
+    platform = current_platform()
+    settings = platform.settings
+    if not settings.metrics_public:
+        if not settings.metrics_token:
+            raise ProblemError(403, "metrics are not exposed: set VETRAI_METRICS_TOKEN (or VETRAI_METRICS_PUBLIC=true)")
+        presented = bearer_token()
+        if presented is None or not constant_time_equals(presented, settings.metrics_token):
+            raise unauthorized("GET /metrics needs the metrics token as a bearer token")
+    body = await platform.metrics.render()
     return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8")

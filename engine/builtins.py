@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vetrai.engine.spec import WorkflowSpec
 
@@ -244,11 +244,26 @@ STOPWORDS = frozenset(
 )
 
 
+TRIAGE_MAX_CHARS = 50_000
+TRIAGE_MAX_SECTIONS = 200
+"""Each section is classified and streamed as an event: the work and the output grow with it."""
+
+
 class TriageInput(BaseModel):
     title: str = Field("", max_length=500)
     text: str = Field(
-        min_length=1, max_length=200_000, description="The document; paragraphs separated by blank lines."
+        min_length=1,
+        max_length=TRIAGE_MAX_CHARS,
+        description=f"The document; paragraphs separated by blank lines (at most {TRIAGE_MAX_SECTIONS}).",
     )
+
+    @field_validator("text")
+    @classmethod
+    def _bounded_sections(cls, value: str) -> str:
+        sections = sum(1 for part in re.split(r"\n\s*\n", value) if part.strip())
+        if sections > TRIAGE_MAX_SECTIONS:
+            raise ValueError(f"at most {TRIAGE_MAX_SECTIONS} paragraphs (blank-line separated); got {sections}")
+        return value
 
 
 class TriageSection(BaseModel):

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
+MAX_SETTINGS_BYTES = 64 * 1024
+"""Largest organization ``settings`` object, as compact JSON: every member reads it back."""
+
+
+def _bounded_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value, separators=(",", ":"), default=str)) > MAX_SETTINGS_BYTES:
+        raise ValueError(f"settings are limited to {MAX_SETTINGS_BYTES} bytes of JSON")
+    return value
 
 
 class OrganizationLimits(BaseModel):
@@ -17,6 +26,9 @@ class OrganizationLimits(BaseModel):
     max_concurrent_jobs: int | None = Field(None, ge=0)
     max_monthly_jobs: int | None = Field(None, ge=0)
     max_storage_bytes: int | None = Field(None, ge=0)
+    max_monthly_external_messages: int | None = Field(
+        None, ge=0, description="Email/SMS per month to addresses that are not members of the organization."
+    )
 
 
 class OrganizationCreate(BaseModel):
@@ -26,7 +38,11 @@ class OrganizationCreate(BaseModel):
     slug: str | None = Field(None, pattern=SLUG_PATTERN)
     plan: str = Field("free", min_length=1, max_length=50)
     limits: OrganizationLimits | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description=f"Free-form JSON, at most {MAX_SETTINGS_BYTES} bytes."
+    )
+
+    _settings_size = field_validator("settings")(_bounded_settings)
 
 
 class OrganizationUpdate(BaseModel):
@@ -35,10 +51,14 @@ class OrganizationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    settings: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = Field(
+        None, description=f"Replaces the settings; at most {MAX_SETTINGS_BYTES} bytes."
+    )
     plan: str | None = Field(None, min_length=1, max_length=50)
     limits: OrganizationLimits | None = None
     is_active: bool | None = None
+
+    _settings_size = field_validator("settings")(_bounded_settings)
 
 
 class OrganizationOut(BaseModel):

@@ -15,17 +15,33 @@ from vetrai.core.permissions import SUPER_ADMIN
 PLATFORM_ORGANIZATION = "platform"
 
 
-async def create_superuser(platform: Any, email: str, password: str) -> Any:
-    """A verified super_admin in the "platform" organization (created if missing)."""
-    from vetrai.core.db import apply_migrations
+async def platform_organization() -> Organization:
+    """The operator's own organization, found by its flag (never by name or slug).
+
+    Anyone may register an organization called "Platform" before the operator runs this
+    command, so the slug proves nothing; only this function sets ``is_platform``, and no
+    API can set it. The slug is "platform" when free, else a derived one.
+    """
     from vetrai.core.organizations.service import create_organization
+
+    organization = await Organization.filter(is_platform=True).order_by("created_at").first()
+    if organization is not None:
+        return organization
+    slug = None if await Organization.filter(slug=PLATFORM_ORGANIZATION).exists() else PLATFORM_ORGANIZATION
+    organization = await create_organization("Platform", slug=slug)
+    organization.is_platform = True
+    await organization.save(update_fields=["is_platform", "updated_at"])
+    return organization
+
+
+async def create_superuser(platform: Any, email: str, password: str) -> Any:
+    """A verified super_admin in the platform's own organization (created if missing)."""
+    from vetrai.core.db import apply_migrations
     from vetrai.plugins.auth.service import create_user
 
     if platform.settings.should_auto_migrate:
         await apply_migrations(platform.db_config)
-    organization = await Organization.get_or_none(slug=PLATFORM_ORGANIZATION)
-    if organization is None:
-        organization = await create_organization("Platform", slug=PLATFORM_ORGANIZATION)
+    organization = await platform_organization()
     return await create_user(organization, email, password, role=SUPER_ADMIN, email_verified=True)
 
 

@@ -3,6 +3,12 @@
 With Redis every server process shares the counts, so a guesser cannot spread attempts over
 replicas; without it (one embedded process) a dictionary is enough. Counts use fixed windows:
 the first failure starts a window of ``window`` seconds.
+
+Failed logins are counted per (account, client address) pair and per address, never per
+account alone: a lock on the account alone would let anyone keep a victim out forever by
+repeating bad logins. Past the threshold each further failure of a pair waits twice as long
+as the one before (``delay_for``). Every pair key of an account includes the account's
+generation, which a completed password reset bumps: proof of the mailbox ends every delay.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from redis.exceptions import RedisError
 
 from vetrai.core.ratelimits import limiter_unavailable
 from vetrai.core.security import sha256_hex
+
+GENERATION_TTL_SECONDS = 90 * 24 * 3600
+"""Longer than any lockout window, so an old generation's counters are gone before it is forgotten."""
 
 
 def subject_key(kind: str, value: str) -> str:
@@ -34,11 +43,25 @@ class Limiter(Protocol):
         """Seconds until ``key`` is unlocked; 0 when it is not locked."""
         ...
 
+    async def generation(self, key: str) -> int:
+        """A counter that only ``bump`` changes (0 until then)."""
+        ...
+
+    async def bump(self, key: str) -> None: ...
+
+
+def delay_for(failures: int, threshold: int, first_delay: int, longest: int) -> int:
+    """Seconds a pair waits after its ``failures``-th failure: 0 below ``threshold``, then doubling."""
+    if threshold <= 0 or failures < threshold:
+        return 0
+    return min(longest, first_delay * 2 ** min(failures - threshold, 30))
+
 
 class MemoryLimiter:
     def __init__(self) -> None:
         self._counts: dict[str, tuple[int, float]] = {}
         self._locks: dict[str, float] = {}
+        self._generations: dict[str, int] = {}
 
     async def hit(self, key: str, window: int) -> int:
         now = time.monotonic()
@@ -66,6 +89,12 @@ class MemoryLimiter:
             self._locks.pop(key, None)
             return 0
         return max(1, math.ceil(remaining))
+
+    async def generation(self, key: str) -> int:
+        return self._generations.get(key, 0)
+
+    async def bump(self, key: str) -> None:
+        self._generations[key] = self._generations.get(key, 0) + 1
 
 
 class RedisLimiter:
@@ -109,6 +138,24 @@ class RedisLimiter:
         if remaining is None or remaining <= 0:
             return 0
         return max(1, math.ceil(remaining / 1000))
+
+    async def generation(self, key: str) -> int:
+        try:
+            value = await self._redis.get(f"{self._prefix}generation:{key}")
+        except RedisError as error:
+            limiter_unavailable("account lockout", error, fail_open=self._fail_open)
+            return 0
+        return int(value or 0)
+
+    async def bump(self, key: str) -> None:
+        name = f"{self._prefix}generation:{key}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, GENERATION_TTL_SECONDS)
+                await pipe.execute()
+        except RedisError as error:
+            limiter_unavailable("account lockout", error, fail_open=self._fail_open)
 
 
 def build_limiter(redis: Redis | None, prefix: str, fail_open: bool = True) -> Limiter:

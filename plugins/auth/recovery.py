@@ -7,6 +7,7 @@ delivers them. A reset request answers the same whether or not the address exist
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -18,7 +19,14 @@ from vetrai.core.security import random_token, sha256_hex
 from vetrai.plugins.auth.lockout import subject_key
 from vetrai.plugins.auth.models import OneTimeToken, User
 from vetrai.plugins.auth.passwords import hash_password
-from vetrai.plugins.auth.service import check_password_policy, normalize_email, now, revoke_user_sessions, runtime
+from vetrai.plugins.auth.service import (
+    check_password_policy,
+    end_lockout,
+    normalize_email,
+    now,
+    revoke_user_sessions,
+    runtime,
+)
 
 log = logging.getLogger("vetrai.auth")
 RESET = "reset"
@@ -60,6 +68,26 @@ async def _consume(row: OneTimeToken) -> None:
         raise _invalid_token()
 
 
+def request_password_reset_later(email: str) -> None:
+    """Handle a reset request after the 202 answer, for known and unknown addresses alike.
+
+    The lookup, the token and the event take time only for a known address; doing all of
+    it in the background makes both answers take the same time, so the response time no
+    longer tells whether an address has an account.
+    """
+    rt = runtime()
+    task = asyncio.create_task(_request_safely(email))
+    rt.background.add(task)
+    task.add_done_callback(rt.background.discard)
+
+
+async def _request_safely(email: str) -> None:
+    try:
+        await request_password_reset(email)
+    except Exception:
+        log.exception("handling a password reset request failed")
+
+
 async def request_password_reset(email: str) -> None:
     """Emit the reset event for an active account; unknown addresses do nothing, silently."""
     email = normalize_email(email)
@@ -92,6 +120,7 @@ async def confirm_password_reset(token: str, new_password: str) -> None:
     user.password_hash = await hash_password(new_password)
     user.email_verified = True
     await user.save(update_fields=["password_hash", "email_verified", "updated_at"])
+    await end_lockout(user.email)  # the reset proved the mailbox: no guesser may keep its owner out
     revoked = await revoke_user_sessions(user.id, "password_reset")
     await record_audit(
         "auth.password_reset",

@@ -234,7 +234,7 @@ async def delete_user(user_id: str) -> tuple[str, int]:
 @validate_response(AuthAccepted, 202)
 async def password_reset(data: AuthPasswordResetRequest) -> tuple[dict, int]:
     """Request a reset link by email; the answer is the same whether the account exists or not."""
-    await recovery.request_password_reset(data.email)
+    recovery.request_password_reset_later(data.email)
     return {"detail": "if the address belongs to an account, a reset link has been sent"}, 202
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -35,7 +37,7 @@ from vetrai.core.permissions import ORG_ADMIN
 from vetrai.core.platform import Platform, current_platform
 from vetrai.core.security import random_token, sha256_hex
 from vetrai.plugins.auth.jwt import JwtSigner
-from vetrai.plugins.auth.lockout import Limiter, build_limiter, subject_key
+from vetrai.plugins.auth.lockout import Limiter, build_limiter, delay_for, subject_key
 from vetrai.plugins.auth.models import AccessToken, RefreshToken, RevokedJti, Session, User
 from vetrai.plugins.auth.passwords import hash_password, password_problems, verify_password
 from vetrai.plugins.auth.settings import AuthSettings
@@ -49,6 +51,8 @@ class AuthRuntime:
     signer: JwtSigner
     limiter: Limiter
     grace_secret: bytes
+    background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
+    """Password-reset requests being handled after their 202 answer."""
 
 
 def build_runtime(platform: Platform) -> AuthRuntime:
@@ -210,7 +214,7 @@ async def login(
     """Check credentials (constant work for unknown emails), enforce lockouts, start a session."""
     rt = runtime()
     email = normalize_email(email)
-    account_key = subject_key("account", email)
+    account_key = await pair_key(email, ip)
     ip_key = subject_key("ip", ip) if ip else None
     retry_after = await rt.limiter.locked_for(account_key)
     if ip_key:
@@ -247,8 +251,19 @@ async def login(
     return user, tokens
 
 
+async def pair_key(email: str, ip: str | None) -> str:
+    """The lockout key of one account from one client address, in the account's current generation."""
+    generation = await runtime().limiter.generation(subject_key("account-generation", email))
+    return subject_key("pair", f"{generation}|{email}|{ip or '-'}")
+
+
+async def end_lockout(email: str) -> None:
+    """Forget every failure of the account from every address (after a completed password reset)."""
+    await runtime().limiter.bump(subject_key("account-generation", normalize_email(email)))
+
+
 async def _login_failed(email: str, user: User | None, account_key: str, ip_key: str | None, ip: str | None) -> None:
-    """Audit the failure and lock the account or IP once it crosses its threshold."""
+    """Audit the failure; past the threshold the (account, address) pair waits, doubling each time."""
     rt = runtime()
     settings = rt.settings
     organization_id = user.organization_id if user else None
@@ -260,14 +275,17 @@ async def _login_failed(email: str, user: User | None, account_key: str, ip_key:
         data={"email": email},
     )
     failures = await rt.limiter.hit(account_key, settings.lockout_window_seconds)
-    if failures >= settings.lockout_account_failures:
-        await rt.limiter.lock(account_key, settings.lockout_seconds)
+    delay = delay_for(
+        failures, settings.lockout_account_failures, settings.lockout_delay_seconds, settings.lockout_seconds
+    )
+    if delay:
+        await rt.limiter.lock(account_key, delay)
         await record_audit(
             "auth.lockout",
             organization_id=organization_id,
             target_type="user",
             target_id=user.id if user else None,
-            data={"scope": "account", "email": email, "failures": failures, "seconds": settings.lockout_seconds},
+            data={"scope": "account_and_ip", "email": email, "ip": ip, "failures": failures, "seconds": delay},
         )
     if ip_key:
         ip_failures = await rt.limiter.hit(ip_key, settings.lockout_window_seconds)
@@ -439,8 +457,21 @@ async def authenticate_token(token: str) -> Principal | None:
         raise unauthorized("the organization is deactivated")
     # The rows are fresh for this request: the core skips its organization query and
     # principal_user() reuses the user instead of loading it again.
-    extra.update(organization_checked=True, user=user)
+    extra.update(organization_checked=True, user=user, revalidate=token_still_valid)
     return principal_for(user, kind="user", credential_id=credential, extra=extra)
+
+
+async def token_still_valid(principal: Principal) -> bool:
+    """For ``vetrai.core.auth.still_valid``: the token not logged out, its session live, the user active."""
+    extra = principal.extra
+    if extra.get("token_kind") == "jwt" and await RevokedJti.filter(jti=principal.credential_id).exists():
+        return False
+    if extra.get("token_kind") == "opaque" and not await AccessToken.filter(id=principal.credential_id).exists():
+        return False
+    session_id = extra.get("session_id")
+    if session_id is not None and not await Session.filter(id=session_id, revoked_at=None).exists():
+        return False
+    return await User.filter(id=principal.user_id, is_active=True).exists()
 
 
 async def principal_user(principal: Principal) -> User:
@@ -486,7 +517,8 @@ async def change_password(principal: Principal, current_password: str, new_passw
     """Verify the current password, store the new one, and end every other session."""
     rt = runtime()
     user = await principal_user(principal)
-    account_key = subject_key("account", user.email)
+    # Its own counter: wrong current passwords typed in a session never lock the login.
+    account_key = subject_key("password-change", str(user.id))
     retry_after = await rt.limiter.locked_for(account_key)
     if retry_after:
         raise rate_limited(retry_after, "too many failed password attempts; try again later")

@@ -20,9 +20,16 @@ class AuthSettings(BaseSettings):
     )
     reset_token_ttl_seconds: int = 3600
     verify_token_ttl_seconds: int = 48 * 3600
-    lockout_account_failures: int = 10
-    lockout_ip_failures: int = 100
+    lockout_account_failures: int = Field(
+        10,
+        description="Failed logins of one account from one client address before each further failure must wait "
+        "(30 s, then doubling); never a lock of the account alone, and a password reset ends it.",
+    )
+    lockout_ip_failures: int = Field(
+        100, description="Failed logins from one client address (any account) before that address is locked out."
+    )
     lockout_window_seconds: int = Field(900, description="Window in which failed logins are counted.")
-    lockout_seconds: int = Field(900, description="How long an account or IP stays locked out.")
+    lockout_delay_seconds: int = Field(30, ge=1, description="First wait after lockout_account_failures; doubles.")
+    lockout_seconds: int = Field(900, description="Longest wait of an account from one address, and an IP lockout.")
     login_rate_limit_per_ip: int = Field(0, description="Successful logins per IP per window; 0 = unlimited.")
     register_rate_limit_per_ip: int = Field(0, description="Registrations per IP per window; 0 = unlimited.")

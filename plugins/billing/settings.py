@@ -52,6 +52,7 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_concurrent_jobs": 2,
             "max_monthly_jobs": 1000,
             "max_storage_bytes": 1024**3,
+            "max_monthly_external_messages": 0,
         },
     ),
     BillingPlan(
@@ -65,6 +66,7 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_concurrent_jobs": 10,
             "max_monthly_jobs": 50_000,
             "max_storage_bytes": 50 * 1024**3,
+            "max_monthly_external_messages": 10_000,
         },
     ),
     BillingPlan(
@@ -78,6 +80,7 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_concurrent_jobs": 100,
             "max_monthly_jobs": 1_000_000,
             "max_storage_bytes": 1024**4,
+            "max_monthly_external_messages": 1_000_000,
         },
         usage_meters={"job_runs": "vetrai_job_runs", "api_requests": "vetrai_api_requests"},
     ),

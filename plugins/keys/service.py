@@ -26,7 +26,7 @@ from vetrai.plugins.keys.models import ApiKey, ApiKeyUsage
 from vetrai.plugins.keys.ratelimit import Decision, RateLimiter, build_rate_limiter
 from vetrai.plugins.keys.settings import KeysSettings
 from vetrai.plugins.keys.usage import UsageCounter
-from vetrai.plugins.keys.verification import KeyCache
+from vetrai.plugins.keys.verification import KeyCache, plan_rate_ceiling
 
 INVALID_KEY = "invalid, expired or revoked API key"
 USER_FIELDS_THAT_MATTER = frozenset({"role", "is_active", "organization_id", "organization"})
@@ -105,9 +105,20 @@ async def authenticate(token: str) -> tuple[Principal, KeyRequest] | None:
         scopes=allowed_scopes,
         kind="api_key",
         credential_id=str(entry.key_id),
-        extra={"key_scopes": sorted(entry.scopes), "organization_checked": True},
+        extra={"key_scopes": sorted(entry.scopes), "organization_checked": True, "revalidate": key_still_valid},
     )
     return principal, key_request
+
+
+async def key_still_valid(principal: Principal) -> bool:
+    """For ``vetrai.core.auth.still_valid``: the key not revoked, deactivated or expired, its creator active."""
+    key = await ApiKey.get_or_none(id=principal.credential_id).select_related("created_by")
+    if key is None or not key.is_active or key.revoked_at is not None:
+        return False
+    if key.expires_at is not None and as_utc(key.expires_at) <= now():
+        return False
+    creator = key.created_by
+    return bool(creator.is_active and creator.organization_id == key.organization_id and creator.role == principal.role)
 
 
 def over_limit(decision: Decision) -> ProblemError:
@@ -177,6 +188,29 @@ async def get_key(principal: Principal, key_id: uuid.UUID | str) -> ApiKey:
     return key
 
 
+def _check_rate_limit(organization: Organization, limit: dict[str, int] | None) -> None:
+    """A key may be slower than its plan allows, never faster (422 above the ceiling).
+
+    The ceiling is the plan's ``api_key_requests_per_minute`` or else the server default; a
+    limit passes when neither its rate nor its burst (``requests`` at once) is above it.
+    """
+    if not limit:
+        return
+    ceiling_requests, ceiling_window = plan_rate_ceiling(organization, runtime().settings)
+    requests, window = limit["requests"], limit["window_seconds"]
+    if requests > ceiling_requests or requests * ceiling_window > ceiling_requests * window:
+        raise unprocessable(
+            [
+                {
+                    "loc": ["body", "rate_limit"],
+                    "msg": f"above the plan's ceiling of {ceiling_requests} requests per {ceiling_window} s",
+                    "type": "value_error",
+                }
+            ],
+            f"the rate limit may not exceed {ceiling_requests} requests per {ceiling_window} s",
+        )
+
+
 async def live_key_count(organization_id: uuid.UUID) -> int:
     return await ApiKey.filter(
         Q(expires_at=None) | Q(expires_at__gt=now()), organization_id=organization_id, revoked_at=None
@@ -198,6 +232,7 @@ async def create_key(
     secret = tokens.generate_key()
     async with in_transaction():
         organization = await Organization.filter(id=principal.organization_id).select_for_update().get()
+        _check_rate_limit(organization, rate_limit)
         await ensure_quota(organization, "max_api_keys", await live_key_count(organization.id))
         key = await ApiKey.create(
             organization_id=organization.id,
@@ -238,6 +273,7 @@ async def update_key(principal: Principal, key_id: uuid.UUID | str, changes: dic
         key.expires_at = _check_expiry(changes["expires_at"])
     if "rate_limit" in changes:
         limit = changes["rate_limit"]
+        _check_rate_limit(await Organization.get(id=key.organization_id), limit)
         key.rate_limit_requests = limit["requests"] if limit else None
         key.rate_limit_window_seconds = limit["window_seconds"] if limit else None
     if "is_active" in changes and changes["is_active"] is not None:

@@ -52,14 +52,27 @@ class VerifiedKey:
         return self.expires_at is None or self.expires_at > now
 
 
-def rate_limit_for(key: ApiKey, organization: Organization, settings: KeysSettings) -> tuple[int, int]:
-    """The key's own limit, else its organization's plan default, else the server default."""
-    if key.rate_limit_requests and key.rate_limit_window_seconds:
-        return key.rate_limit_requests, key.rate_limit_window_seconds
+def plan_rate_ceiling(organization: Organization, settings: KeysSettings) -> tuple[int, int]:
+    """The organization's plan rate (per minute), else the server default: the default and the ceiling."""
     per_minute = limits_of(organization).get(PLAN_RATE_LIMIT)
     if isinstance(per_minute, int) and per_minute > 0:
         return per_minute, 60
     return settings.default_rate_limit_requests, settings.default_rate_limit_window_seconds
+
+
+def rate_limit_for(key: ApiKey, organization: Organization, settings: KeysSettings) -> tuple[int, int]:
+    """The key's own limit, else its organization's plan default, else the server default.
+
+    A key's own limit above the ceiling (stored before the ceiling existed, or the plan got
+    smaller since) is cut down to the ceiling.
+    """
+    ceiling = plan_rate_ceiling(organization, settings)
+    if key.rate_limit_requests and key.rate_limit_window_seconds:
+        requests, window = key.rate_limit_requests, key.rate_limit_window_seconds
+        if requests > ceiling[0] or requests * ceiling[1] > ceiling[0] * window:
+            return ceiling
+        return requests, window
+    return ceiling
 
 
 class KeyCache:

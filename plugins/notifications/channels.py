@@ -204,7 +204,8 @@ async def ensure_public_host(url: str) -> None:
 async def post_signed(url: str, payload: dict[str, Any], notification_id: uuid.UUID, *, check_host: bool) -> None:
     """POST signed JSON; 2xx is delivered, 5xx/408/429/network errors retry, other codes fail."""
     rt = _runtime()
-    if check_host and not rt.settings.webhook_allow_private:
+    allow_private = not check_host or rt.settings.webhook_allow_private
+    if not allow_private:
         await ensure_public_host(url)
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
     timestamp = str(int(time.time()))
@@ -217,9 +218,17 @@ async def post_signed(url: str, payload: dict[str, Any], notification_id: uuid.U
         "Idempotency-Key": str(notification_id),
     }
     try:
-        # A client per call: deliveries may still run while the plugin shuts down.
-        async with httpx.AsyncClient(timeout=rt.settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        # A client per call: deliveries may still run while the plugin shuts down. The guarded
+        # client checks the address it connects to, so a name that changed its answer since
+        # ensure_public_host (DNS rebinding) is still refused.
+        async with outbound.guarded_client(
+            timeout=rt.settings.webhook_timeout_seconds, allow_private=allow_private
+        ) as client:
             response = await client.post(url, content=body, headers=headers)
+    except outbound.PrivateAddressError as exc:
+        raise DeliveryError(f"{exc}; set VETRAI_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE=true to allow it") from None
+    except OSError as exc:
+        raise TemporaryDeliveryError(f"cannot resolve {urlsplit(url).hostname}: {exc}") from None
     except httpx.TransportError as exc:
         raise TemporaryDeliveryError(f"POST {urlsplit(url).netloc} failed: {type(exc).__name__}: {exc}") from None
     if response.is_success:

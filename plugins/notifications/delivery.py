@@ -25,8 +25,8 @@ from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications import service
 from vetrai.plugins.notifications.channels import NotificationMessage
 from vetrai.plugins.notifications.models import Notification, NotificationTemplate
-from vetrai.plugins.notifications.service import SECURITY, NotificationsRuntime, now, runtime
-from vetrai.plugins.notifications.templates import TemplateProblem, render
+from vetrai.plugins.notifications.service import SECURITY, NotificationsRuntime, now, render_template, runtime
+from vetrai.plugins.notifications.templates import TemplateProblem
 
 log = logging.getLogger("vetrai.notifications")
 CLOCK_SLACK = timedelta(milliseconds=50)
@@ -99,11 +99,7 @@ async def _render(row: Notification, user: User | None, rt: NotificationsRuntime
     else:
         raise TemplateProblem("the notification has neither a body nor a template")
     context = await _context(row, user, rt)
-    row.subject = render(template.subject, context, field="subject") if template.subject else None
-    row.body = render(template.body, context, field="body")
-    row.html = (
-        render(template.html, context, html=True, field="html") if template.html and row.channel == "email" else None
-    )
+    row.subject, row.body, row.html = await render_template(template, context, row.channel)
     row.rendered = True
     await Notification.filter(id=row.id).update(subject=row.subject, body=row.body, html=row.html, rendered=True)
 

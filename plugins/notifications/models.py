@@ -49,6 +49,9 @@ class Notification(BaseModel, TenantMixin):
     error = fields.TextField(null=True)
     idempotency_key = fields.CharField(max_length=200, null=True)
     created_by_id = fields.UUIDField(null=True)
+    external = fields.BooleanField(
+        default=False, description="Sent by an admin to an address outside the organization (counts against the plan)"
+    )
     next_attempt_at = fields.DatetimeField(null=True)
     locked_until = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, make_response, request
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
-from vetrai.core.auth import Principal, current_principal, require_scope
+from vetrai.core.auth import Principal, current_principal, require_scope, still_valid
 from vetrai.core.errors import ProblemError, forbidden
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import ORG_ADMIN
@@ -31,6 +32,7 @@ from vetrai.plugins.notifications.schemas import (
 
 blueprint = Blueprint("notifications", __name__)
 READ = "notifications:read"
+STREAM_CHECK_SECONDS = 1.0
 WRITE = "notifications:write"
 
 
@@ -88,7 +90,8 @@ async def stream_notifications() -> Response:
     """Server-Sent Events: your new in-app notifications, live, on any server process.
 
     A reconnect with ``Last-Event-ID`` first replays the in-app notifications delivered since
-    that one (at most 100).
+    that one (at most 100). The stream ends with ``event: revoked`` within seconds of the user
+    or organization being deactivated, the token logged out or the API key revoked.
     """
     principal = await current_principal()
     if principal.user_id is None:
@@ -117,14 +120,23 @@ async def stream_notifications() -> Response:
                     item = service.serialize_notification(row)
                     replayed.add(str(item["id"]))
                     yield frame(item)
+            quiet_since = time.monotonic()
             while True:
+                # The credential was checked at connect; it is re-checked every second or so, so
+                # a deactivated user, a logged-out token or a revoked key stops receiving.
+                if not await still_valid(principal):
+                    yield b"event: revoked\ndata: {}\n\n"
+                    return
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=keepalive)
+                    item = await asyncio.wait_for(queue.get(), timeout=min(keepalive, STREAM_CHECK_SECONDS))
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    if time.monotonic() - quiet_since >= keepalive:
+                        quiet_since = time.monotonic()
+                        yield b": keepalive\n\n"
                     continue
                 if str(item.get("id")) in replayed:
                     continue
+                quiet_since = time.monotonic()
                 yield frame(item)
 
     response = await make_response(

@@ -7,6 +7,7 @@ written ``queued`` before the task is sent, and the task only moves it forward.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -21,17 +22,26 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from vetrai.core.auth import Principal
-from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, unprocessable
+from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
 from vetrai.core.hooks import NotificationChannel
+from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, current_platform
-from vetrai.core.tenancy import get_scoped, scoped
+from vetrai.core.tenancy import get_scoped, limits_of, scoped
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications.models import Notification, NotificationPreference, NotificationTemplate
 from vetrai.plugins.notifications.settings import NotificationsSettings
 from vetrai.plugins.notifications.stream import StreamHub
-from vetrai.plugins.notifications.templates import DEFAULT_TEMPLATES, TemplateProblem, check_template
+from vetrai.plugins.notifications.templates import (
+    DEFAULT_TEMPLATES,
+    SECURITY_TEMPLATES,
+    Part,
+    TemplateProblem,
+    check_template,
+    render_parts,
+)
 
 log = logging.getLogger("vetrai.notifications")
 GLOBAL = "global"
@@ -45,6 +55,8 @@ CATEGORIES: dict[str, str] = {
     "general": "Messages your organization's administrators send",
 }
 MAX_DATA_BYTES = 64 * 1024
+EXTERNAL_LIMIT = "max_monthly_external_messages"
+EXTERNAL_CHANNELS = ("email", "sms")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _email_adapter: TypeAdapter[str] = TypeAdapter(EmailStr)
 
@@ -266,13 +278,28 @@ async def get_template(principal: Principal, template_id: uuid.UUID | str) -> No
     return row
 
 
-def _check_fields(channel: str | None, subject: str | None, body: str | None, html: str | None) -> None:
+def _check_sources(subject: str | None, body: str | None, html: str | None) -> None:
+    check_template(subject, field="subject")
+    check_template(body, field="body")
+    check_template(html, html=True, field="html")
+
+
+def _refuse_security_name(principal: Principal, name: str | None, row: NotificationTemplate | None = None) -> None:
+    """Security mail is never rendered from an organization's template: such names are reserved."""
+    is_global = row is not None and row.organization_id is None
+    if name in SECURITY_TEMPLATES and not is_global:
+        raise _invalid(
+            "name",
+            f"{name!r} is a security message rendered only from the platform's own template; "
+            f"reserved names: {sorted(SECURITY_TEMPLATES)}",
+        )
+
+
+async def _check_fields(channel: str | None, subject: str | None, body: str | None, html: str | None) -> None:
     if channel is not None and channel not in runtime().channels:
         raise _invalid("channel", f"unknown channel; one of {sorted(runtime().channels)}")
     try:
-        check_template(subject, field="subject")
-        check_template(body, field="body")
-        check_template(html, html=True, field="html")
+        await asyncio.to_thread(_check_sources, subject, body, html)
     except TemplateProblem as exc:
         field_name = str(exc).split(":", 1)[0]
         raise unprocessable(
@@ -282,7 +309,8 @@ def _check_fields(channel: str | None, subject: str | None, body: str | None, ht
 
 
 async def create_template(principal: Principal, values: dict[str, Any]) -> NotificationTemplate:
-    _check_fields(values["channel"], values.get("subject"), values["body"], values.get("html"))
+    _refuse_security_name(principal, values["name"])
+    await _check_fields(values["channel"], values.get("subject"), values["body"], values.get("html"))
     try:
         return await NotificationTemplate.create(
             organization_id=principal.organization_id, owner_key=str(principal.organization_id), **values
@@ -302,7 +330,14 @@ async def update_template(principal: Principal, template_id: str, changes: dict[
     for name in ("name", "channel", "locale", "body"):
         if name in changes and changes[name] is None:
             raise _invalid(name, "may not be null")
-    _check_fields(changes.get("channel"), changes.get("subject"), changes.get("body"), changes.get("html"))
+    _refuse_security_name(principal, changes.get("name", row.name), row)
+    if (
+        row.organization_id is None
+        and "name" in changes
+        and (changes["name"] in SECURITY_TEMPLATES) != (row.name in SECURITY_TEMPLATES)
+    ):
+        raise _invalid("name", "a security template keeps its name, and no other template may take one")
+    await _check_fields(changes.get("channel"), changes.get("subject"), changes.get("body"), changes.get("html"))
     for name, value in changes.items():
         setattr(row, name, value)
     try:
@@ -318,12 +353,34 @@ async def delete_template(principal: Principal, template_id: str) -> None:
     await row.delete()
 
 
+def _builtin_template(name: str, channel: str) -> NotificationTemplate | None:
+    for default in DEFAULT_TEMPLATES:
+        if default.name == name and default.channel == channel:
+            return NotificationTemplate(
+                organization_id=None,
+                owner_key=GLOBAL,
+                name=name,
+                channel=channel,
+                locale="en",
+                subject=default.subject,
+                body=default.body,
+                html=default.html,
+            )
+    return None
+
+
 async def find_template(
     organization_id: uuid.UUID, name: str, channel: str, locale: str
 ) -> NotificationTemplate | None:
-    """The organization's template, else the global default; the locale, else English."""
+    """The organization's template, else the global default; the locale, else English.
+
+    Security messages (password reset, verification, password changed, new login) carry
+    live credentials, so they come only from the platform's global template (or the built-in
+    one): an organization's template of that name is never used, whoever created it.
+    """
+    owners = [GLOBAL] if name in SECURITY_TEMPLATES else [str(organization_id), GLOBAL]
     candidates = await NotificationTemplate.filter(
-        owner_key__in=[str(organization_id), GLOBAL],
+        owner_key__in=owners,
         name=name,
         channel=channel,
         locale__in=list(dict.fromkeys([locale, "en"])),
@@ -332,7 +389,22 @@ async def find_template(
     def rank(row: NotificationTemplate) -> tuple[int, int]:
         return (0 if row.owner_key != GLOBAL else 1, 0 if row.locale == locale else 1)
 
-    return min(candidates, key=rank) if candidates else None
+    if candidates:
+        return min(candidates, key=rank)
+    return _builtin_template(name, channel) if name in SECURITY_TEMPLATES else None
+
+
+async def render_template(
+    template: NotificationTemplate, context: dict[str, Any], channel: str
+) -> tuple[str | None, str, str | None]:
+    """Subject, text and HTML of ``template``, rendered off the event loop under one deadline."""
+    parts = [Part("body", template.body)]
+    if template.subject:
+        parts.insert(0, Part("subject", template.subject))
+    if template.html and channel == "email":
+        parts.append(Part("html", template.html, html=True))
+    rendered = dict(zip([part.field for part in parts], await render_parts(parts, context), strict=True))
+    return rendered.get("subject"), rendered["body"], rendered.get("html")
 
 
 async def seed_default_templates() -> int:
@@ -416,6 +488,8 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
             raise _invalid("template_id", "unknown template")
         if template.channel != channel:
             raise _invalid("template_id", f"the template is for the {template.channel} channel")
+        if template.name in SECURITY_TEMPLATES:
+            raise _invalid("template_id", "security templates are sent by the platform only")
     elif not values.get("body"):
         raise _invalid("body", "give a template_id or a body")
     if len(json.dumps(values.get("data") or {}, default=str)) > MAX_DATA_BYTES:
@@ -425,8 +499,10 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
         existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)
         if existing is not None:
             return existing, False
+    external = await _is_external(organization_id, channel, recipient, to)
     fields = {
         "organization_id": organization_id,
+        "external": external,
         "user_id": recipient.id if recipient is not None else None,
         "to": to,
         "channel": channel,
@@ -441,7 +517,10 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
     else:
         fields.update(subject=values.get("subject"), body=values["body"], rendered=True)
     try:
-        row = await Notification.create(**fields)
+        if external:
+            row = await _create_external(organization_id, fields)
+        else:
+            row = await Notification.create(**fields)
     except IntegrityError:
         existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)
         if existing is None:
@@ -449,6 +528,47 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
         return existing, False
     await kick(row.id)
     return row, True
+
+
+async def _is_external(organization_id: uuid.UUID, channel: str, recipient: User | None, to: str | None) -> bool:
+    """Email or SMS to an address that is not an active member's: the platform relaying mail."""
+    if channel not in EXTERNAL_CHANNELS or to is None:
+        return False
+    if channel == "email":
+        if recipient is not None and recipient.email == to.strip().lower():
+            return False
+        return not await User.filter(organization_id=organization_id, email=to.strip().lower(), is_active=True).exists()
+    return True
+
+
+def month_start(at: datetime | None = None) -> datetime:
+    at = at or now()
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _create_external(organization_id: uuid.UUID, fields: dict[str, Any]) -> Notification:
+    """Create an external message within the plan's monthly allowance (403 quota-exceeded past it).
+
+    The organization row is locked while counting, so concurrent sends cannot both take the
+    last message of the allowance (PostgreSQL; SQLite serializes writers anyway).
+    """
+    async with in_transaction():
+        organization = await Organization.filter(id=organization_id).select_for_update().get()
+        if organization.is_platform:
+            return await Notification.create(**fields)
+        maximum = limits_of(organization)[EXTERNAL_LIMIT]
+        used = await Notification.filter(
+            organization_id=organization_id, external=True, created_at__gte=month_start()
+        ).count()
+        if used + 1 > maximum:
+            raise quota_exceeded(
+                f"{EXTERNAL_LIMIT} of the {organization.plan!r} plan is {maximum} per month: email and SMS to "
+                "addresses outside the organization need a plan that includes them (members are always reachable)",
+                limit=EXTERNAL_LIMIT,
+                maximum=maximum,
+                current=used,
+            )
+        return await Notification.create(**fields)
 
 
 async def queue_system(
@@ -493,7 +613,8 @@ def visible_notifications(principal: Principal, **filters: Any) -> QuerySet[Noti
         return scoped(Notification, principal, **filters)
     if principal.user_id is None:
         return Notification.filter(id=None)
-    return scoped(Notification, principal, user_id=principal.user_id, **filters)
+    # A non-admin's own filters (e.g. recipient_id) narrow their inbox further, never widen it.
+    return scoped(Notification, principal, **filters).filter(user_id=principal.user_id)
 
 
 async def get_notification(principal: Principal, notification_id: str) -> Notification:

@@ -66,9 +66,17 @@ def sniff_content_type(head: bytes) -> str:
     return "text/plain"
 
 
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Controls, format characters (bidi overrides such as U+202E, zero-width joiners), surrogates,
+private-use and unassigned code points, line and paragraph separators: none belong in a name
+shown to people, and bidi overrides make ``invoice\u202efdp.exe`` look like ``invoiceexe.pdf``."""
+
+
 def sanitize_filename(name: str | None, fallback: str = "attachment") -> str:
-    """A display name: no directories, control characters, reserved characters or leading dots."""
+    """A display name: no directories, control/bidi/invisible characters, reserved characters or leading dots."""
     name = unicodedata.normalize("NFC", name or "")
+    # ASCII controls become "_" below (visible where they were); every other invisible one goes.
+    name = "".join(char for char in name if char < "\x80" or unicodedata.category(char) not in _INVISIBLE_CATEGORIES)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip().lstrip(".").strip()
     if not name or set(name) <= {"_", "."}:

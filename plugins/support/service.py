@@ -597,6 +597,10 @@ async def update_policy(principal: Principal, changes: dict[str, Any]) -> dict[s
             policy.targets = targets
         if "business_hours" in changes:
             policy.business_hours = changes["business_hours"]
+        try:
+            sla.check_policy(sla.merged_targets(policy.targets), policy.business_hours)
+        except sla.PolicyProblem as exc:
+            raise unprocessable([{"loc": ["body"], "msg": str(exc), "type": "value_error"}], str(exc)) from None
         await policy.save()
     await record_audit(
         "support.sla_policy_updated",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,40 @@ DEFAULT_TARGETS: dict[str, dict[str, int]] = {
 
 MAX_DAYS_SCANNED = 3660
 """Business-hour arithmetic gives up after ten years of calendar (a policy with no open day)."""
+MIN_WEEKLY_MINUTES = 60
+"""Business hours must give the clock at least an hour a week."""
+log = logging.getLogger("vetrai.support")
+
+
+class PolicyProblem(ValueError):
+    """An SLA policy whose targets cannot be reached within the calendar the arithmetic scans."""
+
+
+def _minutes(clock: str) -> int:
+    parsed = _parse_clock(clock)
+    return parsed.hour * 60 + parsed.minute
+
+
+def check_policy(targets: dict[str, dict[str, int]], business_hours: dict[str, Any] | None) -> None:
+    """Refuse a policy under which some due time lies beyond the scanned calendar.
+
+    With business hours the clock only runs in working time: 525,600 minutes (a year) at one
+    minute a week would be ten thousand years away, and every ticket creation would fail.
+    The longest target must be reachable within ``MAX_DAYS_SCANNED`` days, with a week of
+    slack for the week the ticket is opened in and daylight-saving shifts.
+    """
+    if not business_hours:
+        return
+    weekly = len(set(business_hours["days"])) * (_minutes(business_hours["end"]) - _minutes(business_hours["start"]))
+    if weekly < MIN_WEEKLY_MINUTES:
+        raise PolicyProblem(f"business hours must add up to at least {MIN_WEEKLY_MINUTES} minutes a week")
+    longest = max(value for target in targets.values() for value in target.values())
+    weeks = -(-longest // weekly) + 2
+    if weeks * 7 > MAX_DAYS_SCANNED:
+        raise PolicyProblem(
+            f"a target of {longest} working minutes at {weekly} working minutes a week is more than "
+            f"{MAX_DAYS_SCANNED // 365} years away: shorten the targets or widen the business hours"
+        )
 
 
 def merged_targets(stored: dict[str, Any] | None) -> dict[str, dict[str, int]]:
@@ -60,4 +95,7 @@ def add_minutes(start: datetime, minutes: int, business_hours: dict[str, Any] | 
                     return begin + remaining
                 remaining -= available
         day += timedelta(days=1)
-    raise ValueError("business hours leave no working time")
+    # Only a policy stored before check_policy existed gets here: due in wall-clock time
+    # rather than failing the ticket that asked.
+    log.warning("SLA business hours leave no working time within %s days; counting wall-clock time", MAX_DAYS_SCANNED)
+    return start + timedelta(minutes=minutes)

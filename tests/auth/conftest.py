@@ -130,3 +130,19 @@ async def audit_actions(test_app: Any, **filters: Any) -> list[str]:
 
     async with test_app.app.app_context():
         return [entry.action for entry in await AuditLog.filter(**filters).order_by("created_at")]
+
+
+async def settle(client: Any) -> None:
+    """Wait for the password-reset requests still being handled after their 202 answer."""
+    import asyncio
+
+    background = client.app.extensions["vetrai"].state["auth"].background
+    while background:
+        await asyncio.gather(*list(background))
+
+
+async def request_reset(client: Any, email: str) -> Any:
+    """POST /password-reset and wait until the request was handled in the background."""
+    response = await client.post("/api/v1/password-reset", json={"email": email})
+    await settle(client)
+    return response

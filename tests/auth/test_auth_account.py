@@ -137,4 +137,5 @@ async def test_wrong_current_passwords_lock_the_account(custom_app):
         "/api/v1/change-password", json={**body, "current_password": PASSWORD}, headers=actor.headers
     )
     assert locked.status_code == 429 and "Retry-After" in locked.headers
-    assert (await login(client, actor.email)).status_code == 429
+    # Whoever holds the session cannot lock the owner out of logging in.
+    assert (await login(client, actor.email)).status_code == 200

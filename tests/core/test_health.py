@@ -61,10 +61,13 @@ async def test_not_ready_when_the_database_is_down(settings_factory, tmp_path, m
         monkeypatch.undo()
 
 
-async def test_metrics_count_requests_by_route_and_status(client):
+async def test_metrics_count_requests_by_route_and_status(app, client, monkeypatch):
+    monkeypatch.setattr(app.app.extensions["vetrai"].settings, "metrics_token", "scrape-token")
     await client.get("/health")
     await client.get("/api/v1/organizations")
-    text = (await (await client.get("/metrics")).get_data()).decode()
+    scraped = await client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+    assert scraped.status_code == 200
+    text = (await scraped.get_data()).decode()
     assert 'vetrai_http_requests_total{method="GET",route="/health",status="200"} 1.0' in text
     assert 'route="/api/v1/organizations",status="401"' in text
     assert "vetrai_http_request_duration_seconds_bucket" in text

@@ -141,6 +141,18 @@ def http_receiver() -> Iterator[Receiver]:
 WEBHOOK_SECRET = "test-webhook-secret-" + uuid.uuid4().hex
 
 
+@pytest.fixture(autouse=True)
+def external_messages_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests mail addresses outside the organization: give unlimited organizations an allowance.
+
+    Organizations created with explicit limits (the relay tests in test_notifications_security)
+    keep theirs.
+    """
+    from vetrai.core.tenancy import DEFAULT_LIMITS
+
+    monkeypatch.setitem(DEFAULT_LIMITS, "max_monthly_external_messages", 1_000)
+
+
 @pytest.fixture
 def notifications_env(
     monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int], http_receiver: Receiver

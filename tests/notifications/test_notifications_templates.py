@@ -199,26 +199,18 @@ async def test_template_channel_must_match(client, make_user):
     assert response.status_code == 422
 
 
-async def test_an_organization_template_overrides_the_default(client, make_user, mailbox):
+async def test_an_organization_template_overrides_the_default(client, make_user, app):
+    from vetrai.plugins.notifications.service import find_template
+
     admin = await make_user(role="org_admin")
-    member = await make_user(role="user", organization=admin.organization)
-    created = await create(
-        client,
-        admin,
-        name="password_reset",
-        subject="{{ organization.name }}: new password",
-        body="Go to {{ reset_url }} now.",
-    )
+    created = await create(client, admin, name="welcome", subject="{{ organization.name }}: welcome")
     assert created.status_code == 201
-    await client.post("/api/v1/password-reset", json={"email": member.user.email})
-    [message] = await mailbox.wait_for(member.user.email)
-    assert message["Subject"] == f"{admin.organization.name}: new password"
-    assert "/reset-password?token=" in message.get_body(("plain",)).get_content()
-    # Another organization still gets the default.
-    outsider = await make_user(role="user")
-    await client.post("/api/v1/password-reset", json={"email": outsider.user.email})
-    [default] = await mailbox.wait_for(outsider.user.email)
-    assert default["Subject"] == "Reset your password"
+    async with app.app.app_context():
+        own = await find_template(admin.organization.id, "welcome", "email", "en")
+        outsider = await make_user(role="user")
+        default = await find_template(outsider.organization.id, "welcome", "email", "en")
+    assert own.subject == "{{ organization.name }}: welcome" and own.organization_id == admin.organization.id
+    assert default.organization_id is None and default.subject == "Welcome to {{ app_name }}"
 
 
 async def test_a_rendered_subject_cannot_inject_headers(client, make_user, mailbox):

@@ -1,0 +1,39 @@
+"""Work amplification through job input: bounded documents, bounded nesting."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a.\n\n" * 50_000,  # the reviewed attack: 200 KB of one-sentence paragraphs
+        "a.\n\n" * 201,  # small, but more sections than the template handles
+        "x" * 50_001,  # one section, too long
+    ],
+)
+async def test_document_triage_refuses_oversized_documents(make_user, jobs, text):
+    actor = await make_user()
+    problem = await jobs.create(actor, "document_triage", {"text": text}, expect=422)
+    assert problem["type"].endswith("validation-error")
+
+
+async def test_document_triage_still_takes_a_real_document(make_user, jobs):
+    actor = await make_user()
+    text = "\n\n".join(f"Paragraph {n} asks for help with an invoice." for n in range(200))
+    job = await jobs.create(actor, "document_triage", {"text": text})
+    done = await jobs.wait(actor, job["id"], "succeeded", within=60)
+    assert len(done["output"]["sections"]) == 200
+
+
+@pytest.mark.parametrize("depth", [65, 500, 5000])
+async def test_deeply_nested_job_input_is_a_client_error(client, make_user, depth):
+    actor = await make_user()
+    nested = '{"a": ' * depth + "1" + "}" * depth  # built as text: json.dumps itself recurses
+    body = '{"template": "echo", "input": {"message": "x", "extra": ' + nested + "}}"
+    response = await client.post(
+        "/api/v1/workers/jobs", data=body, headers={**actor.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert (await response.get_json())["type"].endswith("json-too-deep")
