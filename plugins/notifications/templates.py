@@ -546,11 +546,6 @@ async def render_parts(parts: list[Part], context: dict[str, Any], seconds: floa
         ) from None
 
 
-def render(source: str, context: dict[str, Any], *, html: bool = False, field: str = "body") -> str:
-    """Render one checked ``source`` in this thread, bounded like ``render_parts``."""
-    return render_bounded([Part(field, source, html)], context)[0]
-
-
 def text_to_html(text: str) -> str:
     """A minimal HTML version of a text body: escaped paragraphs, links left as text."""
     paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
