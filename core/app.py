@@ -84,7 +84,6 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         if (request.content_length or 0) > settings.max_request_bytes:
             raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
         warn_untrusted_forwarding()
-        await refuse_deep_json()
 
     @app.before_request
     async def authenticate_by_default() -> None:
@@ -94,6 +93,9 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         if request.blueprint in public_blueprints or is_public(app.view_functions[endpoint]):
             return
         await current_principal()
+
+    # After authentication, so an anonymous caller cannot make a protected route read its body.
+    app.before_request(refuse_deep_json)
 
     @app.after_request
     async def observe(response: Response) -> Response:
@@ -127,7 +129,7 @@ def _is_json(mimetype: str) -> bool:
 
 async def refuse_deep_json() -> None:
     """A 400 for a JSON body nested deeper than ``MAX_JSON_DEPTH``, before any parser sees it."""
-    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not _is_json(request.mimetype):
+    if request.endpoint is None or request.method in ("GET", "HEAD", "OPTIONS") or not _is_json(request.mimetype):
         return
     data = await request.get_data(cache=True)
     if not data:

@@ -29,6 +29,7 @@ from vetrai.core.models import Organization
 from vetrai.core.outbound import (
     PrivateAddressError,
     ensure_public_host,
+    guarded_client,
     hmac_sha256_hex,
 )
 from vetrai.core.pubsub import subscribe_forever
@@ -595,12 +596,13 @@ async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> 
             log.warning("webhook of job %s: cannot resolve its host: %s", job.id, exc)
             return False
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
+        # Checks the address it connects to: a host re-resolving to a private one is refused.
+        async with guarded_client(timeout=10, allow_private=settings.webhook_allow_private) as client:
             response = await client.post(job.webhook_url, content=body, headers=headers)
         if response.status_code < 300:
             return True
         problem = f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, PrivateAddressError, OSError) as exc:
         problem = repr(exc)
     log.warning("webhook of job %s attempt %s failed: %s", job.id, attempt, problem)
     if attempt < settings.webhook_max_attempts:

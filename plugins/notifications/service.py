@@ -284,7 +284,7 @@ def _check_sources(subject: str | None, body: str | None, html: str | None) -> N
     check_template(html, html=True, field="html")
 
 
-def _refuse_security_name(principal: Principal, name: str | None, row: NotificationTemplate | None = None) -> None:
+def _refuse_security_name(name: str | None, row: NotificationTemplate | None = None) -> None:
     """Security mail is never rendered from an organization's template: such names are reserved."""
     is_global = row is not None and row.organization_id is None
     if name in SECURITY_TEMPLATES and not is_global:
@@ -309,7 +309,7 @@ async def _check_fields(channel: str | None, subject: str | None, body: str | No
 
 
 async def create_template(principal: Principal, values: dict[str, Any]) -> NotificationTemplate:
-    _refuse_security_name(principal, values["name"])
+    _refuse_security_name(values["name"])
     await _check_fields(values["channel"], values.get("subject"), values["body"], values.get("html"))
     try:
         return await NotificationTemplate.create(
@@ -330,7 +330,7 @@ async def update_template(principal: Principal, template_id: str, changes: dict[
     for name in ("name", "channel", "locale", "body"):
         if name in changes and changes[name] is None:
             raise _invalid(name, "may not be null")
-    _refuse_security_name(principal, changes.get("name", row.name), row)
+    _refuse_security_name(changes.get("name", row.name), row)
     if (
         row.organization_id is None
         and "name" in changes

@@ -133,9 +133,11 @@ def _bounded(value: Any) -> Any:
     """A call's or filter's result: generators become lists; anything too large is refused."""
     if _plain_iterator(value):
         items = []
-        for item in value:
+        total = 2
+        for item in value:  # e.g. ``map``: each item was bounded, all of them together must be too
             items.append(item)
-            if len(items) > MAX_VALUE_SIZE:
+            total += 2 + weight(item)
+            if total > MAX_VALUE_SIZE:
                 raise _too_large("sequence")
         value = items
     try:
@@ -267,6 +269,10 @@ def _check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str
         extra = [_arg(args, kwargs, index, key, None) for index, key in ((2, "target"), (3, "rel"))]
         if sum(len(str(item)) for item in extra if item) > MAX_FORMAT_WIDTH:
             raise TemplateProblem("urlize target and rel are limited")
+    elif name == "tojson":
+        indent = _arg(args, kwargs, 0, "indent", None)
+        if isinstance(indent, int) and indent > MAX_FORMAT_WIDTH:
+            raise TemplateProblem(f"tojson indent is limited to {MAX_FORMAT_WIDTH}")
     elif name == "sum":
         start = _arg(args, kwargs, 1, "start", 0)
         if not isinstance(start, (int, float, Decimal)):
@@ -544,11 +550,6 @@ async def render_parts(parts: list[Part], context: dict[str, Any], seconds: floa
         raise RenderTimeout(
             f"{parts[0].field if parts else 'body'}: took longer than {seconds:g} seconds to render"
         ) from None
-
-
-def render(source: str, context: dict[str, Any], *, html: bool = False, field: str = "body") -> str:
-    """Render one checked ``source`` in this thread, bounded like ``render_parts``."""
-    return render_bounded([Part(field, source, html)], context)[0]
 
 
 def text_to_html(text: str) -> str:

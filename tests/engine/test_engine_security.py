@@ -37,3 +37,32 @@ async def test_deeply_nested_job_input_is_a_client_error(client, make_user, dept
     )
     assert response.status_code == 400
     assert (await response.get_json())["type"].endswith("json-too-deep")
+
+
+@pytest.mark.parametrize("host", ["[::7f00:1]", "[::ffff:7f00:1]", "localhost", "2130706433"])
+async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platform, make_user, jobs, host):
+    import asyncio
+
+    from vetrai.engine.runtime import deliver_webhook
+    from vetrai.engine.settings import WorkersSettings
+
+    hits: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.read(100))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    settings.webhook_allow_private = False
+    try:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://{host}:{port}/hook")
+        await jobs.wait(actor, job["id"], "succeeded")
+        assert await deliver_webhook(platform, job["id"]) is False
+    finally:
+        settings.webhook_allow_private = True
+        server.close()
+        await server.wait_closed()
+    assert hits == []
