@@ -23,7 +23,7 @@ from vetrai.core.config import Settings
 from vetrai.core.db import apply_migrations, close_db, init_db, pending_migrations, tortoise_config
 from vetrai.core.errors import ConfigurationError
 from vetrai.core.events import EventBus
-from vetrai.core.metrics import Metrics
+from vetrai.core.metrics import Metrics, register_plugin_metrics
 from vetrai.core.plugins import LoadedPlugins, load_plugins
 from vetrai.core.storage import Storage, open_storage
 
@@ -52,6 +52,7 @@ class Platform:
         self._background: list[asyncio.Task[Any]] = []
         self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
+        register_plugin_metrics(self.metrics, plugins)
 
     @classmethod
     def build(cls, settings: Settings | None = None, extra_plugins: Iterable[object] = ()) -> Platform:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from taskiq import AsyncBroker
+
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core import outbox
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.organizations.routes import blueprint as organizations_blueprint
 from vetrai.core.permissions import CORE_PERMISSIONS
 from vetrai.core.system import blueprint as system_blueprint
@@ -30,3 +33,14 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> tuple[Permission, ...]:
     return CORE_PERMISSIONS
+
+
+@hookimpl
+def vetrai_tasks(broker: AsyncBroker) -> None:
+    broker.register_task(outbox.deliver, task_name=outbox.DELIVER_TASK)
+    broker.register_task(outbox.sweep_task, task_name=outbox.SWEEP_TASK)
+
+
+@hookimpl
+def vetrai_schedules() -> list[Schedule]:
+    return [Schedule(outbox.SWEEP_TASK, outbox.SWEEP_SECONDS)]

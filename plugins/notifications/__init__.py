@@ -6,7 +6,16 @@ from taskiq import AsyncBroker
 
 from vetrai import __version__
 from vetrai.core.events import DomainEvent
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, NotificationChannel, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import (
+    BlueprintSpec,
+    ModelSpec,
+    NotificationChannel,
+    OutboxHandler,
+    Permission,
+    PluginInfo,
+    Schedule,
+    hookimpl,
+)
 from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform, current_platform
 from vetrai.plugins.notifications import channels, delivery, listeners, routes, service
@@ -67,6 +76,11 @@ def vetrai_notification_channels() -> list[NotificationChannel]:
 def vetrai_tasks(broker: AsyncBroker) -> None:
     broker.register_task(delivery.deliver, task_name="notifications.deliver")
     broker.register_task(delivery.requeue, task_name="notifications.requeue")
+
+
+@hookimpl
+def vetrai_outbox_handlers(settings: NotificationsSettings | None) -> list[OutboxHandler]:
+    return delivery.outbox_handlers(settings)
 
 
 @hookimpl
