@@ -176,9 +176,9 @@ def worker_beside(test_app) -> contextlib.AbstractAsyncContextManager[None]:
 
 async def test_a_deployment_swaps_notifications_for_the_relay(vetrai_settings_factory, receiver):
     """VETRAI_DISABLE_PLUGINS=notifications with every other installed plugin: the relay takes its place."""
-    from vetrai.core.app import create_app
-
     from quart.testing.app import TestApp
+
+    from vetrai.core.app import create_app
 
     app = create_app(vetrai_settings_factory(plugins=None, disable_plugins=["notifications"]))
     # Migrating every installed plugin from zero on PostgreSQL can outlast Quart's 6 s start-up bound on a busy machine.
