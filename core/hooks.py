@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import uuid
+    from datetime import datetime
+
     import click
     from pydantic_settings import BaseSettings
     from quart import Blueprint, Quart, Request
@@ -199,6 +202,16 @@ class VetraiSpecs:
     @hookspec
     def vetrai_outbox_handlers(self, settings: BaseSettings | None) -> Sequence[OutboxHandler]:  # type: ignore[empty-body]
         """Handlers of outbox message kinds; ``settings`` is this plugin's own settings object."""
+
+    @hookspec
+    def vetrai_purge_organization(self, platform: Platform, organization_id: uuid.UUID) -> Awaitable[None]:  # type: ignore[empty-body]
+        """Async: erase every row and stored file of one organization that this plugin owns."""
+
+    @hookspec
+    def vetrai_purge_expired(  # type: ignore[empty-body]
+        self, platform: Platform, organization_id: uuid.UUID, before: datetime
+    ) -> Awaitable[int]:
+        """Async: delete this plugin's finished data of one organization older than ``before``."""
 
     @hookspec
     def vetrai_metrics(self, metrics: Metrics) -> None:

@@ -17,6 +17,9 @@ class OrganizationLimits(BaseModel):
     max_concurrent_jobs: int | None = Field(None, ge=0)
     max_monthly_jobs: int | None = Field(None, ge=0)
     max_storage_bytes: int | None = Field(None, ge=0)
+    retention_days: int | None = Field(
+        None, ge=0, description="Days finished data (notifications, ended runs) is kept; 0 keeps it forever."
+    )
 
 
 class OrganizationCreate(BaseModel):
@@ -62,3 +65,9 @@ class OrganizationListQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = None
     include_inactive: bool = False
+
+
+class OrganizationDeleteQuery(BaseModel):
+    confirm: str | None = Field(
+        None, description="The organization's slug; required when an org_admin deletes their own organization."
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from taskiq import AsyncBroker
 
 from vetrai import __version__
@@ -105,3 +107,17 @@ async def vetrai_event(event: DomainEvent) -> None:
         return
     if "notifications" in platform.state:
         await listeners.handle_event(event)
+
+
+@hookimpl
+async def vetrai_purge_organization(organization_id: Any) -> None:
+    from vetrai.plugins.notifications import retention
+
+    await retention.purge_organization(organization_id)
+
+
+@hookimpl
+async def vetrai_purge_expired(organization_id: Any, before: Any) -> int:
+    from vetrai.plugins.notifications import retention
+
+    return await retention.purge_expired(organization_id, before)
