@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
     trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
+    otel_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP traces endpoint (http://collector:4318/v1/traces); unset = no tracing.",
+    )
+    otel_service_name: str = Field("vetrai", description="service.name of the exported traces.")
     rate_limit_fail_open: bool = Field(
         True,
         description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503.",

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
+from vetrai.core import tracing
 from vetrai.core.broker import build_broker, drain_in_process, is_in_process
 from vetrai.core.config import Settings
 from vetrai.core.db import apply_migrations, close_db, init_db, pending_migrations, tortoise_config
@@ -58,6 +59,7 @@ class Platform:
     def build(cls, settings: Settings | None = None, extra_plugins: Iterable[object] = ()) -> Platform:
         settings = settings or Settings()
         settings.resolved_secret_key  # noqa: B018 - fail early in production without secrets
+        tracing.configure(settings)
         return cls(settings, load_plugins(settings, extra_plugins))
 
     def plugin_settings(self, name: str, expected: type[S]) -> S:
