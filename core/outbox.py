@@ -77,9 +77,11 @@ def now() -> datetime:
 async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     """A database transaction after whose commit the messages enqueued in it are kicked at once.
 
-    Inside another ``outbox.transaction()`` it is a savepoint and the outermost one kicks.
+    Inside another transaction it is a savepoint and kicks nothing itself.
     """
-    if _kicks_after_commit.get() is not None:
+    if _kicks_after_commit.get() is not None or _in_transaction(None):
+        # A savepoint inside a transaction this block cannot see the commit of: the outermost
+        # outbox.transaction() kicks, or (inside a plain Tortoise transaction) the sweep delivers.
         async with in_transaction() as conn:
             yield conn
         return

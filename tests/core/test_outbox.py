@@ -229,3 +229,15 @@ async def test_the_outbox_backlog_and_deliveries_are_metrics(platform, plugin):
     assert f'vetrai_outbox_deliveries_total{{kind="{KIND}",outcome="delivered"}} 1.0' in text
     assert f'vetrai_outbox_backlog{{kind="{KIND}",status="pending"}} 1.0' in text
     assert "vetrai_outbox_oldest_pending_age_seconds" in text
+
+
+async def test_an_outbox_transaction_inside_a_plain_one_kicks_nothing_before_the_commit(platform, plugin):
+    async with in_transaction():
+        async with outbox.transaction() as conn:
+            message_id = await outbox.enqueue(KIND, {"n": 6}, key="nested", using_db=conn)
+        assert plugin.seen == []
+    row = await OutboxMessage.get(id=message_id)
+    assert row.status == "pending" and row.attempts == 0
+    await OutboxMessage.filter(id=message_id).update(next_attempt_at=datetime.now(UTC) - timedelta(minutes=1))
+    await outbox.sweep(platform)
+    assert (await settled(message_id)).status == "delivered"
