@@ -41,7 +41,8 @@ PURGE_KIND = "core.purge_organization"
 EXPIRE_TASK = "core.purge_expired"
 EXPIRE_SECONDS = 3600.0
 ORGANIZATION_BATCH = 500
-KEEP_DELIVERED_WITHOUT_ORGANIZATION = timedelta(days=7)
+KEEP_DELIVERED = timedelta(days=7)
+"""Delivered outbox messages are bookkeeping, not data: kept a week whatever the plan."""
 
 
 def storage_prefix(organization_id: uuid.UUID) -> str:
@@ -118,9 +119,7 @@ async def purge_expired(platform: Platform | None = None, at: datetime | None = 
                 except Exception:
                     log.exception("%s could not purge expired data of organization %s", name, organization.id)
         last_id = organizations[-1].id
-    deleted += await OutboxMessage.filter(
-        organization_id=None, status=outbox.DELIVERED, delivered_at__lt=at - KEEP_DELIVERED_WITHOUT_ORGANIZATION
-    ).delete()
+    deleted += await OutboxMessage.filter(status=outbox.DELIVERED, delivered_at__lt=at - KEEP_DELIVERED).delete()
     if deleted:
         log.info("deleted %s expired rows", deleted)
     return deleted

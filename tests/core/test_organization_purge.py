@@ -185,6 +185,18 @@ async def test_vetrai_purge_expired_deletes_finished_notifications_past_the_plan
         )
         await Notification.filter(id=row.id).update(created_at=created)
         rows[name] = row.id
-    assert await purge_expired(platform) >= 2
+    done_long_ago = await OutboxMessage.create(
+        kind="notifications.deliver", key="long-ago", status="delivered", next_attempt_at=old, delivered_at=old
+    )
+    done_recently = await OutboxMessage.create(
+        kind="notifications.deliver",
+        key="recent",
+        status="delivered",
+        next_attempt_at=old,
+        delivered_at=datetime.now(UTC),
+    )
+    assert await purge_expired(platform) >= 3
     left = {name for name, row_id in rows.items() if await Notification.exists(id=row_id)}
     assert left == {"old_queued", "recent_sent", "forever_sent"}
+    assert not await OutboxMessage.exists(id=done_long_ago.id)
+    assert await OutboxMessage.exists(id=done_recently.id)
