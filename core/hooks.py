@@ -129,6 +129,8 @@ class OutboxHandler:
     max_attempts: int = 5
     backoff: Backoff = Backoff()
     lease_seconds: float = 300.0
+    erase_payload: bool = False
+    """Empty the payload once the message is delivered or failed (it may carry credentials)."""
 
 
 @dataclass(frozen=True)

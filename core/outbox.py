@@ -199,6 +199,16 @@ async def claim(message_id: uuid.UUID, handler: OutboxHandler) -> OutboxMessage 
     return await OutboxMessage.get_or_none(id=message_id, claimed_by=token)
 
 
+async def _finish(
+    platform: Platform, message: OutboxMessage, handler: OutboxHandler, status: str, **changes: Any
+) -> None:
+    """Settle as delivered or failed (emptying the payload if the handler asks) and count it."""
+    if handler.erase_payload:
+        changes["payload"] = {}
+    await _settle(message, status=status, **changes)
+    _count(platform, message.kind, status)
+
+
 async def _settle(message: OutboxMessage, **changes: Any) -> bool:
     """Record the attempt's outcome unless another deliverer took the message over meanwhile."""
     updated = await OutboxMessage.filter(id=message.id, status=CLAIMED, claimed_by=message.claimed_by).update(
@@ -217,15 +227,15 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
     """Run the handler once on a claimed message; the delay of the retry it scheduled, or None."""
     if message.attempts > message.max_attempts:
         # Claimed again after its lease expired too often: the handler kills its worker.
-        await _settle(message, status=FAILED, last_error="gave up: the worker was lost during the last attempt")
-        _count(platform, message.kind, FAILED)
+        await _finish(
+            platform, message, handler, FAILED, last_error="gave up: the worker was lost during the last attempt"
+        )
         log.error("outbox message %s (%s) failed: its worker was lost on every attempt", message.id, message.kind)
         return None
     try:
         await handler.handler(message)
     except DeliveryError as exc:
-        await _settle(message, status=FAILED, last_error=(str(exc) or type(exc).__name__)[:MAX_ERROR])
-        _count(platform, message.kind, FAILED)
+        await _finish(platform, message, handler, FAILED, last_error=(str(exc) or type(exc).__name__)[:MAX_ERROR])
         log.warning("outbox message %s (%s) failed permanently: %s", message.id, message.kind, exc)
         return None
     except Exception as exc:
@@ -235,10 +245,8 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
         else:
             log.exception("outbox handler of %s raised on message %s", message.kind, message.id)
         if message.attempts >= message.max_attempts:
-            await _settle(
-                message, status=FAILED, last_error=f"gave up after {message.attempts} attempts: {text}"[:MAX_ERROR]
-            )
-            _count(platform, message.kind, FAILED)
+            last_error = f"gave up after {message.attempts} attempts: {text}"[:MAX_ERROR]
+            await _finish(platform, message, handler, FAILED, last_error=last_error)
             return None
         retry_after = exc.retry_after if isinstance(exc, TemporaryDeliveryError) else None
         delay = retry_after if retry_after is not None else handler.backoff.delay(message.attempts)
@@ -247,8 +255,7 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
         )
         _count(platform, message.kind, "retried")
         return delay
-    await _settle(message, status=DELIVERED, last_error=None, delivered_at=now())
-    _count(platform, message.kind, DELIVERED)
+    await _finish(platform, message, handler, DELIVERED, last_error=None, delivered_at=now())
     return None
 
 

@@ -82,7 +82,7 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 
 @hookimpl
 def vetrai_outbox_handlers(settings: NotificationsSettings | None) -> list[OutboxHandler]:
-    return delivery.outbox_handlers(settings)
+    return [*delivery.outbox_handlers(settings), *listeners.outbox_handlers()]
 
 
 @hookimpl
