@@ -13,6 +13,7 @@ from quart_schema import QuartSchema, tag_blueprint
 from quart_schema.openapi import Info
 
 from vetrai import __version__
+from vetrai.core import tracing
 from vetrai.core.auth import current_principal, warn_untrusted_forwarding
 from vetrai.core.config import Settings
 from vetrai.core.errors import ProblemError, register_error_handlers
@@ -79,6 +80,13 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     async def begin_request() -> None:
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         g.started = time.perf_counter()
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        g.span, g.span_token = tracing.start_request_span(
+            request.method,
+            route,
+            request.headers,
+            {"http.request.method": request.method, "http.route": route, "url.path": request.path},
+        )
         # Quart enforces MAX_CONTENT_LENGTH only when a handler reads the body; refuse a declared
         # oversized body on every route, so none is accepted just because its route ignores it.
         if (request.content_length or 0) > settings.max_request_bytes:
@@ -104,6 +112,9 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         platform.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         platform.metrics.latency.labels(request.method, route).observe(elapsed)
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        span = g.pop("span", None)
+        if span is not None:
+            tracing.end_request_span(span, g.pop("span_token"), response.status_code)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         access_log.info(
             "%s %s %s",
@@ -119,6 +130,12 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
             },
         )
         return response
+
+    @app.teardown_request
+    async def end_span_on_error(error: BaseException | None) -> None:
+        span = g.pop("span", None)
+        if span is not None:  # after_request did not run: the request failed outside the handlers
+            tracing.end_request_span(span, g.pop("span_token"), None, error)
 
     return app
 

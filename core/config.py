@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(
         False, description="Serve GET /metrics without a token (only behind a network that keeps it private)."
     )
+    otel_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP traces endpoint (http://collector:4318/v1/traces); unset = no tracing.",
+    )
+    otel_service_name: str = Field("vetrai", description="service.name of the exported traces.")
     rate_limit_fail_open: bool = Field(
         True,
         description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503.",

@@ -8,6 +8,7 @@ async is implemented with ``async def`` and the core awaits every result.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import uuid
+    from datetime import datetime
+
     import click
     from pydantic_settings import BaseSettings
     from quart import Blueprint, Quart, Request
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
 
     from vetrai.core.auth import Principal
     from vetrai.core.events import DomainEvent
+    from vetrai.core.metrics import Metrics
     from vetrai.core.platform import Platform
 
 PROJECT = "vetrai"
@@ -85,7 +90,47 @@ class NotificationChannel:
 
 
 class TemporaryDeliveryError(Exception):
-    """Raised by a ``NotificationChannel.send`` for a failure worth retrying (4xx SMTP, 5xx, timeouts)."""
+    """A failure worth retrying (4xx SMTP, 5xx, timeouts), from a channel or an outbox handler.
+
+    ``retry_after`` (seconds) overrides the handler's backoff for the next attempt.
+    """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
+
+
+class DeliveryError(Exception):
+    """A permanent failure: no retry; the message is recorded (a refused address, a 4xx answer)."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: ``base_seconds * 2^(attempt-1)``, capped, with ±10% jitter."""
+
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+
+    def delay(self, attempts: int) -> float:
+        return min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class OutboxHandler:
+    """Runs the outbox messages of one ``kind`` (``<plugin>.<action>``) after their transaction committed.
+
+    ``handler(message)`` is async and must be idempotent on ``message.key``: delivery is at
+    least once. It raises ``TemporaryDeliveryError`` (or any unexpected exception) to retry
+    with ``backoff`` up to ``max_attempts``, ``DeliveryError`` to fail at once.
+    """
+
+    kind: str
+    handler: Callable[[Any], Awaitable[None]]
+    max_attempts: int = 5
+    backoff: Backoff = Backoff()
+    lease_seconds: float = 300.0
+    erase_payload: bool = False
+    """Empty the payload once the message is delivered or failed (it may carry credentials)."""
 
 
 @dataclass(frozen=True)
@@ -155,3 +200,21 @@ class VetraiSpecs:
     @hookspec
     def vetrai_cli(self, group: click.Group) -> None:
         """Add subcommands to the ``vetrai`` command line."""
+
+    @hookspec
+    def vetrai_outbox_handlers(self, settings: BaseSettings | None) -> Sequence[OutboxHandler]:  # type: ignore[empty-body]
+        """Handlers of outbox message kinds; ``settings`` is this plugin's own settings object."""
+
+    @hookspec
+    def vetrai_purge_organization(self, platform: Platform, organization_id: uuid.UUID) -> Awaitable[None]:  # type: ignore[empty-body]
+        """Async: erase every row and stored file of one organization that this plugin owns."""
+
+    @hookspec
+    def vetrai_purge_expired(  # type: ignore[empty-body]
+        self, platform: Platform, organization_id: uuid.UUID, before: datetime
+    ) -> Awaitable[int]:
+        """Async: delete this plugin's finished data of one organization older than ``before``."""
+
+    @hookspec
+    def vetrai_metrics(self, metrics: Metrics) -> None:
+        """Register Prometheus metrics and scrape-time collectors on the platform's registry."""

@@ -93,3 +93,27 @@ class AuditLog(Model):
 
     class Meta:
         table = "core_audit_log"
+
+
+class OutboxMessage(Model):
+    """An action to run after a state change committed (the transactional outbox, ``core.outbox``)."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    kind = fields.CharField(max_length=100, description="Handler name, such as notifications.deliver")
+    key = fields.CharField(max_length=200, description="Idempotency key, unique per kind")
+    organization_id = fields.UUIDField(null=True, db_index=True)
+    payload = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=10, default="pending", description="pending, claimed, delivered or failed")
+    attempts = fields.IntField(default=0)
+    max_attempts = fields.IntField(default=5)
+    next_attempt_at = fields.DatetimeField()
+    lease_until = fields.DatetimeField(null=True)
+    claimed_by = fields.CharField(max_length=100, null=True, description="Token of the current claim")
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "core_outbox"
+        unique_together = (("kind", "key"),)
+        indexes = (("status", "next_attempt_at"),)

@@ -18,12 +18,13 @@ from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
+from vetrai.core import tracing
 from vetrai.core.broker import build_broker, drain_in_process, is_in_process
 from vetrai.core.config import Settings
 from vetrai.core.db import apply_migrations, close_db, init_db, pending_migrations, tortoise_config
 from vetrai.core.errors import ConfigurationError
 from vetrai.core.events import EventBus
-from vetrai.core.metrics import Metrics
+from vetrai.core.metrics import Metrics, register_plugin_metrics
 from vetrai.core.plugins import LoadedPlugins, load_plugins
 from vetrai.core.storage import Storage, open_storage
 
@@ -52,11 +53,13 @@ class Platform:
         self._background: list[asyncio.Task[Any]] = []
         self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
+        register_plugin_metrics(self.metrics, plugins)
 
     @classmethod
     def build(cls, settings: Settings | None = None, extra_plugins: Iterable[object] = ()) -> Platform:
         settings = settings or Settings()
         settings.resolved_secret_key  # noqa: B018 - fail early in production without secrets
+        tracing.configure(settings)
         return cls(settings, load_plugins(settings, extra_plugins))
 
     def plugin_settings(self, name: str, expected: type[S]) -> S:

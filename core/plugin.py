@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
+from taskiq import AsyncBroker
+
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core import outbox
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.organizations import purge
 from vetrai.core.organizations.routes import blueprint as organizations_blueprint
 from vetrai.core.permissions import CORE_PERMISSIONS
+from vetrai.core.platform import Platform
 from vetrai.core.system import blueprint as system_blueprint
 
 
@@ -30,3 +38,30 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 @hookimpl
 def vetrai_permissions() -> tuple[Permission, ...]:
     return CORE_PERMISSIONS
+
+
+@hookimpl
+def vetrai_tasks(broker: AsyncBroker) -> None:
+    broker.register_task(outbox.deliver, task_name=outbox.DELIVER_TASK)
+    broker.register_task(outbox.sweep_task, task_name=outbox.SWEEP_TASK)
+    broker.register_task(purge.purge_expired_task, task_name=purge.EXPIRE_TASK)
+
+
+@hookimpl
+def vetrai_schedules() -> list[Schedule]:
+    return [Schedule(outbox.SWEEP_TASK, outbox.SWEEP_SECONDS), Schedule(purge.EXPIRE_TASK, purge.EXPIRE_SECONDS)]
+
+
+@hookimpl
+def vetrai_outbox_handlers() -> list[OutboxHandler]:
+    return purge.outbox_handlers()
+
+
+@hookimpl
+async def vetrai_purge_organization(platform: Platform, organization_id: uuid.UUID) -> None:
+    await purge.purge_core(platform, organization_id)
+
+
+@hookimpl
+async def vetrai_purge_expired(organization_id: uuid.UUID, before: datetime) -> int:
+    return await purge.expire_core(organization_id, before)

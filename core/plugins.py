@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import PluginError
-from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, PluginInfo, Schedule, VetraiSpecs
+from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, OutboxHandler, PluginInfo, Schedule, VetraiSpecs
 from vetrai.core.permissions import PermissionRegistry
 
 PLUGIN_GROUP = "vetrai.plugins"
@@ -36,6 +36,8 @@ class LoadedPlugins:
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     settings: dict[str, BaseSettings] = field(default_factory=dict)
     schedules: list[tuple[str, Schedule]] = field(default_factory=list)
+    outbox_handlers: dict[str, OutboxHandler] = field(default_factory=dict)
+    """Outbox message kind -> its handler, from ``vetrai_outbox_handlers``."""
 
     def hook_names(self, plugin_name: str) -> list[str]:
         plugin = self.manager.get_plugin(plugin_name)
@@ -191,6 +193,28 @@ def _collect(loaded: LoadedPlugins) -> None:
             loaded.permissions.add(name, permission)
     for name, schedules in loaded.call_each("vetrai_schedules"):
         loaded.schedules.extend((name, schedule) for schedule in schedules or ())
+    _collect_outbox_handlers(loaded)
+
+
+def _collect_outbox_handlers(loaded: LoadedPlugins) -> None:
+    owners: dict[str, str] = {}
+    for name in loaded.order:
+        for _name, handlers in loaded.call_each(
+            "vetrai_outbox_handlers", only={name}, settings=loaded.settings.get(name)
+        ):
+            for handler in handlers or ():
+                if not isinstance(handler, OutboxHandler):
+                    raise PluginError(name, "vetrai_outbox_handlers must return OutboxHandler items")
+                if not handler.kind or not callable(handler.handler) or handler.max_attempts < 1:
+                    raise PluginError(
+                        name, f"outbox handler {handler.kind!r} needs a kind, a callable and max_attempts >= 1"
+                    )
+                if handler.kind in owners:
+                    raise PluginError(
+                        name, f"outbox kind {handler.kind!r} is already handled by {owners[handler.kind]!r}"
+                    )
+                owners[handler.kind] = name
+                loaded.outbox_handlers[handler.kind] = handler
 
 
 def describe(loaded: LoadedPlugins) -> list[dict[str, Any]]:

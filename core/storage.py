@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
@@ -38,6 +39,9 @@ class Storage(Protocol):
         """Stream the object's bytes; raises FileNotFoundError when missing."""
 
     async def delete(self, key: str) -> None: ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with ``prefix`` (an organization's ``org/<id>/``)."""
 
     async def presigned_url(self, key: str, expires_seconds: int, filename: str) -> str | None:
         """A short-lived direct download URL, or None when the backend has none."""
@@ -87,6 +91,20 @@ class FilesystemStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise StorageError(f"a prefix to delete must name a folder (end in '/'): {prefix!r}")
+        folder = self._path(prefix)
+
+        def remove() -> int:
+            if folder == self.root or not folder.is_dir():
+                return 0
+            count = sum(1 for path in folder.rglob("*") if path.is_file())
+            shutil.rmtree(folder)
+            return count
+
+        return await asyncio.to_thread(remove)
 
     async def presigned_url(self, key: str, expires_seconds: int, filename: str) -> str | None:
         return None

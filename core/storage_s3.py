@@ -148,6 +148,17 @@ class S3Storage:
         s3 = await self._s3()
         await s3.delete_object(Bucket=self.bucket, Key=self._key(key))
 
+    async def delete_prefix(self, prefix: str) -> int:
+        s3 = await self._s3()
+        deleted = 0
+        paginator = s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                await s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
+
     async def presigned_url(self, key: str, expires_seconds: int, filename: str) -> str | None:
         s3 = await self._s3()
         return await s3.generate_presigned_url(

@@ -27,6 +27,7 @@ LIMIT_NAMES = (
     "max_monthly_jobs",
     "max_storage_bytes",
     "max_monthly_external_messages",
+    "retention_days",
 )
 DEFAULT_LIMITS: dict[str, int] = {
     "max_users": 5,
@@ -37,6 +38,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     # Email/SMS an admin sends to addresses outside the organization: none without a paid plan,
     # so a self-registered organization cannot use the platform as an open mail relay.
     "max_monthly_external_messages": 0,
+    "retention_days": 365,  # finished data older than this is deleted; 0 keeps it forever
 }
 
 

@@ -7,9 +7,10 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import current_principal, require_role, require_scope
-from vetrai.core.organizations import service
+from vetrai.core.organizations import purge, service
 from vetrai.core.organizations.schemas import (
     OrganizationCreate,
+    OrganizationDeleteQuery,
     OrganizationListQuery,
     OrganizationOut,
     OrganizationPage,
@@ -17,6 +18,7 @@ from vetrai.core.organizations.schemas import (
 )
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import SUPER_ADMIN
+from vetrai.core.platform import current_platform
 
 blueprint = Blueprint("organizations", __name__)
 
@@ -84,14 +86,17 @@ async def update_organization(organization_id: uuid.UUID, data: OrganizationUpda
 
 
 @blueprint.delete("/<uuid:organization_id>")
-@require_role(SUPER_ADMIN)
 @require_scope("organizations:write")
-async def delete_organization(organization_id: uuid.UUID) -> tuple[str, int]:
-    """Deactivate an organization (super_admin); its tokens and keys stop working at once."""
+@validate_querystring(OrganizationDeleteQuery)
+async def delete_organization(organization_id: uuid.UUID, query_args: OrganizationDeleteQuery) -> tuple[str, int]:
+    """Erase an organization and all of its data (rows and files): super_admin, or its own
+    org_admin with ``?confirm=<slug>``. Members are locked out at once; to keep the data, set
+    ``is_active`` to false with PUT instead."""
     principal = await current_principal()
     organization = await service.get_organization(principal, organization_id)
-    await service.deactivate_organization(organization)
+    service.check_deletable(principal, organization, query_args.confirm)
     await record_audit(
         "organization.deleted", principal=principal, target_type="organization", target_id=organization.id
     )
+    await purge.delete_organization(current_platform(), organization)
     return "", 204

@@ -29,6 +29,9 @@ class OrganizationLimits(BaseModel):
     max_monthly_external_messages: int | None = Field(
         None, ge=0, description="Email/SMS per month to addresses that are not members of the organization."
     )
+    retention_days: int | None = Field(
+        None, ge=0, description="Days finished data (notifications, ended runs) is kept; 0 keeps it forever."
+    )
 
 
 class OrganizationCreate(BaseModel):
@@ -82,3 +85,9 @@ class OrganizationListQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = None
     include_inactive: bool = False
+
+
+class OrganizationDeleteQuery(BaseModel):
+    confirm: str | None = Field(
+        None, description="The organization's slug; required when an org_admin deletes their own organization."
+    )

@@ -84,10 +84,14 @@ async def update_organization(
     return organization
 
 
-async def deactivate_organization(organization: Organization) -> None:
-    """Soft delete: members' tokens and keys stop working at once (checked per request)."""
-    organization.is_active = False
-    await organization.save(update_fields=["is_active", "updated_at"])
+def check_deletable(principal: Principal, organization: Organization, confirm: str | None) -> None:
+    """A super_admin may erase any organization; its own org_admin only by confirming its slug."""
+    if principal.is_super_admin:
+        return
+    if not principal.is_admin:
+        raise forbidden("only a super_admin or the organization's org_admin may delete it")
+    if confirm != organization.slug:
+        raise forbidden("deleting erases all of the organization's data: confirm with ?confirm=<its slug>")
 
 
 def serialize(organization: Organization) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from quart import Request
 
@@ -63,3 +65,10 @@ async def vetrai_startup(platform: Platform) -> None:
 async def vetrai_authenticate(request: Request) -> Principal | None:
     token = bearer_token()
     return await service.authenticate_token(token) if token else None
+
+
+@hookimpl
+async def vetrai_purge_organization(organization_id: Any) -> None:
+    from vetrai.plugins.auth import retention
+
+    await retention.purge_organization(organization_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from taskiq import AsyncBroker
 
 from vetrai import __version__
@@ -81,3 +83,10 @@ async def vetrai_shutdown(platform: Platform) -> None:
 @hookimpl
 async def vetrai_event(event: DomainEvent) -> None:
     await service.on_event(event.name, event.data, event.organization_id)
+
+
+@hookimpl
+async def vetrai_purge_organization(organization_id: Any) -> None:
+    from vetrai.plugins.billing import retention
+
+    await retention.purge_organization(organization_id)

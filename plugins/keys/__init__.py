@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from quart import Request
 
 from vetrai import __version__
@@ -74,3 +76,10 @@ async def vetrai_shutdown(platform: Platform) -> None:
 @hookimpl
 async def vetrai_authenticate(request: Request) -> Principal | None:
     return await routes.authenticate()
+
+
+@hookimpl
+async def vetrai_purge_organization(organization_id: Any) -> None:
+    from vetrai.plugins.keys import retention
+
+    await retention.purge_organization(organization_id)

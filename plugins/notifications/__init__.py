@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from taskiq import AsyncBroker
 
 from vetrai import __version__
 from vetrai.core.events import DomainEvent
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, NotificationChannel, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import (
+    BlueprintSpec,
+    ModelSpec,
+    NotificationChannel,
+    OutboxHandler,
+    Permission,
+    PluginInfo,
+    Schedule,
+    hookimpl,
+)
 from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform, current_platform
 from vetrai.plugins.notifications import channels, delivery, listeners, routes, service
@@ -70,6 +81,11 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 
 
 @hookimpl
+def vetrai_outbox_handlers(settings: NotificationsSettings | None) -> list[OutboxHandler]:
+    return [*delivery.outbox_handlers(settings), *listeners.outbox_handlers()]
+
+
+@hookimpl
 def vetrai_schedules() -> list[Schedule]:
     return [Schedule("notifications.requeue", 60.0)]
 
@@ -91,3 +107,17 @@ async def vetrai_event(event: DomainEvent) -> None:
         return
     if "notifications" in platform.state:
         await listeners.handle_event(event)
+
+
+@hookimpl
+async def vetrai_purge_organization(organization_id: Any) -> None:
+    from vetrai.plugins.notifications import retention
+
+    await retention.purge_organization(organization_id)
+
+
+@hookimpl
+async def vetrai_purge_expired(organization_id: Any, before: Any) -> int:
+    from vetrai.plugins.notifications import retention
+
+    return await retention.purge_expired(organization_id, before)

@@ -4,8 +4,8 @@ A channel is a ``NotificationChannel(name, send, description)`` from the
 ``vetrai_notification_channels`` hook; ``send(message)`` gets a rendered
 ``NotificationMessage`` and returns when the channel accepted it. It raises
 ``TemporaryDeliveryError`` for failures worth retrying (SMTP 4xx, connection refused,
-timeouts, HTTP 5xx/408/429) and anything else for a permanent failure, whose text is
-recorded on the notification.
+timeouts, HTTP 5xx/408/429) and ``DeliveryError`` (both from ``vetrai.core.hooks``) or anything
+else for a permanent failure, whose text is recorded on the notification.
 
 SMS and push have no provider built in: they POST a signed JSON request to the provider
 endpoint configured in ``VETRAI_NOTIFICATIONS_SMS_WEBHOOK_URL`` /
@@ -34,7 +34,7 @@ import httpx
 
 from vetrai import __version__
 from vetrai.core import outbound
-from vetrai.core.hooks import NotificationChannel, TemporaryDeliveryError
+from vetrai.core.hooks import DeliveryError, NotificationChannel, TemporaryDeliveryError
 from vetrai.plugins.notifications.templates import text_to_html
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("vetrai.notifications")
 SIGNATURE_HEADER = "X-VetrAI-Signature"
 TIMESTAMP_HEADER = "X-VetrAI-Timestamp"
-
-
-class DeliveryError(Exception):
-    """A permanent delivery failure (no retry); the message is recorded on the notification."""
 
 
 @dataclass(frozen=True)

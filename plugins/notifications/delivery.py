@@ -1,50 +1,69 @@
-"""The ``notifications.deliver`` task: claim, render, send, record; retries with backoff.
+"""Delivering a notification: the handler of the core outbox's ``notifications.deliver`` kind.
 
-A delivery claims its row atomically (``queued`` -> ``sending`` with a lease, attempts + 1),
-so a duplicate task message (taskiq-redis streams redeliver) does nothing. A temporary
-failure puts the row back to ``queued`` with ``next_attempt_at`` and the same task sleeps
-until then and claims it again; after ``max_attempts`` or on a permanent failure the row is
-``failed`` with the reason. The ``notifications.requeue`` schedule re-sends the task for rows
-whose message was lost (a worker died while sleeping, the broker restarted).
+Sending a notification writes its row and an outbox message (kind ``notifications.deliver``,
+key the notification id) in one transaction; the core outbox claims the message, retries it
+with backoff and takes it over from a dead worker (``vetrai.core.outbox``). This module is what
+one attempt does: render, send through the channel, and record the outcome on the row, which
+stays what the API shows. The handler is idempotent on the notification id: a row that is no
+longer queued or sending is left alone, so a message delivered twice sends nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import F, Q
 
-from vetrai.core.hooks import TemporaryDeliveryError
-from vetrai.core.models import Organization
+from vetrai.core import outbox
+from vetrai.core.hooks import Backoff, DeliveryError, OutboxHandler, TemporaryDeliveryError
+from vetrai.core.models import Organization, OutboxMessage
+from vetrai.core.platform import current_platform
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications import service
 from vetrai.plugins.notifications.channels import NotificationMessage
 from vetrai.plugins.notifications.models import Notification, NotificationTemplate
-from vetrai.plugins.notifications.service import SECURITY, NotificationsRuntime, now, render_template, runtime
+from vetrai.plugins.notifications.service import (
+    DELIVERY_KIND,
+    SECURITY,
+    NotificationsRuntime,
+    now,
+    render_template,
+    runtime,
+)
+from vetrai.plugins.notifications.settings import NotificationsSettings
 from vetrai.plugins.notifications.templates import TemplateProblem
 
 log = logging.getLogger("vetrai.notifications")
-CLOCK_SLACK = timedelta(milliseconds=50)
 FINAL = ("sent", "failed", "read")
 
 
 def backoff(settings: Any, attempts: int) -> float:
     """base * 2^(attempts-1), capped, with ±10% jitter so retries of many rows spread out."""
-    delay = min(settings.retry_max_seconds, settings.retry_base_seconds * (2 ** max(0, attempts - 1)))
-    return delay * random.uniform(0.9, 1.1)
+    return Backoff(settings.retry_base_seconds, settings.retry_max_seconds).delay(attempts)
 
 
-async def claim(notification_id: uuid.UUID, lease_seconds: float) -> Notification | None:
-    current = now()
-    ready = Q(status="queued") & (Q(next_attempt_at=None) | Q(next_attempt_at__lte=current + CLOCK_SLACK))
-    abandoned = Q(status="sending") & Q(locked_until__lt=current)
-    updated = await Notification.filter(Q(id=notification_id) & (ready | abandoned)).update(
-        status="sending", locked_until=current + timedelta(seconds=lease_seconds), attempts=F("attempts") + 1
+def outbox_handlers(settings: NotificationsSettings | None) -> list[OutboxHandler]:
+    """The ``notifications.deliver`` outbox kind, with this deployment's attempts and backoff."""
+    settings = settings or NotificationsSettings()
+    return [
+        OutboxHandler(
+            DELIVERY_KIND,
+            handle,
+            max_attempts=settings.max_attempts,
+            backoff=Backoff(settings.retry_base_seconds, settings.retry_max_seconds),
+            lease_seconds=settings.lease_seconds,
+        )
+    ]
+
+
+async def start(notification_id: uuid.UUID, lease_until: Any) -> Notification | None:
+    """Mark the row as being sent (attempts + 1); None when it is already settled or gone."""
+    updated = await Notification.filter(id=notification_id, status__in=["queued", "sending"]).update(
+        status="sending", locked_until=lease_until, attempts=F("attempts") + 1
     )
     if not updated:
         return None
@@ -104,25 +123,25 @@ async def _render(row: Notification, user: User | None, rt: NotificationsRuntime
     await Notification.filter(id=row.id).update(subject=row.subject, body=row.body, html=row.html, rendered=True)
 
 
-async def attempt(row: Notification, rt: NotificationsRuntime) -> float | None:
-    """One delivery attempt of a claimed row; returns the delay before a retry, or None when done."""
+async def attempt(row: Notification, rt: NotificationsRuntime, *, last: bool) -> None:
+    """One delivery attempt of a started row, its outcome recorded on the row.
+
+    Raises ``TemporaryDeliveryError`` (with the delay) to have the outbox retry, and
+    ``DeliveryError`` once the row is ``failed``, so the outbox message fails with it.
+    """
     channel = rt.channels.get(row.channel)
     if channel is None:
-        await _finish(row, "failed", f"no channel named {row.channel!r} is enabled")
-        return None
+        await _fail(row, f"no channel named {row.channel!r} is enabled")
     user = await User.get_or_none(id=row.user_id) if row.user_id else None
     if row.user_id is not None and (user is None or not user.is_active):
-        await _finish(row, "failed", "the recipient no longer exists or is deactivated")
-        return None
+        await _fail(row, "the recipient no longer exists or is deactivated")
     if await service.opted_out(row.user_id, row.category, row.channel):
-        await _finish(row, "failed", f"the recipient opted out of {row.category} notifications by {row.channel}")
-        return None
+        await _fail(row, f"the recipient opted out of {row.category} notifications by {row.channel}")
     try:
         if not row.rendered:
             await _render(row, user, rt)
     except TemplateProblem as exc:
-        await _finish(row, "failed", f"template error: {exc}")
-        return None
+        await _fail(row, f"template error: {exc}")
     to = row.to
     if to is None and user is not None and row.channel == "email":
         to = user.email
@@ -142,23 +161,17 @@ async def attempt(row: Notification, rt: NotificationsRuntime) -> float | None:
         data=dict(row.data or {}),
     )
     try:
-        await channel.send(message)
+        await channel.send(message)  # type: ignore[union-attr]
     except TemporaryDeliveryError as exc:
-        if row.attempts >= rt.settings.max_attempts:
-            await _finish(row, "failed", f"gave up after {row.attempts} attempts: {exc}")
-            return None
+        if last:
+            await _fail(row, f"gave up after {row.attempts} attempts: {exc}")
         delay = backoff(rt.settings, row.attempts)
         await Notification.filter(id=row.id, status="sending").update(
             status="queued", error=str(exc)[:2000], locked_until=None, next_attempt_at=now() + timedelta(seconds=delay)
         )
-        log.warning(
-            "notification %s attempt %s failed temporarily (%s); retrying in %.1fs", row.id, row.attempts, exc, delay
-        )
-        return delay
+        raise TemporaryDeliveryError(str(exc), retry_after=delay) from exc
     except Exception as exc:
-        log.warning("notification %s failed permanently: %s", row.id, exc)
-        await _finish(row, "failed", f"{exc}"[:2000] or type(exc).__name__)
-        return None
+        await _fail(row, f"{exc}"[:2000] or type(exc).__name__)
     await _finish(row, "sent", None)
     if row.channel == "in_app" and row.user_id is not None:
         fresh = await Notification.get(id=row.id)
@@ -166,39 +179,78 @@ async def attempt(row: Notification, rt: NotificationsRuntime) -> float | None:
             await rt.hub.publish(str(row.user_id), service.serialize_notification(fresh))
         except Exception:
             log.exception("could not stream notification %s", row.id)
-    return None
+
+
+async def _fail(row: Notification, reason: str) -> None:
+    await _finish(row, "failed", reason)
+    raise DeliveryError(reason)
+
+
+async def handle(message: OutboxMessage) -> None:
+    """The outbox handler of ``notifications.deliver``: one attempt at the notification it names."""
+    row = await start(uuid.UUID(message.payload["notification_id"]), message.lease_until)
+    if row is None:
+        return  # sent, failed or deleted already: a repeated message does nothing
+    await attempt(row, runtime(), last=message.attempts >= message.max_attempts)
+
+
+async def _message_id(notification_id: uuid.UUID, organization_id: uuid.UUID | None) -> uuid.UUID:
+    return await outbox.enqueue(
+        DELIVERY_KIND,
+        {"notification_id": str(notification_id)},
+        key=str(notification_id),
+        organization_id=organization_id,
+        kick=False,
+    )
 
 
 async def deliver(notification_id: str) -> str:
-    """taskiq task ``notifications.deliver``: deliver one notification (at least once, retried)."""
-    rt = runtime()
+    """taskiq task ``notifications.deliver``: deliver one notification now, through its outbox message.
+
+    Returns ``done`` when this call settled it, otherwise the row's status (a repeated or
+    concurrent call does nothing). Kept for task messages queued before the outbox existed.
+    """
     key = uuid.UUID(notification_id)
+    row = await Notification.get_or_none(id=key)
+    if row is None:
+        return "missing"
+    message_id = await _message_id(row.id, row.organization_id)
+    platform = current_platform()
     while True:
-        row = await claim(key, rt.settings.lease_seconds)
-        if row is None:
+        status, delay = await outbox.deliver_once(platform, message_id)
+        if status == "done":
+            return "done"
+        if delay is None or delay > outbox.INLINE_RETRY_SECONDS:
             current = await Notification.get_or_none(id=key)
             return current.status if current is not None else "missing"
-        delay = await attempt(row, rt)
-        if delay is None:
-            return "done"
         await asyncio.sleep(delay)
 
 
 async def requeue() -> int:
-    """taskiq task ``notifications.requeue``: re-send deliveries whose task message was lost."""
+    """taskiq task ``notifications.requeue``: hand rows written before the outbox existed to it.
+
+    Finds notifications that are queued (or were being sent with an expired lease) and have no
+    outbox message, and enqueues one; rows the outbox already knows are left to its sweep.
+    """
     current = now()
     grace = timedelta(seconds=60)
-    stale = (
-        await Notification.filter(
+    stale = await (
+        Notification.filter(
             Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
             | Q(status="queued", next_attempt_at__lt=current - grace)
             | Q(status="sending", locked_until__lt=current)
         )
         .limit(500)
-        .values_list("id", flat=True)
+        .values_list("id", "organization_id")
     )
-    for notification_id in stale:
-        await service.kick(notification_id)
-    if stale:
-        log.info("re-queued %s notification deliveries", len(stale))
-    return len(stale)
+    known = set(
+        await OutboxMessage.filter(kind=DELIVERY_KIND, key__in=[str(row_id) for row_id, _org in stale]).values_list(
+            "key", flat=True
+        )
+    )
+    adopted = [(row_id, org) for row_id, org in stale if str(row_id) not in known]
+    for row_id, organization_id in adopted:
+        await outbox.kick_delivery(await _message_id(row_id, organization_id))
+    if adopted:
+        log.info("handed %s notification deliveries to the outbox", len(adopted))
+    return len(adopted)

@@ -1,9 +1,14 @@
 """System notifications from other plugins' domain events (the ``vetrai_event`` hook).
 
+Reacting is kept off the emitter's path: ``handle_event`` only writes an outbox message (kind
+``notifications.event``) for an event this plugin acts on, and the outbox runs ``react`` after
+the emitter's request or run has moved on, retrying it if it fails. The message's payload (which
+may hold a reset link) is emptied once handled.
+
 Written defensively: the emitting plugins are developed separately, so a listener reads only
-the documented payload keys, skips an event it cannot place (no organization, unknown user)
-with a log line, and never raises into the emitter. Each notification's idempotency key is
-derived from the event id, so a repeated event call does not send twice.
+the documented payload keys and skips an event it cannot place (no organization, unknown user)
+with a log line. Each notification's idempotency key is derived from the event id, so a
+reaction run twice does not send twice.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
+from vetrai.core import outbox
 from vetrai.core.events import DomainEvent
+from vetrai.core.hooks import OutboxHandler
+from vetrai.core.models import OutboxMessage
 from vetrai.core.permissions import BILLING_ADMIN, ORG_ADMIN
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications.service import SECURITY, queue_system
@@ -166,11 +175,40 @@ HANDLERS: dict[str, Callable[[DomainEvent], Awaitable[None]]] = {
 }
 
 
+EVENT_KIND = "notifications.event"
+
+
+def outbox_handlers() -> list[OutboxHandler]:
+    return [OutboxHandler(EVENT_KIND, react, max_attempts=5, erase_payload=True)]
+
+
 async def handle_event(event: DomainEvent) -> None:
-    handler = HANDLERS.get(event.name)
-    if handler is None:
+    """Queue the reaction to an event this plugin acts on; never raises into the emitter."""
+    if event.name not in HANDLERS:
         return
+    payload = {
+        "id": str(event.id),
+        "name": event.name,
+        "data": _plain(event.data),
+        "organization_id": str(event.organization_id) if event.organization_id else None,
+        "actor_id": str(event.actor_id) if event.actor_id else None,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
     try:
-        await handler(event)
+        await outbox.enqueue(EVENT_KIND, payload, key=str(event.id), organization_id=event.organization_id)
     except Exception:
-        log.exception("notifications for %s failed", event.name)
+        log.exception("could not queue the notifications of %s", event.name)
+
+
+async def react(message: OutboxMessage) -> None:
+    """The outbox handler of ``notifications.event``: the notifications one event causes."""
+    payload = message.payload
+    event = DomainEvent(
+        name=payload["name"],
+        data=payload["data"],
+        organization_id=_uuid(payload["organization_id"]),
+        actor_id=_uuid(payload["actor_id"]),
+        id=uuid.UUID(payload["id"]),
+        occurred_at=datetime.fromisoformat(payload["occurred_at"]),
+    )
+    await HANDLERS[event.name](event)

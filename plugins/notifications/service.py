@@ -1,8 +1,9 @@
 """Notifications logic without HTTP: sending, the inbox, templates and preferences.
 
-Routes and the event listeners call these functions; the delivery itself is the
-``notifications.deliver`` task (``delivery.py``). A row is the single source of truth: it is
-written ``queued`` before the task is sent, and the task only moves it forward.
+Routes and the event listeners call these functions; the delivery itself is the core outbox's
+``notifications.deliver`` kind (``delivery.py``). A row is the single source of truth: it is
+written ``queued`` in the same transaction as its outbox message, and delivery only moves it
+forward.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
+from vetrai.core import outbox
 from vetrai.core.auth import Principal
 from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
 from vetrai.core.hooks import NotificationChannel
@@ -45,6 +46,7 @@ from vetrai.plugins.notifications.templates import (
 
 log = logging.getLogger("vetrai.notifications")
 GLOBAL = "global"
+DELIVERY_KIND = "notifications.deliver"
 SECURITY = "security"
 CATEGORIES: dict[str, str] = {
     SECURITY: "Password resets, email verification and password changes (always sent)",
@@ -161,20 +163,21 @@ def serialize_template(row: NotificationTemplate) -> dict[str, Any]:
     }
 
 
-# --- kicking the delivery task -----------------------------------------------------------------
+# --- queueing a delivery ---------------------------------------------------------------------
 
 
-async def kick(notification_id: uuid.UUID) -> None:
-    """Send the delivery task; a broker failure leaves the row queued for the requeue schedule."""
-    platform = current_platform()
-    task = platform.broker.find_task("notifications.deliver")
-    if task is None:
-        log.error("the notifications.deliver task is not registered")
-        return
-    try:
-        await task.kiq(str(notification_id))
-    except Exception:
-        log.exception("could not queue delivery of notification %s; the requeue schedule will retry", notification_id)
+async def create_queued(**fields: Any) -> Notification:
+    """Write a queued notification and its outbox message in one transaction (delivered after commit)."""
+    async with outbox.transaction() as conn:
+        row = await Notification.create(using_db=conn, **fields)
+        await outbox.enqueue(
+            DELIVERY_KIND,
+            {"notification_id": str(row.id)},
+            key=str(row.id),
+            organization_id=row.organization_id,
+            using_db=conn,
+        )
+    return row
 
 
 # --- preferences -------------------------------------------------------------------------------
@@ -520,13 +523,12 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
         if external:
             row = await _create_external(organization_id, fields)
         else:
-            row = await Notification.create(**fields)
+            row = await create_queued(**fields)
     except IntegrityError:
         existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)
         if existing is None:
             raise
         return existing, False
-    await kick(row.id)
     return row, True
 
 
@@ -552,10 +554,10 @@ async def _create_external(organization_id: uuid.UUID, fields: dict[str, Any]) -
     The organization row is locked while counting, so concurrent sends cannot both take the
     last message of the allowance (PostgreSQL; SQLite serializes writers anyway).
     """
-    async with in_transaction():
+    async with outbox.transaction():
         organization = await Organization.filter(id=organization_id).select_for_update().get()
         if organization.is_platform:
-            return await Notification.create(**fields)
+            return await create_queued(**fields)
         maximum = limits_of(organization)[EXTERNAL_LIMIT]
         used = await Notification.filter(
             organization_id=organization_id, external=True, created_at__gte=month_start()
@@ -568,7 +570,7 @@ async def _create_external(organization_id: uuid.UUID, fields: dict[str, Any]) -
                 maximum=maximum,
                 current=used,
             )
-        return await Notification.create(**fields)
+        return await create_queued(**fields)
 
 
 async def queue_system(
@@ -590,7 +592,7 @@ async def queue_system(
         log.info("user %s opted out of %s by %s", user_id, category, channel)
         return None
     try:
-        row = await Notification.create(
+        row = await create_queued(
             organization_id=organization_id,
             user_id=user_id,
             to=to,
@@ -603,7 +605,6 @@ async def queue_system(
         )
     except IntegrityError:
         return None
-    await kick(row.id)
     return row
 
 

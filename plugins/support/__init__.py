@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from taskiq import AsyncBroker
 
 from vetrai import __version__
@@ -70,3 +72,10 @@ def vetrai_schedules() -> list[Schedule]:
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
     platform.state["support"] = service.build_runtime(platform)
+
+
+@hookimpl
+async def vetrai_purge_organization(platform: Any, organization_id: Any) -> None:
+    from vetrai.plugins.support import retention
+
+    await retention.purge_organization(platform, organization_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN, ROLES
@@ -45,3 +47,10 @@ def vetrai_permissions() -> list[Permission]:
         Permission("themes:read", "Read the organization's theme and its public pages (drafts included)", roles=ROLES),
         Permission("themes:write", "Change the theme, logo, favicon and public pages", roles=(ORG_ADMIN,)),
     ]
+
+
+@hookimpl
+async def vetrai_purge_organization(platform: Any, organization_id: Any) -> None:
+    from vetrai.plugins.themes import retention
+
+    await retention.purge_organization(platform, organization_id)

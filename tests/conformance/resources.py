@@ -45,8 +45,9 @@ SKIPS: dict[str, dict[str, str]] = {
         "schemas:GET /metrics": "Prometheus text exposition format, not JSON",
         "components": "the core's schemas (Organization*, Health, ServiceInfo, ...) predate the prefix rule; "
         "the core loads first, so check_component_names names any plugin that collides with them",
-        "tenant_isolation:DELETE /api/v1/organizations/<uuid:organization_id>": "super_admin only: every other "
-        "caller gets the same 403 before any lookup, so it reveals nothing about the organization",
+        "tenant_isolation:DELETE /api/v1/organizations/<uuid:organization_id>": "the route's object is the tenant "
+        "itself (erased, not kept for A afterwards); another organization's id is a 404, tested in "
+        "tests/core/test_organization_purge.py",
     },
     "auth": {
         "api_key_scopes:GET /api/v1/me": "returns the key's own user (who am I); needs no scope",

@@ -83,28 +83,37 @@ async def test_partial_update_keeps_fields_not_sent(client, make_user):
     assert body["limits"]["max_users"] == 50 and body["limits"]["max_api_keys"] == 9
 
 
-async def test_only_super_admin_creates_and_deletes(client, make_user):
+async def test_only_super_admin_creates_and_an_org_admin_deletes_only_by_confirming(client, make_user):
     admin = await make_user("org_admin")
     assert (await client.post("/api/v1/organizations", json={"name": "X"}, headers=admin.headers)).status_code == 403
     deleted = await client.delete(f"/api/v1/organizations/{admin.organization_id}", headers=admin.headers)
     assert deleted.status_code == 403
 
 
-async def test_deleting_deactivates_and_locks_members_out_at_once(client, make_user):
+async def test_deleting_erases_and_locks_members_out_at_once(client, make_user):
     root = await make_user("super_admin")
     admin = await make_user("org_admin")
     url = f"/api/v1/organizations/{admin.organization_id}"
     assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 200
     assert (await client.delete(url, headers=root.headers)).status_code == 204
     assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 401
+    assert (await client.get(url, headers=root.headers)).status_code == 404
+    everything = await (
+        await client.get("/api/v1/organizations?include_inactive=true", headers=root.headers)
+    ).get_json()
+    assert admin.organization_id not in {item["id"] for item in everything["items"]}
+
+
+async def test_deactivating_keeps_the_data_and_locks_members_out(client, make_user):
+    root = await make_user("super_admin")
+    admin = await make_user("org_admin")
+    url = f"/api/v1/organizations/{admin.organization_id}"
+    assert (await client.put(url, json={"is_active": False}, headers=root.headers)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 401
     listed = await (await client.get("/api/v1/organizations", headers=root.headers)).get_json()
     assert admin.organization_id not in {item["id"] for item in listed["items"]}
     still_visible = await client.get(url, headers=root.headers)
     assert (await still_visible.get_json())["is_active"] is False
-    everything = await (
-        await client.get("/api/v1/organizations?include_inactive=true", headers=root.headers)
-    ).get_json()
-    assert admin.organization_id in {item["id"] for item in everything["items"]}
 
 
 async def test_list_paginates_with_cursor(client, make_user, make_org):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
+from vetrai.core.models import OutboxMessage
 from vetrai.plugins.notifications.models import Notification
 
 from .conftest import wait_rows
@@ -12,10 +15,20 @@ PREFERENCES = "/api/v1/notifications/preferences"
 
 
 async def emit(app, platform, name, data, organization, actor=None):
+    """Emit, then wait until the plugin's reaction (an outbox message) has run, so that what it
+    did not create is known not to come later."""
     async with app.app.app_context():
-        await platform.events.emit(
+        event = await platform.events.emit(
             name, data, organization_id=organization.id, actor_id=actor.user.id if actor else None
         )
+    deadline = time.monotonic() + 15
+    while (message := await OutboxMessage.get_or_none(kind="notifications.event", key=str(event.id))) is not None:
+        if message.status in ("delivered", "failed"):
+            assert message.status == "delivered", message.last_error
+            assert message.payload == {}  # reset links and other event data are not kept
+            return
+        assert time.monotonic() < deadline, f"the reaction to {name} did not run"
+        await asyncio.sleep(0.02)
 
 
 async def test_ticket_events_notify_requester_and_assignee(app, platform, client, make_user, mailbox):

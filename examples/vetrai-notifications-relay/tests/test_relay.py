@@ -176,10 +176,13 @@ def worker_beside(test_app) -> contextlib.AbstractAsyncContextManager[None]:
 
 async def test_a_deployment_swaps_notifications_for_the_relay(vetrai_settings_factory, receiver):
     """VETRAI_DISABLE_PLUGINS=notifications with every other installed plugin: the relay takes its place."""
+    from quart.testing.app import TestApp
+
     from vetrai.core.app import create_app
 
     app = create_app(vetrai_settings_factory(plugins=None, disable_plugins=["notifications"]))
-    async with app.test_app() as test_app, worker_beside(test_app):
+    # Migrating every installed plugin from zero on PostgreSQL can outlast Quart's 6 s start-up bound on a busy machine.
+    async with TestApp(app, startup_timeout=60) as test_app, worker_beside(test_app):
         client = test_app.test_client()
         paths = (await (await client.get("/openapi.json")).get_json())["paths"]
         assert "/api/v1/relay/deliveries" in paths

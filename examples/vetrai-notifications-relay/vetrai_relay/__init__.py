@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ORG_ADMIN
 
 __version__ = "0.1.0"
@@ -58,6 +58,13 @@ def vetrai_tasks(broker: Any) -> None:
 
     broker.register_task(service.deliver, task_name="relay.deliver")
     broker.register_task(service.requeue, task_name="relay.requeue")
+
+
+@hookimpl
+def vetrai_outbox_handlers(settings: Any) -> list[OutboxHandler]:
+    from vetrai_relay import service
+
+    return service.outbox_handlers(settings)
 
 
 @hookimpl

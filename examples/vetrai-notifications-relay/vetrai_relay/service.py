@@ -1,9 +1,12 @@
 """Relaying: record each chosen event, POST it signed, retry with backoff, let admins see and retry.
 
-A delivery row is written in the emitter's request (so nothing is lost if the broker is down)
-and claimed atomically by the ``relay.deliver`` task (``queued`` -> ``sending`` with a lease),
-so a redelivered task message sends nothing twice. The ``relay.requeue`` schedule re-sends
-the task for rows whose message was lost.
+A delivery row and its message in VetrAI's transactional outbox (kind ``relay.deliver``, key
+the delivery id) are written in one transaction in the emitter's request, so nothing is lost
+if the broker is down. The core outbox claims, retries with backoff and takes over from a dead
+worker; this module is what one attempt does. It is idempotent on the delivery: a row that is
+no longer queued or sending is left alone, and the receiving service gets the event id as
+``Idempotency-Key``. While ``VETRAI_RELAY_URL`` is unset rows are recorded without a message;
+the ``relay.requeue`` schedule hands them to the outbox once a URL is configured.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,10 +23,12 @@ import httpx
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
-from vetrai.core import outbound
+from vetrai.core import outbound, outbox
 from vetrai.core.auth import Principal
 from vetrai.core.errors import PluginError, conflict
 from vetrai.core.events import DomainEvent
+from vetrai.core.hooks import Backoff, DeliveryError, OutboxHandler, TemporaryDeliveryError
+from vetrai.core.models import OutboxMessage
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.platform import Platform, current_platform
 from vetrai.core.tenancy import get_scoped, scoped
@@ -35,11 +39,14 @@ log = logging.getLogger("vetrai.relay")
 FINAL = ("delivered", "failed")
 
 
-class TemporaryFailure(Exception):
+KIND = "relay.deliver"
+
+
+class TemporaryFailure(TemporaryDeliveryError):
     """Worth another attempt: a network error, a timeout, 5xx, 408, 425 or 429."""
 
 
-class PermanentFailure(Exception):
+class PermanentFailure(DeliveryError):
     """Not worth another attempt: the service refused the event (other 4xx) or the URL is not allowed."""
 
 
@@ -95,42 +102,57 @@ def envelope(event: DomainEvent) -> dict[str, Any]:
 
 async def record(event: DomainEvent) -> RelayDelivery | None:
     """Store a chosen event once (a repeated call with the same event id stores nothing) and kick it."""
-    if event.organization_id is None or not settings().relays(event.name):
+    config = settings()
+    if event.organization_id is None or not config.relays(event.name):
         return None
     try:
-        row = await RelayDelivery.create(
-            organization_id=event.organization_id, event_id=event.id, event_name=event.name, payload=envelope(event)
-        )
+        async with outbox.transaction() as conn:
+            row = await RelayDelivery.create(
+                organization_id=event.organization_id,
+                event_id=event.id,
+                event_name=event.name,
+                payload=envelope(event),
+                using_db=conn,
+            )
+            if config.url is not None:
+                await enqueue(row.id, row.organization_id, using_db=conn)  # type: ignore[attr-defined]
     except IntegrityError:
         return None
-    await kick(row.id)
     return row
 
 
-async def kick(delivery_id: uuid.UUID) -> None:
-    """Send the delivery task; if the broker is down the row stays queued for ``relay.requeue``."""
-    task = current_platform().broker.find_task("relay.deliver")
-    try:
-        await task.kiq(str(delivery_id))  # type: ignore[union-attr]
-    except Exception:
-        log.exception("could not queue relay delivery %s; the requeue schedule will retry", delivery_id)
+async def enqueue(delivery_id: uuid.UUID, organization_id: uuid.UUID, **options: Any) -> uuid.UUID:
+    """The delivery's outbox message (written once per delivery)."""
+    return await outbox.enqueue(
+        KIND, {"delivery_id": str(delivery_id)}, key=str(delivery_id), organization_id=organization_id, **options
+    )
 
 
 def backoff(config: RelaySettings, attempts: int) -> float:
     """base * 2^(attempts-1), capped, ±10% jitter so a backlog does not retry in lockstep."""
-    return min(config.retry_max_seconds, config.retry_base_seconds * 2 ** max(0, attempts - 1)) * random.uniform(
-        0.9, 1.1
-    )
+    return Backoff(config.retry_base_seconds, config.retry_max_seconds).delay(attempts)
 
 
-async def claim(delivery_id: uuid.UUID, lease_seconds: float) -> RelayDelivery | None:
-    current = now()
-    ready = Q(status="queued") & (Q(next_attempt_at=None) | Q(next_attempt_at__lte=current))
-    abandoned = Q(status="sending") & Q(locked_until__lt=current)
-    claimed = await RelayDelivery.filter(Q(id=delivery_id) & (ready | abandoned)).update(
-        status="sending", locked_until=current + timedelta(seconds=lease_seconds), attempts=F("attempts") + 1
+def outbox_handlers(config: RelaySettings | None) -> list[OutboxHandler]:
+    """The ``relay.deliver`` outbox kind with this deployment's attempts, backoff and lease."""
+    config = config or RelaySettings()
+    return [
+        OutboxHandler(
+            KIND,
+            handle,
+            max_attempts=config.max_attempts,
+            backoff=Backoff(config.retry_base_seconds, config.retry_max_seconds),
+            lease_seconds=config.timeout_seconds + 30,
+        )
+    ]
+
+
+async def start(delivery_id: uuid.UUID, lease_until: datetime | None) -> RelayDelivery | None:
+    """Mark the row as being sent (attempts + 1); None when it is settled already or gone."""
+    started = await RelayDelivery.filter(id=delivery_id, status__in=["queued", "sending"]).update(
+        status="sending", locked_until=lease_until, attempts=F("attempts") + 1
     )
-    return await RelayDelivery.get_or_none(id=delivery_id) if claimed else None
+    return await RelayDelivery.get_or_none(id=delivery_id) if started else None
 
 
 async def post(config: RelaySettings, row: RelayDelivery) -> int:
@@ -172,61 +194,81 @@ async def _settle(row: RelayDelivery, **changes: Any) -> None:
     await RelayDelivery.filter(id=row.id, status="sending").update(locked_until=None, **changes)
 
 
-async def attempt(row: RelayDelivery, config: RelaySettings) -> float | None:
-    """One attempt on a claimed row; the delay before the next one, or None when it is settled."""
+async def attempt(row: RelayDelivery, config: RelaySettings, *, last: bool) -> None:
+    """One attempt on a started row, its outcome recorded on the row; raises to retry or fail the message."""
     try:
         status = await post(config, row)
     except TemporaryFailure as exc:
-        if row.attempts >= config.max_attempts:
-            await _settle(row, status="failed", error=f"gave up after {row.attempts} attempts: {exc}"[:2000])
-            return None
+        if last:
+            reason = f"gave up after {row.attempts} attempts: {exc}"[:2000]
+            await _settle(row, status="failed", error=reason)
+            raise PermanentFailure(reason) from exc
         delay = backoff(config, row.attempts)
         await _settle(row, status="queued", error=str(exc)[:2000], next_attempt_at=now() + timedelta(seconds=delay))
-        log.warning("relay of %s attempt %s failed (%s); retrying in %.1fs", row.event_name, row.attempts, exc, delay)
-        return delay
+        raise TemporaryFailure(str(exc), retry_after=delay) from exc
     except PermanentFailure as exc:
         await _settle(row, status="failed", error=str(exc)[:2000])
-        return None
+        raise
     # The payload may carry credentials (reset links): keep it no longer than the delivery.
     await _settle(row, status="delivered", response_status=status, error=None, delivered_at=now(), payload=None)
-    return None
+
+
+async def handle(message: OutboxMessage) -> None:
+    """The outbox handler of ``relay.deliver``: one attempt at the delivery it names."""
+    config = settings()
+    if config.url is None:
+        raise TemporaryFailure("VETRAI_RELAY_URL is not set", retry_after=300)
+    row = await start(uuid.UUID(message.payload["delivery_id"]), message.lease_until)
+    if row is None:
+        return  # delivered or failed already: a repeated message sends nothing
+    await attempt(row, config, last=message.attempts >= message.max_attempts)
 
 
 async def deliver(delivery_id: str) -> str:
-    """taskiq task ``relay.deliver``: deliver one event, at least once, retrying in place."""
-    config = settings()
+    """taskiq task ``relay.deliver``: deliver one event now through its outbox message; returns its status."""
     key = uuid.UUID(delivery_id)
-    if config.url is None:  # recorded, and sent by relay.requeue once a URL is configured
-        return "queued"
+    row = await RelayDelivery.get_or_none(id=key)
+    if row is None:
+        return "missing"
+    if settings().url is None:  # recorded, and handed to the outbox by relay.requeue once a URL is set
+        return row.status
+    message_id = await enqueue(row.id, row.organization_id, kick=False)  # type: ignore[attr-defined]
+    platform = current_platform()
     while True:
-        row = await claim(key, lease_seconds=config.timeout_seconds + 30)
-        if row is None:
-            current = await RelayDelivery.get_or_none(id=key)
-            return current.status if current is not None else "missing"
-        delay = await attempt(row, config)
-        if delay is None:
+        _status, delay = await outbox.deliver_once(platform, message_id)
+        if delay is None or delay > outbox.INLINE_RETRY_SECONDS:
             return (await RelayDelivery.get(id=key)).status
         await asyncio.sleep(delay)
 
 
 async def requeue() -> int:
-    """taskiq task ``relay.requeue``: re-send the task of rows whose message was lost."""
+    """taskiq task ``relay.requeue``: hand queued rows that have no outbox message to the outbox.
+
+    Those are events recorded while no URL was set (or before the outbox existed); rows the
+    outbox knows are retried and taken over by its own sweep.
+    """
     if settings().url is None:
         return 0
     current = now()
     grace = timedelta(seconds=60)
-    stale = (
-        await RelayDelivery.filter(
+    stale = await (
+        RelayDelivery.filter(
             Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
             | Q(status="queued", next_attempt_at__lt=current - grace)
             | Q(status="sending", locked_until__lt=current)
         )
         .limit(500)
-        .values_list("id", flat=True)
+        .values_list("id", "organization_id")
     )
-    for delivery_id in stale:
-        await kick(delivery_id)
-    return len(stale)
+    known = set(
+        await OutboxMessage.filter(kind=KIND, key__in=[str(row_id) for row_id, _org in stale]).values_list(
+            "key", flat=True
+        )
+    )
+    adopted = [(row_id, organization_id) for row_id, organization_id in stale if str(row_id) not in known]
+    for row_id, organization_id in adopted:
+        await enqueue(row_id, organization_id)
+    return len(adopted)
 
 
 async def list_deliveries(principal: Principal, query: PageQuery, status: str | None) -> dict[str, Any]:
@@ -241,10 +283,14 @@ async def get_delivery(principal: Principal, delivery_id: str) -> RelayDelivery:
 async def retry(principal: Principal, delivery_id: str) -> RelayDelivery:
     """Send a failed delivery again from the start (409 for any other status)."""
     row = await get_delivery(principal, delivery_id)
-    updated = await RelayDelivery.filter(id=row.id, status="failed").update(
-        status="queued", attempts=0, error=None, next_attempt_at=None, response_status=None
-    )
-    if not updated:
-        raise conflict(f"only a failed delivery can be retried; this one is {row.status}")
-    await kick(row.id)
+    async with outbox.transaction() as conn:
+        updated = (
+            await RelayDelivery.filter(id=row.id, status="failed")
+            .using_db(conn)
+            .update(status="queued", attempts=0, error=None, next_attempt_at=None, response_status=None)
+        )
+        if not updated:
+            raise conflict(f"only a failed delivery can be retried; this one is {row.status}")
+        if not await outbox.retry(KIND, str(row.id), using_db=conn):
+            await enqueue(row.id, row.organization_id, using_db=conn)  # type: ignore[attr-defined]
     return await RelayDelivery.get(id=row.id)

@@ -1,0 +1,329 @@
+"""The transactional outbox: actions that happen if and only if a state change committed.
+
+A plugin that changes state and must then act (send a notification, call a webhook, report
+usage) writes an outbox message in the same database transaction as the change::
+
+    async with outbox.transaction() as conn:
+        row = await Ticket.create(..., using_db=conn)
+        await outbox.enqueue("support.notify", {"ticket_id": str(row.id)}, key=str(row.id), using_db=conn)
+
+A rollback leaves no message; a commit leaves one that is delivered at least once: right after
+the commit by the ``core.outbox_deliver`` task, and otherwise (the broker lost the message, the
+worker died, a retry is due) by the ``core.outbox_sweep`` schedule. Whoever delivers first claims
+the row with one conditional UPDATE (pending and due, or claimed with an expired lease), so two
+deliverers never both run a handler inside one lease. A handler that outlives its lease, or a
+worker killed after its handler ran, means the handler may run again: handlers must be
+idempotent on the message's ``key``.
+
+Handlers are declared per kind with the ``vetrai_outbox_handlers`` hook (``OutboxHandler``).
+``TemporaryDeliveryError`` and unexpected exceptions (logged with their traceback) retry with
+exponential backoff up to ``max_attempts``; ``DeliveryError`` fails the message at once. A
+claim counts as an attempt, so a message whose handler keeps killing its worker fails after
+``max_attempts`` instead of being re-claimed forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.expressions import F, Q
+from tortoise.functions import Count, Min
+from tortoise.transactions import in_transaction
+
+from vetrai.core.hooks import DeliveryError, OutboxHandler, TemporaryDeliveryError
+from vetrai.core.models import OutboxMessage
+from vetrai.core.platform import current_platform
+
+if TYPE_CHECKING:
+    from vetrai.core.platform import Platform
+
+log = logging.getLogger("vetrai.outbox")
+
+PENDING, CLAIMED, DELIVERED, FAILED = "pending", "claimed", "delivered", "failed"
+DELIVER_TASK = "core.outbox_deliver"
+SWEEP_TASK = "core.outbox_sweep"
+SWEEP_SECONDS = 2.0
+SWEEP_GRACE = timedelta(seconds=2)
+"""A due message is left this long to the task kicked for it before the sweep takes it."""
+SWEEP_BATCH = 200
+SWEEP_CONCURRENCY = 20
+INLINE_RETRY_SECONDS = 30.0
+"""A retry due sooner than this waits in the delivering task; a later one is left to the sweep."""
+CLOCK_SLACK = timedelta(milliseconds=50)
+MAX_ERROR = 2000
+WORKER = f"{socket.gethostname()}:{os.getpid()}"[:80]
+
+_kicks_after_commit: contextvars.ContextVar[list[uuid.UUID] | None] = contextvars.ContextVar(
+    "vetrai_outbox_kicks", default=None
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """A database transaction after whose commit the messages enqueued in it are kicked at once.
+
+    Inside another transaction it is a savepoint and kicks nothing itself.
+    """
+    if _kicks_after_commit.get() is not None or _in_transaction(None):
+        # A savepoint inside a transaction this block cannot see the commit of: the outermost
+        # outbox.transaction() kicks, or (inside a plain Tortoise transaction) the sweep delivers.
+        async with in_transaction() as conn:
+            yield conn
+        return
+    kicks: list[uuid.UUID] = []
+    token = _kicks_after_commit.set(kicks)
+    try:
+        async with in_transaction() as conn:
+            yield conn
+    finally:
+        _kicks_after_commit.reset(token)
+    # Reached only when the block did not raise, that is after the commit.
+    await kick_delivery(*kicks)
+
+
+def _in_transaction(using_db: BaseDBAsyncClient | None) -> bool:
+    connection = using_db if using_db is not None else connections.get("default")
+    return isinstance(connection, TransactionalDBClient)
+
+
+async def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    organization_id: uuid.UUID | str | None = None,
+    delay: float = 0,
+    using_db: BaseDBAsyncClient | None = None,
+    kick: bool = True,
+) -> uuid.UUID:
+    """Write a message for ``kind``'s handler; call it inside the transaction of the state change.
+
+    A message with the same ``kind`` and ``key`` is written once: a second call returns the
+    first message's id and changes nothing (``INSERT ... ON CONFLICT DO NOTHING``, which keeps
+    a PostgreSQL transaction usable). ``delay`` postpones the first attempt by that many seconds.
+    """
+    handler = current_platform().plugins.outbox_handlers.get(kind)
+    if handler is None:
+        raise ValueError(f"no outbox handler is registered for kind {kind!r}")
+    message_id = uuid.uuid4()
+    key = key or str(message_id)
+    row = OutboxMessage(
+        id=message_id,
+        kind=kind,
+        key=key,
+        organization_id=organization_id,
+        payload=payload,
+        max_attempts=handler.max_attempts,
+        next_attempt_at=now() + timedelta(seconds=max(0.0, delay)),
+        created_at=now(),
+    )
+    await OutboxMessage.bulk_create([row], ignore_conflicts=True, using_db=using_db)
+    stored = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).values_list("id", flat=True)
+    stored_id = stored[0] if stored else message_id
+    if stored_id != message_id or delay > 0 or not kick:
+        return stored_id
+    pending = _kicks_after_commit.get()
+    if pending is not None:
+        pending.append(message_id)
+    elif not _in_transaction(using_db):
+        await kick_delivery(message_id)
+    # Inside a plain Tortoise transaction the commit is invisible here: the sweep delivers it.
+    return message_id
+
+
+async def kick_delivery(*message_ids: uuid.UUID) -> None:
+    """Send the delivery task of committed messages; a broker failure is left to the sweep."""
+    if not message_ids:
+        return
+    platform = current_platform()
+    task = platform.broker.find_task(DELIVER_TASK)
+    if task is None:
+        return
+    for message_id in message_ids:
+        try:
+            await task.kiq(str(message_id))
+        except Exception:
+            log.exception("could not queue outbox message %s; the sweep will deliver it", message_id)
+
+
+async def retry(kind: str, key: str, *, using_db: BaseDBAsyncClient | None = None) -> bool:
+    """Start a failed message over (attempts 0, due now); False when it is not failed."""
+    updated = (
+        await OutboxMessage.filter(kind=kind, key=key, status=FAILED)
+        .using_db(using_db)
+        .update(status=PENDING, attempts=0, next_attempt_at=now(), last_error=None, lease_until=None)
+    )
+    if updated:
+        ids = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).values_list("id", flat=True)
+        pending = _kicks_after_commit.get()
+        if pending is not None:
+            pending.extend(ids)
+        elif not _in_transaction(using_db):
+            await kick_delivery(*ids)
+    return bool(updated)
+
+
+def _claimable(current: datetime) -> Q:
+    due = Q(status=PENDING) & Q(next_attempt_at__lte=current + CLOCK_SLACK)
+    abandoned = Q(status=CLAIMED) & Q(lease_until__lt=current)
+    return due | abandoned
+
+
+async def claim(message_id: uuid.UUID, handler: OutboxHandler) -> OutboxMessage | None:
+    """Take the message for one attempt (attempts + 1, a lease), or None if it is not claimable."""
+    current = now()
+    token = f"{WORKER}:{uuid.uuid4().hex[:12]}"
+    updated = await OutboxMessage.filter(Q(id=message_id) & _claimable(current)).update(
+        status=CLAIMED,
+        claimed_by=token,
+        lease_until=current + timedelta(seconds=handler.lease_seconds),
+        attempts=F("attempts") + 1,
+    )
+    if not updated:
+        return None
+    return await OutboxMessage.get_or_none(id=message_id, claimed_by=token)
+
+
+async def _finish(
+    platform: Platform, message: OutboxMessage, handler: OutboxHandler, status: str, **changes: Any
+) -> None:
+    """Settle as delivered or failed (emptying the payload if the handler asks) and count it."""
+    if handler.erase_payload:
+        changes["payload"] = {}
+    await _settle(message, status=status, **changes)
+    _count(platform, message.kind, status)
+
+
+async def _settle(message: OutboxMessage, **changes: Any) -> bool:
+    """Record the attempt's outcome unless another deliverer took the message over meanwhile."""
+    updated = await OutboxMessage.filter(id=message.id, status=CLAIMED, claimed_by=message.claimed_by).update(
+        lease_until=None, claimed_by=None, **changes
+    )
+    if not updated:
+        log.warning("outbox message %s (%s) was taken over after its lease expired", message.id, message.kind)
+    return bool(updated)
+
+
+def _count(platform: Platform, kind: str, outcome: str) -> None:
+    platform.metrics.outbox_deliveries.labels(kind, outcome).inc()
+
+
+async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHandler) -> float | None:
+    """Run the handler once on a claimed message; the delay of the retry it scheduled, or None."""
+    if message.attempts > message.max_attempts:
+        # Claimed again after its lease expired too often: the handler kills its worker.
+        await _finish(
+            platform, message, handler, FAILED, last_error="gave up: the worker was lost during the last attempt"
+        )
+        log.error("outbox message %s (%s) failed: its worker was lost on every attempt", message.id, message.kind)
+        return None
+    try:
+        await handler.handler(message)
+    except DeliveryError as exc:
+        await _finish(platform, message, handler, FAILED, last_error=(str(exc) or type(exc).__name__)[:MAX_ERROR])
+        log.warning("outbox message %s (%s) failed permanently: %s", message.id, message.kind, exc)
+        return None
+    except Exception as exc:
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, TemporaryDeliveryError):
+            log.warning("outbox message %s (%s) attempt %s failed: %s", message.id, message.kind, message.attempts, exc)
+        else:
+            log.exception("outbox handler of %s raised on message %s", message.kind, message.id)
+        if message.attempts >= message.max_attempts:
+            last_error = f"gave up after {message.attempts} attempts: {text}"[:MAX_ERROR]
+            await _finish(platform, message, handler, FAILED, last_error=last_error)
+            return None
+        retry_after = exc.retry_after if isinstance(exc, TemporaryDeliveryError) else None
+        delay = retry_after if retry_after is not None else handler.backoff.delay(message.attempts)
+        await _settle(
+            message, status=PENDING, last_error=text[:MAX_ERROR], next_attempt_at=now() + timedelta(seconds=delay)
+        )
+        _count(platform, message.kind, "retried")
+        return delay
+    await _finish(platform, message, handler, DELIVERED, last_error=None, delivered_at=now())
+    return None
+
+
+async def deliver_once(platform: Platform, message_id: uuid.UUID) -> tuple[str, float | None]:
+    """One claim and attempt: (the message's status afterwards, the retry delay if one is due)."""
+    kind = await OutboxMessage.filter(id=message_id).values_list("kind", flat=True)
+    if not kind:
+        return "missing", None
+    handler = platform.plugins.outbox_handlers.get(kind[0])
+    if handler is None:
+        return "unhandled", None  # its plugin is not enabled in this process
+    message = await claim(message_id, handler)
+    if message is None:
+        status = await OutboxMessage.filter(id=message_id).values_list("status", flat=True)
+        return (status[0] if status else "missing"), None
+    delay = await _attempt(platform, message, handler)
+    return (PENDING if delay is not None else "done"), delay
+
+
+async def deliver(message_id: str) -> str:
+    """taskiq task ``core.outbox_deliver``: deliver one message now (a soon retry waits here)."""
+    platform = current_platform()
+    key = uuid.UUID(message_id)
+    while True:
+        status, delay = await deliver_once(platform, key)
+        if delay is None or delay > INLINE_RETRY_SECONDS:
+            return status
+        await asyncio.sleep(delay)
+
+
+async def sweep(platform: Platform | None = None, limit: int = SWEEP_BATCH) -> int:
+    """Deliver messages that are due and nobody is delivering: lost kicks, due retries, expired leases."""
+    platform = platform or current_platform()
+    kinds = list(platform.plugins.outbox_handlers)
+    if not kinds:
+        return 0
+    current = now()
+    due = Q(status=PENDING) & Q(next_attempt_at__lte=current - SWEEP_GRACE)
+    abandoned = Q(status=CLAIMED) & Q(lease_until__lt=current)
+    ids = (
+        await OutboxMessage.filter(Q(kind__in=kinds) & (due | abandoned))
+        .order_by("next_attempt_at")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return 0
+    gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+    async def one(message_id: uuid.UUID) -> None:
+        async with gate:
+            await deliver_once(platform, message_id)
+
+    await asyncio.gather(*(one(message_id) for message_id in ids))
+    log.info("outbox sweep took up %s due messages", len(ids))
+    return len(ids)
+
+
+async def sweep_task() -> int:
+    """taskiq task ``core.outbox_sweep`` (scheduled)."""
+    return await sweep()
+
+
+async def backlog() -> list[dict[str, Any]]:
+    """Undelivered messages by kind and status, with the oldest one's due time (for metrics)."""
+    return list(
+        await OutboxMessage.filter(status__in=[PENDING, CLAIMED])
+        .annotate(count=Count("id"), oldest=Min("next_attempt_at"))
+        .group_by("kind", "status")
+        .values("kind", "status", "count", "oldest")
+    )
