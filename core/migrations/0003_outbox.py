@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0001_initial')]
+    dependencies = [('core', '0002_organization_is_platform')]
 
     initial = False
 
