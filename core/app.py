@@ -32,7 +32,7 @@ DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "static"})
 def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[object] = ()) -> Quart:
     """Build the server. ``extra_plugins`` registers plugin objects beside the entry points."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.env)
     platform = Platform.build(settings, extra_plugins)
 
     app = Quart("vetrai")
