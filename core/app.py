@@ -20,6 +20,7 @@ from vetrai.core.openapi import (
     VetraiOpenAPIProvider,
     check_component_names,
     check_route_conflicts,
+    install_docs_assets,
     is_public,
     security_schemes,
 )
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
         security=[{"bearer": []}, {"apiKey": []}, *([{"password": []}] if "auth" in platform.plugins.infos else [])],
     )
+    install_docs_assets(app)
     register_error_handlers(app)
 
     owner_of_blueprint: dict[str, str] = {}
