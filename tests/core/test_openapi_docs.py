@@ -15,10 +15,12 @@ SUMMARY_END = re.compile(r"[.!?]$")
 
 @pytest.fixture
 async def full_app(settings_factory) -> AsyncIterator[Any]:
+    from quart.testing.app import TestApp
+
     from vetrai.core.app import create_app
 
-    application = create_app(settings_factory())
-    async with application.test_app() as test_app:
+    # every plugin starts: more than quart's 6 s default on a loaded 2-core machine
+    async with TestApp(create_app(settings_factory()), startup_timeout=60) as test_app:
         yield test_app
 
 
