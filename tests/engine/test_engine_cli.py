@@ -20,13 +20,14 @@ sys.path.insert(0, str(BENCH))
 import harness  # noqa: E402 - bench/ is not a package; its process helpers are shared here
 
 BACKEND = os.environ.get("VETRAI_TEST_BACKEND", "sqlite")
+README = Path(__file__).resolve().parents[2] / "README.md"
 VETRAI = str(Path(sys.executable).with_name("vetrai"))
 
 
 class Deployment:
     def __init__(self, server: harness.Server) -> None:
         self.server = server
-        self.token = harness.register(server.base_url, "ada@example.com", "Analytical")["access_token"]
+        self.token = harness.register(server.base_url, "ops@example.com", "Operations")["access_token"]
         self.other_token = harness.register(server.base_url, "bob@example.com", "Other")["access_token"]
 
     def vetrai(self, *args: str, token: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -126,3 +127,21 @@ def test_jobs_list_show_logs_cancel_in_the_tokens_organization(deployment):
     waiting = job_id(started.stderr)
     cancelled = deployment.vetrai("jobs", "cancel", waiting)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stderr
+
+
+def test_the_readme_first_session_works_as_written(deployment):
+    text = README.read_text()
+    section = text[text.index("A first session with curl") :]
+    start = section.index("```sh\n") + 6
+    block = section[start : section.index("\n```", start)]
+    port = deployment.server.base_url.rsplit(":", 1)[1]
+    script = block.replace("localhost:8000", f"127.0.0.1:{port}").replace(".venv/bin/vetrai", VETRAI)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
+    environment["VETRAI_URL"] = deployment.server.base_url
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"email":"ada@example.com"' in result.stdout.replace(" ", "")
+    assert '"category":' in result.stdout  # vetrai run's output
+    assert "echo" in result.stdout and "document_triage" in result.stdout  # jobs list
