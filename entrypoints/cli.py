@@ -14,6 +14,7 @@ import click
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import ConfigurationError, PluginError
+from vetrai.entrypoints.scaffold import startplugin, startworkflow
 
 T = TypeVar("T")
 WORKER_MAX_RESTARTS = 20
@@ -267,6 +268,10 @@ def routes() -> None:
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
         click.echo(f"{methods:20} {rule.rule}  ({rule.endpoint})")
+
+
+cli.add_command(startplugin)
+cli.add_command(startworkflow)
 
 
 def main() -> None:
