@@ -1,6 +1,6 @@
 """``vetrai startplugin NAME`` and ``vetrai startworkflow NAME``: new installable packages.
 
-The templates (``entrypoints/templates``) are copies of the shapes of examples/vetrai-plugin-hello
+The templates (``entrypoints/scaffold-templates``) are copies of the shapes of examples/vetrai-plugin-hello
 and examples/vetrai-workflows-demo, with the conformance kit wired in, so the new package's own
 ``pytest`` passes right after ``pip install -e ".[test]"``.
 """
@@ -17,7 +17,7 @@ import click
 
 from vetrai import __version__
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent / "scaffold-templates"
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 
 
@@ -32,7 +32,7 @@ def _check_name(name: str, group: str) -> None:
 
 
 def render(kind: str, target: Path, values: dict[str, str]) -> list[Path]:
-    """Copy ``templates/<kind>`` to ``target``, substituting ``${...}`` in paths and contents."""
+    """Copy ``scaffold-templates/<kind>`` to ``target``, substituting ``${...}`` in paths and contents."""
     if target.exists() and any(target.iterdir()):
         raise click.ClickException(f"{target} exists and is not empty")
     written = []
@@ -72,7 +72,7 @@ def startplugin(name: str, directory: Path | None) -> None:
     _check_name(name, "vetrai.plugins")
     dist = f"vetrai-plugin-{name.replace('_', '-')}"
     target = directory or Path(dist)
-    render("plugin", target, _values(name, f"vetrai_{name}", dist, f"VETRAI_{name.upper()}_"))
+    render("plugin-package", target, _values(name, f"vetrai_{name}", dist, f"VETRAI_{name.upper()}_"))
     _done(target, f"plugin {name!r}")
 
 
@@ -86,5 +86,5 @@ def startworkflow(name: str, directory: Path | None) -> None:
     _check_name(name, "vetrai.workflows")
     dist = f"vetrai-workflow-{name.replace('_', '-')}"
     target = directory or Path(dist)
-    render("workflow", target, _values(name, f"vetrai_workflow_{name}", dist, ""))
+    render("workflow-package", target, _values(name, f"vetrai_workflow_{name}", dist, ""))
     _done(target, f"workflow {name!r}")
