@@ -10,16 +10,22 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools notes that an editable install of our package-dir layout uses an import finder:
+# expected, so hidden (only that note, only from that module).
+EDITABLE := PYTHONWARNINGS=ignore::UserWarning:setuptools.command.editable_wheel
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
-	$(BIN)/pip install --quiet -e .
+	@echo "Installing VetrAI and its dependencies into $(VENV) (a minute or two the first time)"
+	$(EDITABLE) $(BIN)/pip install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed $(EXAMPLES)
-	$(BIN)/pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
+	$(EDITABLE) $(BIN)/pip install --quiet -e ".[test]" $(foreach example,$(EXAMPLES),-e $(dir $(example)))
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/vetrai serve --migrate
+	@echo "The command line is $(BIN)/vetrai (try $(BIN)/vetrai --help)"
+	@$(BIN)/vetrai serve --migrate
 
 migrate: $(VENV)/.installed
 	$(BIN)/vetrai migrate

@@ -1,4 +1,4 @@
-"""Maps the top-level folders onto the one import package ``vetrai`` (see DESIGN.md, Layout)."""
+"""Maps the top-level folders onto the one import package ``vetrai`` (docs/architecture.md, Layout)."""
 
 from setuptools import find_packages, setup
 

@@ -23,6 +23,7 @@ from vetrai.core.openapi import (
     VetraiOpenAPIProvider,
     check_component_names,
     check_route_conflicts,
+    install_docs_assets,
     is_public,
     security_schemes,
 )
@@ -35,7 +36,7 @@ DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "static"})
 def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[object] = ()) -> Quart:
     """Build the server. ``extra_plugins`` registers plugin objects beside the entry points."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.env)
     platform = Platform.build(settings, extra_plugins)
 
     app = Quart("vetrai")
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
         security=[{"bearer": []}, {"apiKey": []}, *([{"password": []}] if "auth" in platform.plugins.infos else [])],
     )
+    install_docs_assets(app)
     register_error_handlers(app)
 
     owner_of_blueprint: dict[str, str] = {}

@@ -8,14 +8,32 @@ the data dir, so a restart keeps sessions valid and no secret is ever hard-coded
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vetrai.core.errors import ConfigurationError
 from vetrai.core.security import load_or_create_secret
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Marks a secret setting (``Annotated[str | None, Secret(...)]``).
+
+    ``vetrai settings`` masks it; with ``production=True`` ``vetrai check`` and start-up refuse
+    ``VETRAI_ENV=production`` without it, and ``vetrai secrets generate`` writes a fresh value
+    made by ``generate`` (default: 32 random bytes, URL-safe).
+    """
+
+    production: bool = False
+    generate: Callable[[], str] | None = None
 
 
 def _split_names(value: object) -> list[str] | None:
@@ -33,14 +51,21 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = Field(
         "development", description="production refuses to start without configured secrets."
     )
-    data_dir: Path = Field(Path(".vetrai"), description="Embedded database, storage, outbox and generated secrets.")
+    data_dir: Path = Field(
+        Path(".vetrai"),
+        description="Embedded database, storage, outbox and generated secrets; a relative path is looked up from the working directory upwards.",
+    )
     host: str = Field("127.0.0.1", description="Address `vetrai serve` binds to.")
     port: int = Field(8000, description="Port `vetrai serve` listens on.")
     workers: int = Field(1, description="Server processes started by `vetrai serve`.")
     public_url: str | None = Field(
         None, description="Base URL users reach the server at (links in emails); default http://HOST:PORT."
     )
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stdout.")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] | None = Field(
+        None,
+        description="text (one coloured line per event) or json (one object per line); default json in production.",
+    )
     database_url: str | None = Field(
         None, description="sqlite://path or postgres://user:pass@host:5432/db; default SQLite in the data dir."
     )
@@ -54,7 +79,7 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         None, description="file:///path or s3://bucket?endpoint_url=...&create_bucket=true; default the data dir."
     )
-    secret_key: str | None = Field(
+    secret_key: Annotated[str | None, Secret(production=True)] = Field(
         None, description="Server secret; generated into the data dir when unset (not in production)."
     )
     plugins: Annotated[list[str] | None, NoDecode] = Field(
@@ -86,6 +111,7 @@ class Settings(BaseSettings):
     )
 
     _split_plugins = field_validator("plugins", "disable_plugins", mode="before")(_split_names)
+    _find_data_dir = field_validator("data_dir", mode="after")(lambda value: find_data_dir(value))
 
     @property
     def resolved_database_url(self) -> str:
@@ -122,7 +148,9 @@ class Settings(BaseSettings):
         if configured:
             return configured
         if self.env == "production":
-            raise ConfigurationError(f"VETRAI_ENV=production requires the secret {name!r} to be configured")
+            raise ConfigurationError(
+                f"VETRAI_ENV=production requires VETRAI_{name.upper()} (`vetrai secrets generate` prints every secret)"
+            )
         return load_or_create_secret(self.data_dir, name, nbytes)
 
     @property
@@ -138,4 +166,84 @@ def describe_settings(model: type[BaseSettings]) -> list[tuple[str, str, str]]:
         value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
         default = ",".join(value) if isinstance(value, list) else "" if value is None else str(value)
         rows.append((f"{prefix}{name}".upper(), default, field.description or ""))
+    return rows
+
+
+def find_data_dir(path: Path, start: Path | None = None) -> Path:
+    """An absolute data dir: a relative one is looked up from ``start`` (the working directory)
+    upwards, like git finds ``.git``, so ``vetrai`` run from a subfolder of the project uses the
+    server's data (``make run`` creates ``./.vetrai`` at the project root); if no folder up the
+    tree has it, it is created under ``start``."""
+    if path.is_absolute():
+        return path
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / path).is_dir():
+            return folder / path
+    return start / path
+
+
+def env_name(model: type[BaseSettings], name: str) -> str:
+    """The environment variable a field is read from (its first alias, else prefix + name)."""
+    field = model.model_fields[name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0].upper()
+    if isinstance(alias, str):
+        return alias.upper()
+    return f"{model.model_config.get('env_prefix', '')}{name}".upper()
+
+
+def secret_marker(field: FieldInfo) -> Secret | None:
+    return next((item for item in field.metadata if isinstance(item, Secret)), None)
+
+
+_SECRET_NAME = re.compile(r"(secret|password|private|api_key|token$)")
+
+
+def is_secret(name: str, field: FieldInfo) -> bool:
+    """Marked ``Secret``, or named like one (passwords, API keys, signing secrets)."""
+    return secret_marker(field) is not None or bool(_SECRET_NAME.search(name))
+
+
+def mask_url(value: str) -> str:
+    """A URL with its password replaced by ``***`` (database and Redis URLs carry credentials)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if parts.password is None:
+        return value
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def effective_settings(instance: BaseSettings) -> list[dict[str, Any]]:
+    """Every field's variable, effective value (secrets masked, URL passwords hidden), default
+    and description: what ``vetrai settings`` shows."""
+    model = type(instance)
+    rows = []
+    for name, field in model.model_fields.items():
+        value = getattr(instance, name)
+        default = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        shown = _display(value)
+        if shown and is_secret(name, field):
+            shown = "********"
+        elif name.endswith("_url") and shown:
+            shown = mask_url(shown)
+        rows.append(
+            {
+                "variable": env_name(model, name),
+                "value": shown,
+                "default": _display(default),
+                "secret": is_secret(name, field),
+                "description": field.description or "",
+            }
+        )
     return rows

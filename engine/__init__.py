@@ -78,4 +78,4 @@ async def vetrai_shutdown(platform: Platform) -> None:
 
 @hookimpl
 def vetrai_cli(group: click.Group) -> Any:
-    group.add_command(cli.run)
+    cli.register(group)

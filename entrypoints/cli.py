@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,8 +14,11 @@ import click
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import ConfigurationError, PluginError
+from vetrai.entrypoints.scaffold import startplugin, startworkflow
 
 T = TypeVar("T")
+WORKER_MAX_RESTARTS = 20
+"""Worker processes restarted (after a crash) before ``vetrai worker`` gives up and exits 1."""
 
 
 def run_async(function: Callable[[], Awaitable[T]]) -> T:
@@ -39,13 +44,47 @@ def cli() -> None:
     """VetrAI Platform: multi-tenant AI workflow server."""
 
 
+def _report(report: Any, what: str) -> None:
+    """Print warnings loudly, and every problem once; exit 1 if there is any."""
+    for warning in report.warnings:
+        click.secho(f"WARNING {warning}", fg="yellow", bold=True, err=True)
+    if report.problems:
+        click.secho(f"{what}: {len(report.problems)} problem(s) to fix", fg="red", bold=True, err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+
+
+def _preflight(what: str, *, will_migrate: bool = False) -> None:
+    from vetrai.core.preflight import run_checks
+
+    _report(run_async(lambda: run_checks(will_migrate=will_migrate)), what)
+
+
+def _announce_when_ready(url: str, probe: str) -> None:
+    """One ready line with the URLs, once the server answers (whatever its process count)."""
+    import threading
+    import urllib.request
+
+    def wait() -> None:
+        while True:
+            try:
+                with urllib.request.urlopen(probe, timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        click.secho(f"VetrAI ready: {url}  (API docs {url}/docs, ReDoc {url}/redoc)", fg="green", err=True)
+
+    threading.Thread(target=wait, name="vetrai-ready", daemon=True).start()
+
+
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default VETRAI_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default VETRAI_PORT, 8000).")
 @click.option("--workers", type=int, default=None, help="Server processes (default VETRAI_WORKERS, 1).")
 @click.option("--migrate/--no-migrate", default=None, help="Apply migrations before serving.")
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool | None) -> None:
-    """Serve the API with hypercorn."""
+    """Serve the API with hypercorn (after the checks of `vetrai check`)."""
     from hypercorn.config import Config
     from hypercorn.run import run
 
@@ -53,16 +92,26 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
-    if migrate if migrate is not None else settings.should_auto_migrate:
+    will_migrate = migrate if migrate is not None else settings.should_auto_migrate
+    _preflight("vetrai serve cannot start", will_migrate=will_migrate)
+    _data_dir_note(settings)
+    if will_migrate:
         _migrate(settings)
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.application_path = "vetrai.entrypoints.asgi:app"
     config.workers = 0 if workers <= 1 else workers
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # our handler and format, not a second one
     config.graceful_timeout = 10
-    click.echo(f"VetrAI serving on http://{host}:{port} (docs: http://{host}:{port}/docs)", err=True)
-    sys.exit(run(config))
+    local = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    _announce_when_ready(f"http://{host}:{port}", f"http://{local}:{port}/health")
+    try:
+        sys.exit(run(config))
+    except Exception as exc:  # a plugin's startup failed inside hypercorn: one line, not two tracebacks
+        cause = exc.__cause__ or exc.__context__ or exc
+        click.secho(f"vetrai serve stopped: {cause}", fg="red", err=True)
+        sys.exit(1)
 
 
 @cli.command()
@@ -78,6 +127,7 @@ def worker(concurrency: int | None, processes: int) -> None:
         raise click.ClickException(
             "the in-memory broker runs tasks inside `vetrai serve`; set VETRAI_BROKER_URL=redis://..."
         )
+    _preflight("vetrai worker cannot start")
     args = WorkerArgs(
         broker="vetrai.entrypoints.worker:broker",
         modules=[],
@@ -85,8 +135,53 @@ def worker(concurrency: int | None, processes: int) -> None:
         max_async_tasks=concurrency or settings.worker_concurrency,
         configure_logging=False,
         shutdown_timeout=30,
+        max_fails=WORKER_MAX_RESTARTS,
     )
     sys.exit(run_worker(args) or 0)
+
+
+@cli.command()
+def check() -> None:
+    """Check every setting of every enabled plugin, the database, Redis and migrations; exit 1 on any problem."""
+    settings = Settings()
+    _data_dir_note(settings)
+    _preflight("vetrai check", will_migrate=settings.should_auto_migrate)
+    click.secho(f"ready to serve ({settings.env}): no problems found", fg="green", err=True)
+
+
+@cli.group()
+def secrets() -> None:
+    """Secrets for a production deployment."""
+
+
+@secrets.command("generate")
+def generate_secrets() -> None:
+    """Print a production .env: VETRAI_ENV=production and a fresh value of every required secret."""
+    import secrets as random
+    from datetime import UTC, datetime
+
+    from vetrai.core.config import env_name, secret_marker
+    from vetrai.core.preflight import plugin_settings_models
+
+    settings = Settings()
+    lines = [
+        f"# VetrAI production settings, generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `vetrai secrets generate`.",
+        "# Keep this file private (chmod 600). Add the database, broker and storage URLs, then run `vetrai check`.",
+        "VETRAI_ENV=production",
+    ]
+    for _plugin, model in [("core", Settings), *plugin_settings_models(settings)]:
+        for name, field in model.model_fields.items():
+            marker = secret_marker(field)
+            if marker is None or not marker.production:
+                continue
+            value = marker.generate() if marker.generate else random.token_urlsafe(32)
+            lines.append(f"{env_name(model, name)}='{value}'")
+    click.echo("\n".join(lines))
+
+
+def _data_dir_note(settings: Settings) -> None:
+    if settings.is_sqlite or not settings.storage_url:
+        click.echo(f"data dir: {settings.data_dir}", err=True)
 
 
 def _migrate(settings: Settings) -> list[str]:
@@ -138,22 +233,30 @@ def plugins(as_json: bool) -> None:
 
 
 @cli.command("settings")
-@click.option("--markdown", is_flag=True, help="Print the table the README embeds.")
-def show_settings(markdown: bool) -> None:
-    """List every setting (core and enabled plugins) with its default."""
-    from vetrai.core.config import describe_settings
+@click.option("--markdown", is_flag=True, help="Print the defaults as the table the README embeds.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: variable, value, default, secret, description.")
+def show_settings(markdown: bool, as_json: bool) -> None:
+    """Every setting (core and enabled plugins) with its effective value; secrets masked."""
+    from vetrai.core.config import describe_settings, effective_settings
     from vetrai.core.plugins import load_plugins
 
-    loaded = load_plugins(Settings())
-    models = [Settings, *(type(value) for value in loaded.settings.values())]
+    settings = Settings()
+    loaded = load_plugins(settings)
+    instances = [settings, *loaded.settings.values()]
     if markdown:
         click.echo("| variable | default | meaning |\n|---|---|---|")
-    for model in models:
-        for env, default, description in describe_settings(model):
-            if markdown:
+        for instance in instances:
+            for env, default, description in describe_settings(type(instance)):
                 click.echo(f"| `{env}` | {f'`{default}`' if default else ''} | {description} |")
-            else:
-                click.echo(f"{env}={default}" + (f"  # {description}" if description else ""))
+        return
+    rows = [row for instance in instances for row in effective_settings(instance)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        changed = "" if row["value"] == row["default"] or row["secret"] else f"  (default {row['default'] or 'unset'})"
+        note = f"  # {row['description']}" if row["description"] else ""
+        click.echo(f"{row['variable']}={row['value']}{changed}{note}")
 
 
 @cli.command()
@@ -167,14 +270,28 @@ def routes() -> None:
         click.echo(f"{methods:20} {rule.rule}  ({rule.endpoint})")
 
 
+cli.add_command(startplugin)
+cli.add_command(startworkflow)
+
+
 def main() -> None:
     """Entry point: plugins may add commands, so they are loaded before click parses."""
+    from pydantic import ValidationError
+
     from vetrai.core.plugins import load_plugins
 
     try:
         loaded = load_plugins(Settings())
         loaded.call_each("vetrai_cli", group=cli)
         cli(standalone_mode=True)
+    except ValidationError:
+        from vetrai.core.preflight import settings_problems
+
+        problems = settings_problems()[2]
+        click.secho(f"vetrai: {len(problems)} setting(s) to fix", fg="red", bold=True, err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
     except (PluginError, ConfigurationError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

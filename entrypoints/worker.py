@@ -20,7 +20,7 @@ from vetrai.core.logging import configure_logging
 from vetrai.core.platform import Platform
 
 platform = Platform.build()
-configure_logging(platform.settings.log_level)
+configure_logging(platform.settings.log_level, platform.settings.log_format, platform.settings.env)
 broker = platform.broker
 log = logging.getLogger("vetrai.worker")
 _draining: set[asyncio.Task[None]] = set()

@@ -1,7 +1,18 @@
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import Secret
+
+
+def _new_jwks() -> str:
+    from vetrai.plugins.auth.jwt import new_private_jwk
+
+    return json.dumps({"keys": [new_private_jwk()]})
 
 
 class AuthSettings(BaseSettings):
@@ -15,7 +26,7 @@ class AuthSettings(BaseSettings):
     refresh_reuse_grace_seconds: float = 10.0
     issuer: str | None = Field(None, description="JWT iss; default VETRAI_PUBLIC_URL.")
     audience: str = "vetrai"
-    jwt_private_keys: str | None = Field(
+    jwt_private_keys: Annotated[str | None, Secret(production=True, generate=_new_jwks)] = Field(
         None, description="JSON JWKS of EC P-256 private keys; the first signs. Default: generated into the data dir."
     )
     reset_token_ttl_seconds: int = 3600

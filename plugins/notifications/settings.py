@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import Secret
 
 
 def _env(name: str) -> AliasChoices:
@@ -48,7 +51,7 @@ class NotificationsSettings(BaseSettings):
     lease_seconds: float = Field(
         300.0, gt=0, description="How long a worker may hold a delivery before another may take it over."
     )
-    webhook_secret: str | None = Field(
+    webhook_secret: Annotated[str | None, Secret(production=True)] = Field(
         None,
         description="HMAC-SHA256 key of X-VetrAI-Signature on webhook, SMS and push calls; generated into the data dir when unset.",
     )

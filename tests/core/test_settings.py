@@ -12,7 +12,7 @@ from vetrai.core.platform import Platform
 def test_embedded_defaults_need_no_configuration(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings()
-    assert settings.resolved_database_url == "sqlite://.vetrai/vetrai.sqlite3"
+    assert settings.resolved_database_url == f"sqlite://{tmp_path.resolve() / '.vetrai' / 'vetrai.sqlite3'}"
     assert settings.broker_url == "memory://"
     assert settings.resolved_storage_url.startswith("file://")
     assert settings.resolved_redis_url is None
@@ -45,6 +45,6 @@ def test_generated_secret_is_stable_and_private(tmp_path):
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
-    with pytest.raises(ConfigurationError, match="secret_key"):
+    with pytest.raises(ConfigurationError, match="VETRAI_SECRET_KEY"):
         Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[]))
     Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[], secret_key="s" * 40))
