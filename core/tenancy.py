@@ -20,13 +20,21 @@ from vetrai.core.models import Organization
 
 M = TypeVar("M", bound=Model)
 
-LIMIT_NAMES = ("max_users", "max_api_keys", "max_concurrent_jobs", "max_monthly_jobs", "max_storage_bytes")
+LIMIT_NAMES = (
+    "max_users",
+    "max_api_keys",
+    "max_concurrent_jobs",
+    "max_monthly_jobs",
+    "max_storage_bytes",
+    "max_monthly_tokens",
+)
 DEFAULT_LIMITS: dict[str, int] = {
     "max_users": 5,
     "max_api_keys": 5,
     "max_concurrent_jobs": 2,
     "max_monthly_jobs": 1000,
     "max_storage_bytes": 1024**3,
+    "max_monthly_tokens": 1_000_000,
 }
 
 
