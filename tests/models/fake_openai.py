@@ -210,4 +210,9 @@ class RunningServer:
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
         if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
+            # Clients keep idle keep-alive connections (the OpenAI SDK pools them): once the
+            # graceful period is over, the server task is cancelled rather than waited for.
+            done, _pending = await asyncio.wait({self._task}, timeout=2)
+            if not done:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
