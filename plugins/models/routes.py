@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from pydantic import ValidationError
+from quart import Blueprint, request
+from quart_schema import document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import current_principal, require_scope
+from vetrai.core.errors import unprocessable
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.plugins.models import admission, service
 from vetrai.plugins.models.schemas import (
@@ -12,6 +14,7 @@ from vetrai.plugins.models.schemas import (
     ModelsProviderOut,
     ModelsProviderPage,
     ModelsProviderTest,
+    ModelsProviderTestRequest,
     ModelsProviderUpdate,
     ModelsSecretCreate,
     ModelsSecretOut,
@@ -78,10 +81,22 @@ async def delete_provider(provider_id: str) -> tuple[str, int]:
 
 @blueprint.post("/providers/<provider_id>/test")
 @require_scope("models:write")
+@document_request(ModelsProviderTestRequest)
 @validate_response(ModelsProviderTest)
 async def test_provider(provider_id: str) -> dict:
-    """One tiny completion through the provider: ``ok`` and the latency, or the error (naming the provider)."""
-    return await service.test_provider(await current_principal(), provider_id)
+    """One tiny completion through the provider: ``ok`` and the latency, or the error (naming the provider).
+    The body may be left out."""
+    principal = await current_principal()
+    await service.get_provider(principal, provider_id)  # another organization's is a 404 whatever the body
+    raw = await request.get_data()
+    try:
+        data = ModelsProviderTestRequest.model_validate_json(raw) if raw.strip() else ModelsProviderTestRequest()
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+        ]
+        raise unprocessable(errors) from None
+    return await service.test_provider(principal, provider_id, data.model)
 
 
 # --- usage ----------------------------------------------------------------------------------

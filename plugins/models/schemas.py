@@ -90,6 +90,16 @@ class ModelsProviderPage(BaseModel):
     next_cursor: str | None = None
 
 
+class ModelsProviderTestRequest(BaseModel):
+    """Optional body of a provider test; empty tests the default model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(
+        None, min_length=1, max_length=200, description="The model to call; default the provider's."
+    )
+
+
 class ModelsProviderTest(BaseModel):
     ok: bool
     model: str

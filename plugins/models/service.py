@@ -225,7 +225,7 @@ async def delete_provider(principal: Principal, provider_id: str) -> None:
     )
 
 
-async def test_provider(principal: Principal, provider_id: str) -> dict[str, Any]:
+async def test_provider(principal: Principal, provider_id: str, model: str | None = None) -> dict[str, Any]:
     """One tiny completion through the provider; the outcome, never an exception, is the answer."""
     import time
 
@@ -233,15 +233,16 @@ async def test_provider(principal: Principal, provider_id: str) -> dict[str, Any
 
     row = await get_provider(principal, provider_id)
     provider = resolve_provider_row(row, runtime())
-    llm = build_chat_model(provider, None, organization_id=None, max_tokens=1, max_retries=0)
+    name = model or provider.default_model
+    llm = build_chat_model(provider, name, organization_id=None, max_tokens=1, max_retries=0)
     started = time.monotonic()
     try:
         await llm.ainvoke("Reply with OK.")
     except ModelProviderError as exc:
-        return {"ok": False, "model": provider.default_model, "latency_ms": None, "error": str(exc)}
+        return {"ok": False, "model": name, "latency_ms": None, "error": str(exc)}
     return {
         "ok": True,
-        "model": provider.default_model,
+        "model": name,
         "latency_ms": int((time.monotonic() - started) * 1000),
         "error": None,
     }
