@@ -3,7 +3,9 @@ against the fake OpenAI-compatible server (real HTTP, streamed responses)."""
 
 from __future__ import annotations
 
+from vetrai.core.models import Organization
 from vetrai.plugins.models.models import Usage
+from vetrai.plugins.models.settings import ModelsOperatorProvider, ModelsSettings
 
 from .conftest import API_KEY
 
@@ -117,3 +119,35 @@ async def test_another_organizations_provider_is_never_used(jobs, make_user, add
     assert all(
         request["headers"]["Authorization"] == "Bearer sk-outsider-key-99990000" for request in fake_openai.requests
     )
+
+
+async def test_the_operator_provider_serves_granted_plans_only(client, jobs, make_user, fake_openai, platform):
+    platform.state["models"].settings.operator = ModelsOperatorProvider(
+        name="house",
+        base_url=fake_openai.base_url,
+        api_key="sk-operator-key-5555666677",
+        default_model="fake-small",
+        plans=["pro"],
+    )
+    free = await make_user(role="org_admin")
+    problem = await jobs.create(free, "chat", {"messages": [{"role": "user", "content": "hi"}]}, expect=422)
+    assert problem["detail"] == "no model provider configured for this organization"
+    pro = await make_user(role="org_admin")
+    await Organization.filter(id=pro.organization.id).update(plan="pro")
+    job = await jobs.create(pro, "chat", {"messages": [{"role": "user", "content": "hi"}]})
+    assert (await jobs.wait(pro, job["id"], "succeeded", "failed"))["status"] == "succeeded"
+    assert fake_openai.requests[-1]["headers"]["Authorization"] == "Bearer sk-operator-key-5555666677"
+    listed = await (await client.get("/api/v1/models/providers", headers=pro.headers)).get_json()
+    assert listed["items"] == []  # the operator's provider is never shown
+    assert await Usage.filter(organization_id=pro.organization.id).count() == 1
+
+
+def test_settings_read_the_operator_provider_and_keys_from_the_environment(monkeypatch):
+    monkeypatch.setenv(
+        "VETRAI_MODELS", '{"name": "house", "api_key": "sk-x-000000000000", "default_model": "m", "plans": ["pro"]}'
+    )
+    monkeypatch.setenv("VETRAI_MODELS_ENCRYPTION_KEYS", '["a", "b"]')
+    monkeypatch.setenv("VETRAI_MODELS_PRICES", '{"m": {"input_per_1k": 0.5, "output_per_1k": 1.5}}')
+    settings = ModelsSettings()
+    assert settings.operator is not None and settings.operator.name == "house" and settings.operator.plans == ["pro"]
+    assert settings.encryption_keys == ["a", "b"] and settings.prices["m"].output_per_1k == 1.5
