@@ -221,6 +221,15 @@ class VetraiChatOpenAI(ChatOpenAI):
 
     vetrai_provider: str = "provider"
 
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Headers may carry credentials too: serialized models (callbacks, tracers) mask them like the key."""
+        return {**super().lc_secrets, "default_headers": "VETRAI_PROVIDER_HEADERS"}
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, ({key: "****" for key in value} if name == "default_headers" and value else value)
+
     async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
         try:
             return await super()._agenerate(*args, **kwargs)

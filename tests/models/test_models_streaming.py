@@ -8,6 +8,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from vetrai.plugins.models.models import Usage
 from vetrai.plugins.models.workflows import chat
 
+from .conftest import API_KEY
+
 
 async def test_tokens_stream_before_the_run_ends_with_usage(make_user, add_provider, fake_openai):
     admin = await make_user(role="org_admin")
@@ -47,3 +49,16 @@ async def test_chat_is_multi_turn_on_a_thread(make_user, add_provider, fake_open
     sent = [(message["role"], message["content"]) for message in fake_openai.requests[-1]["body"]["messages"]]
     assert ("user", "my name is Ada") in sent and ("assistant", "Hello! You said: my name is Ada") in sent
     assert sent[-1] == ("user", "what is my name?")
+
+
+async def test_a_serialized_chat_model_masks_the_key_and_headers(make_user, add_provider):
+    from langchain_core.load import dumpd
+
+    from vetrai.plugins.models.runtime import chat_model
+
+    admin = await make_user(role="org_admin")
+    await add_provider(admin, headers={"X-Token": "header-PLAINTEXT-123456"})
+    llm = await chat_model({"configurable": {"organization_id": admin.organization_id}})
+    for text in (str(dumpd(llm)), repr(llm), str(llm)):
+        assert "header-PLAINTEXT-123456" not in text
+        assert API_KEY not in text, text[text.index(API_KEY) - 300 : text.index(API_KEY) + 50]
