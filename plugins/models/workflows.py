@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vetrai.engine.spec import WorkflowSpec
 from vetrai.plugins.models import service
-from vetrai.plugins.models.runtime import chat_model
 from vetrai.plugins.models.tools import CHAT_TOOLS
 
 VERSION = "1.0.0"
@@ -35,6 +34,14 @@ class ModelWorkflowSpec(WorkflowSpec):
     """A workflow that calls models: ``admit(organization_id, input)`` refuses a job before it is queued."""
 
     admit: Callable[[Any, dict[str, Any]], Awaitable[None]] | None = None
+
+
+async def chat_model(config: RunnableConfig, model: str | None) -> Any:
+    """``runtime.chat_model``, imported on the first call: the OpenAI SDK takes a second or more to
+    import, which every process would otherwise pay at start-up when the workflows are listed."""
+    from vetrai.plugins.models.runtime import chat_model as resolve
+
+    return await resolve(config, model)
 
 
 # --- chat -----------------------------------------------------------------------------------
