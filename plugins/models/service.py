@@ -172,8 +172,13 @@ async def create_provider(principal: Principal, data: ModelsProviderCreate) -> P
     return row
 
 
+NULLABLE_PROVIDER_FIELDS = ("base_url", "headers")
+
+
 async def update_provider(principal: Principal, provider_id: str, changes: dict[str, Any]) -> Provider:
+    """Partial update; null clears ``base_url`` (OpenAI's) and ``headers``, and leaves other fields as they are."""
     row = await get_provider(principal, provider_id)
+    changes = {name: value for name, value in changes.items() if value is not None or name in NULLABLE_PROVIDER_FIELDS}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
         if await Provider.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]
@@ -295,6 +300,7 @@ async def create_secret(principal: Principal, data: ModelsSecretCreate) -> Secre
 
 async def update_secret(principal: Principal, secret_id: str, changes: dict[str, Any]) -> Secret:
     row = await get_secret(principal, secret_id)
+    changes = {name: value for name, value in changes.items() if value is not None}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
         if await Secret.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]

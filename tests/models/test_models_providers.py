@@ -152,3 +152,17 @@ async def test_provider_test_call_succeeds_and_names_the_provider_on_401(client,
     assert result["ok"] is False
     assert "'badkey'" in result["error"] and "401" in result["error"]
     assert bad_key not in result["error"] and bad_key[:6] not in result["error"] and "6789" not in result["error"]
+
+
+async def test_put_null_clears_only_nullable_fields(client, make_user, add_provider):
+    admin = await make_user(role="org_admin")
+    created = await add_provider(admin, headers={"X-A": "value-000000000000"})
+    response = await client.put(
+        f"/api/v1/models/providers/{created['id']}",
+        json={"name": None, "api_key": None, "base_url": None, "headers": None},
+        headers=admin.headers,
+    )
+    updated = await response.get_json()
+    assert response.status_code == 200, updated
+    assert updated["name"] == "fake" and updated["api_key_last4"] == created["api_key_last4"]
+    assert updated["base_url"] is None and updated["headers"] == {}
