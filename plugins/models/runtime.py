@@ -274,11 +274,15 @@ def build_chat_model(
 async def chat_model(config: Any, model: str | None = None, **overrides: Any) -> VetraiChatOpenAI:
     """The run organization's chat model (its default provider and model unless ``model`` names one).
 
-    ``overrides`` go to the model (``temperature``, ``max_tokens``...). Raises ``NoModelProvider``
-    when the organization has none and is not granted the operator's.
+    Without ``model``, ``config["configurable"]["model"]`` (an assistant's or a run's configurable
+    model setting) chooses it. ``overrides`` go to the model (``temperature``, ``max_tokens``...).
+    Raises ``NoModelProvider`` when the organization has none and is not granted the operator's.
     """
     rt = service.runtime()
     organization_id = await organization_of(config)
+    if model is None:
+        configured = ((config or {}).get("configurable") or {}).get("model")
+        model = configured if isinstance(configured, str) and configured else None
     provider, name = choose(await providers_of(organization_id, rt), model)
     return build_chat_model(provider, name, organization_id=organization_id, rt=rt, **overrides)
 

@@ -62,3 +62,17 @@ async def test_a_serialized_chat_model_masks_the_key_and_headers(make_user, add_
     for text in (str(dumpd(llm)), repr(llm), str(llm)):
         assert "header-PLAINTEXT-123456" not in text
         assert API_KEY not in text, text[text.index(API_KEY) - 300 : text.index(API_KEY) + 50]
+
+
+async def test_a_configurable_model_setting_picks_the_model(make_user, add_provider, fake_openai):
+    from vetrai.plugins.models.runtime import chat_model
+
+    admin = await make_user(role="org_admin")
+    await add_provider(admin)
+    configurable = {"organization_id": admin.organization_id, "model": "fake-large"}
+    llm = await chat_model({"configurable": configurable})
+    await llm.ainvoke("hi")
+    assert fake_openai.requests[-1]["model"] == "fake-large"
+    llm = await chat_model({"configurable": configurable}, "fake-small")  # an explicit name wins
+    await llm.ainvoke("hi")
+    assert fake_openai.requests[-1]["model"] == "fake-small"
