@@ -8,7 +8,8 @@ entries and errors name providers, never keys.
 
 from __future__ import annotations
 
-import logging
+import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +35,6 @@ from vetrai.plugins.models.settings import ModelsSettings
 if TYPE_CHECKING:
     from vetrai.plugins.models.schemas import ModelsProviderCreate, ModelsSecretCreate
 
-log = logging.getLogger("vetrai.models")
 TOKEN_LIMIT = "max_monthly_tokens"
 NO_PROVIDER = "no model provider configured for this organization"
 OPERATOR_ID = "operator"
@@ -130,8 +130,6 @@ async def get_provider(principal: Principal, provider_id: str) -> Provider:
 def _seal_headers(rt: ModelsRuntime, headers: dict[str, str]) -> tuple[str | None, dict[str, str]]:
     if not headers:
         return None, {}
-    import json
-
     return rt.sealer.seal(json.dumps(headers)), {name: mask(value) for name, value in headers.items()}
 
 
@@ -232,8 +230,6 @@ async def delete_provider(principal: Principal, provider_id: str) -> None:
 
 async def test_provider(principal: Principal, provider_id: str, model: str | None = None) -> dict[str, Any]:
     """One tiny completion through the provider; the outcome, never an exception, is the answer."""
-    import time
-
     from vetrai.plugins.models.runtime import ModelProviderError, build_chat_model, resolve_provider_row
 
     row = await get_provider(principal, provider_id)
