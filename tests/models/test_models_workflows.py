@@ -151,3 +151,24 @@ def test_settings_read_the_operator_provider_and_keys_from_the_environment(monke
     settings = ModelsSettings()
     assert settings.operator is not None and settings.operator.name == "house" and settings.operator.plans == ["pro"]
     assert settings.encryption_keys == ["a", "b"] and settings.prices["m"].output_per_1k == 1.5
+
+
+async def test_the_specs_admit_is_the_engine_side_contract(make_user, add_provider):
+    """What the engine calls before queueing a job: ``await spec.admit(organization_id, input)``."""
+    import pytest
+
+    from vetrai.core.errors import ProblemError
+    from vetrai.engine.spec import get_workflow
+
+    admin = await make_user(role="org_admin")
+    spec = get_workflow("chat")
+    with pytest.raises(ProblemError) as refused:
+        await spec.admit(admin.organization.id, {})
+    assert refused.value.status == 422 and refused.value.detail == "no model provider configured for this organization"
+    await add_provider(admin)
+    await spec.admit(admin.organization.id, {})
+    await Organization.filter(id=admin.organization.id).update(limits={"max_monthly_tokens": 0})
+    with pytest.raises(ProblemError) as exhausted:
+        await spec.admit(admin.organization.id, {})
+    assert exhausted.value.status == 403 and exhausted.value.kind == "quota-exceeded"
+    assert all(getattr(get_workflow(name), "admit", None) is not None for name in ("chat", "summarize", "extract"))
