@@ -28,6 +28,7 @@ LIMIT_NAMES = (
     "max_storage_bytes",
     "max_monthly_external_messages",
     "retention_days",
+    "max_monthly_tokens",
 )
 DEFAULT_LIMITS: dict[str, int] = {
     "max_users": 5,
@@ -39,6 +40,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     # so a self-registered organization cannot use the platform as an open mail relay.
     "max_monthly_external_messages": 0,
     "retention_days": 365,  # finished data older than this is deleted; 0 keeps it forever
+    "max_monthly_tokens": 1_000_000,
 }
 
 

@@ -129,7 +129,9 @@ class BillingUsageQuery(BaseModel):
 
 
 class BillingUsageItem(BaseModel):
-    metric: str = Field(description="job_runs (finished workflow runs) or api_requests (API-key requests).")
+    metric: str = Field(
+        description="job_runs (finished workflow runs), api_requests (API-key requests) or llm_tokens (model tokens of finished runs)."
+    )
     quantity: int
     reported_quantity: int = Field(description="How much of it has been reported to Stripe.")
     metered: bool = Field(description="Whether the current plan bills this metric by usage.")

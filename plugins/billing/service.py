@@ -896,9 +896,15 @@ async def add_usage(organization_id: uuid.UUID, metric: str, quantity: int, mome
 
 
 async def on_event(name: str, data: dict[str, Any], organization_id: uuid.UUID | None) -> None:
-    """Feed usage from domain events: finished job runs and flushed API-key requests."""
+    """Feed usage from domain events: finished job runs (and their model tokens) and flushed API-key requests."""
     if name == "engine.job_finished" and organization_id is not None:
         await add_usage(organization_id, "job_runs", 1)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        try:
+            tokens = int(usage.get("total_tokens") or 0)
+        except (TypeError, ValueError):
+            tokens = 0
+        await add_usage(organization_id, "llm_tokens", tokens)
     elif name == "keys.usage_flushed":
         totals: dict[uuid.UUID, int] = {}
         for item in data.get("counts") or []:

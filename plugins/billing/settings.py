@@ -5,7 +5,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vetrai.core.tenancy import LIMIT_NAMES
 
-USAGE_METRICS = ("job_runs", "api_requests")
+USAGE_METRICS = ("job_runs", "api_requests", "llm_tokens")
 
 
 class BillingPlan(BaseModel):
@@ -21,7 +21,8 @@ class BillingPlan(BaseModel):
     stripe_price_id: str | None = Field(None, description="Stripe Price id (price_...) or legacy Plan id.")
     limits: dict[str, int] = Field(default_factory=dict)
     usage_meters: dict[str, str] = Field(
-        default_factory=dict, description="Usage metric (job_runs, api_requests) -> Stripe billing meter event name."
+        default_factory=dict,
+        description="Usage metric (job_runs, api_requests, llm_tokens) -> Stripe billing meter event name.",
     )
 
     @field_validator("limits")
@@ -53,6 +54,7 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_monthly_jobs": 1000,
             "max_storage_bytes": 1024**3,
             "max_monthly_external_messages": 0,
+            "max_monthly_tokens": 1_000_000,
         },
     ),
     BillingPlan(
@@ -67,6 +69,7 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_monthly_jobs": 50_000,
             "max_storage_bytes": 50 * 1024**3,
             "max_monthly_external_messages": 10_000,
+            "max_monthly_tokens": 50_000_000,
         },
     ),
     BillingPlan(
@@ -81,8 +84,13 @@ DEFAULT_PLANS: list[BillingPlan] = [
             "max_monthly_jobs": 1_000_000,
             "max_storage_bytes": 1024**4,
             "max_monthly_external_messages": 1_000_000,
+            "max_monthly_tokens": 1_000_000_000,
         },
-        usage_meters={"job_runs": "vetrai_job_runs", "api_requests": "vetrai_api_requests"},
+        usage_meters={
+            "job_runs": "vetrai_job_runs",
+            "api_requests": "vetrai_api_requests",
+            "llm_tokens": "vetrai_llm_tokens",
+        },
     ),
 ]
 

@@ -25,7 +25,7 @@ async def test_plans_are_listed_with_price_stripe_id_and_limits(client, make_use
     assert plans["pro"]["amount"] == 4900 and plans["pro"]["stripe_price_id"] == "vetrai_pro_monthly"
     assert plans["pro"]["limits"] == PRO_LIMITS
     assert plans["free"]["stripe_price_id"] is None
-    assert plans["enterprise"]["metered"] == ["api_requests", "job_runs"]
+    assert plans["enterprise"]["metered"] == ["api_requests", "job_runs", "llm_tokens"]
     assert (await client.get("/api/v1/billing/plans")).status_code == 401
 
 
