@@ -105,11 +105,13 @@ def weight(value: Any, budget: int = MAX_VALUE_SIZE) -> int:
             total += len(item) + 2
         elif isinstance(item, Mapping):
             total += 2 + 4 * len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            if total <= budget:
+                stack.extend(item.keys())
+                stack.extend(item.values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             total += 2 + 2 * len(item)
-            stack.extend(item)
+            if total <= budget:
+                stack.extend(item)
         elif isinstance(item, int) and not isinstance(item, bool):
             total += item.bit_length() // 3 + 1
         else:
