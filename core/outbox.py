@@ -25,6 +25,7 @@ claim counts as an attempt, so a message whose handler keeps killing its worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
@@ -234,6 +235,11 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
         return None
     try:
         await handler.handler(message)
+    except asyncio.CancelledError:
+        # The process is stopping: hand the message back at once rather than after the lease.
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(_settle(message, status=PENDING, next_attempt_at=now()))
+        raise
     except DeliveryError as exc:
         await _finish(platform, message, handler, FAILED, last_error=(str(exc) or type(exc).__name__)[:MAX_ERROR])
         log.warning("outbox message %s (%s) failed permanently: %s", message.id, message.kind, exc)
