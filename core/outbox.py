@@ -116,7 +116,8 @@ async def enqueue(
 
     A message with the same ``kind`` and ``key`` is written once: a second call returns the
     first message's id and changes nothing (``INSERT ... ON CONFLICT DO NOTHING``, which keeps
-    a PostgreSQL transaction usable). ``delay`` postpones the first attempt by that many seconds.
+    a PostgreSQL transaction usable). ``delay`` postpones the first attempt by that many seconds;
+    ``kick=False`` sends no delivery task (the caller delivers it itself, or the sweep does).
     """
     handler = current_platform().plugins.outbox_handlers.get(kind)
     if handler is None:
