@@ -25,6 +25,7 @@ claim counts as an attempt, so a message whose handler keeps killing its worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
@@ -115,7 +116,8 @@ async def enqueue(
 
     A message with the same ``kind`` and ``key`` is written once: a second call returns the
     first message's id and changes nothing (``INSERT ... ON CONFLICT DO NOTHING``, which keeps
-    a PostgreSQL transaction usable). ``delay`` postpones the first attempt by that many seconds.
+    a PostgreSQL transaction usable). ``delay`` postpones the first attempt by that many seconds;
+    ``kick=False`` sends no delivery task (the caller delivers it itself, or the sweep does).
     """
     handler = current_platform().plugins.outbox_handlers.get(kind)
     if handler is None:
@@ -234,6 +236,11 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
         return None
     try:
         await handler.handler(message)
+    except asyncio.CancelledError:
+        # The process is stopping: hand the message back at once rather than after the lease.
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(_settle(message, status=PENDING, next_attempt_at=now()))
+        raise
     except DeliveryError as exc:
         await _finish(platform, message, handler, FAILED, last_error=(str(exc) or type(exc).__name__)[:MAX_ERROR])
         log.warning("outbox message %s (%s) failed permanently: %s", message.id, message.kind, exc)

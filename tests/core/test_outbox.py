@@ -241,3 +241,23 @@ async def test_an_outbox_transaction_inside_a_plain_one_kicks_nothing_before_the
     await OutboxMessage.filter(id=message_id).update(next_attempt_at=datetime.now(UTC) - timedelta(minutes=1))
     await outbox.sweep(platform)
     assert (await settled(message_id)).status == "delivered"
+
+
+async def test_a_delivery_cancelled_by_shutdown_hands_the_message_back_at_once(platform, plugin):
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(message: OutboxMessage) -> None:
+        started.set()
+        await release.wait()
+
+    platform.plugins.outbox_handlers[KIND] = OutboxHandler(KIND, slow, max_attempts=3, lease_seconds=300)
+    message_id = await outbox.enqueue(KIND, {}, key="cancelled", kick=False)
+    task = asyncio.create_task(outbox.deliver_once(platform, message_id))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = await OutboxMessage.get(id=message_id)
+    release.set()
+    assert row.status == "pending" and row.attempts == 1 and row.claimed_by is None

@@ -137,9 +137,9 @@ async def test_deliveries_are_for_admins_and_filter_by_status(make_user, receive
     member = await make_user("user", admin.organization)
     receiver.statuses.append(400)
     await emit(vetrai_app, "support.comment_added", {}, admin)
-    await emit(vetrai_app, "support.ticket_updated", {}, admin)
-    await eventually(lambda: delivery_of(admin, "support.ticket_updated", "delivered"))
     await eventually(lambda: delivery_of(admin, "support.comment_added", "failed"))
+    await emit(vetrai_app, "support.ticket_updated", {}, admin)  # after: the 400 was for the comment
+    await eventually(lambda: delivery_of(admin, "support.ticket_updated", "delivered"))
     failed = await (await admin.get("/api/v1/relay/deliveries", query_string={"status": "failed"})).get_json()
     assert [item["event_name"] for item in failed["items"]] == ["support.comment_added"]
     assert (await admin.get("/api/v1/relay/deliveries", query_string={"status": "lost"})).status_code == 422
