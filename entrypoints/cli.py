@@ -128,7 +128,7 @@ def worker(concurrency: int | None, processes: int) -> None:
         raise click.ClickException(
             "the in-memory broker runs tasks inside `vetrai serve`; set VETRAI_BROKER_URL=redis://..."
         )
-    _preflight("vetrai worker cannot start")
+    _preflight("vetrai worker cannot start", will_migrate=settings.should_auto_migrate)
     args = WorkerArgs(
         broker="vetrai.entrypoints.worker:broker",
         modules=[],
