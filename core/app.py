@@ -30,7 +30,7 @@ from vetrai.core.openapi import (
 from vetrai.core.platform import Platform
 
 access_log = logging.getLogger("vetrai.access")
-DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "static"})
+DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "docs_asset", "static"})
 
 
 def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[object] = ()) -> Quart:

@@ -29,11 +29,13 @@ class Secret:
 
     ``vetrai settings`` masks it; with ``production=True`` ``vetrai check`` and start-up refuse
     ``VETRAI_ENV=production`` without it, and ``vetrai secrets generate`` writes a fresh value
-    made by ``generate`` (default: 32 random bytes, URL-safe).
+    made by ``generate`` (default: 32 random bytes, URL-safe). ``check`` returns what is wrong
+    with a configured value (None when it is usable), so ``vetrai check`` reports it by name.
     """
 
     production: bool = False
     generate: Callable[[], str] | None = None
+    check: Callable[[str], str | None] | None = None
 
 
 def _split_names(value: object) -> list[str] | None:

@@ -116,6 +116,18 @@ def _secret_problems(model: type[BaseSettings], instance: BaseSettings) -> list[
     return problems
 
 
+def _secret_value_problems(model: type[BaseSettings], instance: BaseSettings) -> list[Problem]:
+    problems = []
+    for name, field in model.model_fields.items():
+        marker = secret_marker(field)
+        value = getattr(instance, name)
+        if marker is not None and marker.check is not None and value:
+            wrong = marker.check(value)
+            if wrong:
+                problems.append(Problem(env_name(model, name), wrong))
+    return problems
+
+
 def settings_problems() -> tuple[Settings, dict[str, BaseSettings], list[Problem]]:
     """Core and every enabled plugin's settings: values that do not parse, malformed URLs, and
     (in production) missing secrets. Returns the usable settings too."""
@@ -127,6 +139,7 @@ def settings_problems() -> tuple[Settings, dict[str, BaseSettings], list[Problem
         problems += found
     for instance in instances.values():
         problems += _url_problems(type(instance), instance)
+        problems += _secret_value_problems(type(instance), instance)
         if settings.env == "production":
             problems += _secret_problems(type(instance), instance)
     return settings, instances, _unique(problems)

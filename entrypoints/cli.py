@@ -14,6 +14,7 @@ import click
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import ConfigurationError, PluginError
+from vetrai.core.preflight import Report
 from vetrai.entrypoints.scaffold import startplugin, startworkflow
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def cli() -> None:
     """VetrAI Platform: multi-tenant AI workflow server."""
 
 
-def _report(report: Any, what: str) -> None:
+def _report(report: Report, what: str) -> None:
     """Print warnings loudly, and every problem once; exit 1 if there is any."""
     for warning in report.warnings:
         click.secho(f"WARNING {warning}", fg="yellow", bold=True, err=True)
@@ -105,7 +106,7 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     config.errorlog = logging.getLogger("hypercorn.error")  # our handler and format, not a second one
     config.graceful_timeout = 10
     local = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
-    _announce_when_ready(f"http://{host}:{port}", f"http://{local}:{port}/health")
+    _announce_when_ready(f"http://{local}:{port}", f"http://{local}:{port}/health")
     try:
         sys.exit(run(config))
     except Exception as exc:  # a plugin's startup failed inside hypercorn: one line, not two tracebacks
@@ -127,7 +128,7 @@ def worker(concurrency: int | None, processes: int) -> None:
         raise click.ClickException(
             "the in-memory broker runs tasks inside `vetrai serve`; set VETRAI_BROKER_URL=redis://..."
         )
-    _preflight("vetrai worker cannot start")
+    _preflight("vetrai worker cannot start", will_migrate=settings.should_auto_migrate)
     args = WorkerArgs(
         broker="vetrai.entrypoints.worker:broker",
         modules=[],
@@ -195,7 +196,9 @@ def _migrate(settings: Settings) -> list[str]:
 @cli.command()
 def migrate() -> None:
     """Apply every enabled plugin's pending migrations."""
-    _migrate(Settings())
+    settings = Settings()
+    _data_dir_note(settings)
+    _migrate(settings)
 
 
 @cli.command()

@@ -15,6 +15,18 @@ def _new_jwks() -> str:
     return json.dumps({"keys": [new_private_jwk()]})
 
 
+def _check_jwks(value: str) -> str | None:
+    from joserfc.jwk import ECKey
+
+    try:
+        keys = [ECKey.import_key(item) for item in json.loads(value)["keys"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"not a JWKS of EC private keys ({type(exc).__name__}: {exc}); `vetrai generate-jwks` makes one"
+    if not keys or not all(key.is_private for key in keys):
+        return "needs at least one EC P-256 private key; `vetrai generate-jwks` makes one"
+    return None
+
+
 class AuthSettings(BaseSettings):
     """``VETRAI_AUTH_*``: token lifetimes, JWT keys and brute-force limits."""
 
@@ -26,7 +38,7 @@ class AuthSettings(BaseSettings):
     refresh_reuse_grace_seconds: float = 10.0
     issuer: str | None = Field(None, description="JWT iss; default VETRAI_PUBLIC_URL.")
     audience: str = "vetrai"
-    jwt_private_keys: Annotated[str | None, Secret(production=True, generate=_new_jwks)] = Field(
+    jwt_private_keys: Annotated[str | None, Secret(production=True, generate=_new_jwks, check=_check_jwks)] = Field(
         None, description="JSON JWKS of EC P-256 private keys; the first signs. Default: generated into the data dir."
     )
     reset_token_ttl_seconds: int = 3600

@@ -89,6 +89,12 @@ def test_check_reports_unreachable_services_and_unapplied_migrations(tmp_path):
     assert f"data dir: {tmp_path / 'data'}" in ready.stderr
 
 
+def test_a_malformed_jwks_is_named_before_start(tmp_path):
+    result = vetrai(["check"], tmp_path, VETRAI_AUTH_JWT_PRIVATE_KEYS='{"keys": [}')
+    assert result.returncode == 1
+    assert "VETRAI_AUTH_JWT_PRIVATE_KEYS: not a JWKS" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_serve_and_worker_refuse_to_start_with_the_same_list(tmp_path):
     env = {"VETRAI_ENV": "production", "VETRAI_PORT": str(free_port())}
     served = vetrai(["serve"], tmp_path, timeout=60, **env)
@@ -163,6 +169,7 @@ async def test_models_ahead_of_migrations_are_found(tmp_path, monkeypatch):
 @pytest.mark.parametrize("env", ["production", "development"])
 async def test_model_drift_stops_production_and_warns_in_development(env, tmp_path, monkeypatch):
     from vetrai.core import preflight
+    from vetrai.plugins.auth.settings import _new_jwks
 
     async def drift(models):
         return ["workers.0002_auto"]
@@ -173,7 +180,7 @@ async def test_model_drift_stops_production_and_warns_in_development(env, tmp_pa
         "VETRAI_ENV": env,
         "VETRAI_DATA_DIR": str(tmp_path / "data"),
         "VETRAI_SECRET_KEY": "s" * 40,
-        "VETRAI_AUTH_JWT_PRIVATE_KEYS": json.dumps({"keys": []}),
+        "VETRAI_AUTH_JWT_PRIVATE_KEYS": _new_jwks(),
         "VETRAI_NOTIFICATIONS_WEBHOOK_SECRET": "w" * 40,
     }.items():
         monkeypatch.setenv(name, value)
