@@ -17,7 +17,7 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vetrai.core.storage import CHUNK, StorageError, attachment_disposition
+from vetrai.core.storage_base import CHUNK, StorageError, attachment_disposition
 
 PART_SIZE = 8 * 1024 * 1024
 """Multipart part size (S3 requires at least 5 MiB for every part but the last)."""

@@ -55,11 +55,12 @@ def vetrai_cli(group: click.Group) -> None:
 
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
-    platform.state["auth"] = service.build_runtime(platform)
+    platform.fill(service.RUNTIME, service.build_runtime(platform))
     tasks.start_housekeeping(platform)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 async def vetrai_authenticate(request: Request) -> Principal | None:
+    """Last: any token without another plugin's prefix is taken for an opaque token (401 if unknown)."""
     token = bearer_token()
     return await service.authenticate_token(token) if token else None

@@ -1,27 +1,35 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
-class AuthSettings(BaseSettings):
+class AuthSettings(PluginSettings, plugin="auth"):
     """``VETRAI_AUTH_*``: token lifetimes, JWT keys and brute-force limits."""
 
-    model_config = SettingsConfigDict(env_prefix="VETRAI_AUTH_", env_file=".env", extra="ignore")
-
-    access_token_ttl_seconds: int = 900
-    refresh_idle_ttl_seconds: int = 14 * 24 * 3600
-    refresh_absolute_ttl_seconds: int = 30 * 24 * 3600
-    refresh_reuse_grace_seconds: float = 10.0
+    access_token_ttl_seconds: int = Field(900, description="Lifetime of an access token (JWT or opaque).")
+    refresh_idle_ttl_seconds: int = Field(
+        14 * 24 * 3600, description="A refresh token unused this long expires (each refresh renews it)."
+    )
+    refresh_absolute_ttl_seconds: int = Field(
+        30 * 24 * 3600, description="Longest life of a login session, however often it is refreshed."
+    )
+    refresh_reuse_grace_seconds: float = Field(
+        10.0,
+        description="A rotated refresh token presented again within this time (a client retry) is not treated as theft.",
+    )
     issuer: str | None = Field(None, description="JWT iss; default VETRAI_PUBLIC_URL.")
-    audience: str = "vetrai"
+    audience: str = Field("vetrai", description="JWT aud of issued access tokens, checked on every request.")
     jwt_private_keys: str | None = Field(
         None, description="JSON JWKS of EC P-256 private keys; the first signs. Default: generated into the data dir."
     )
-    reset_token_ttl_seconds: int = 3600
-    verify_token_ttl_seconds: int = 48 * 3600
-    lockout_account_failures: int = 10
-    lockout_ip_failures: int = 100
+    reset_token_ttl_seconds: int = Field(3600, description="Lifetime of a password-reset token.")
+    verify_token_ttl_seconds: int = Field(48 * 3600, description="Lifetime of an email-verification token.")
+    lockout_account_failures: int = Field(
+        10, description="Failed logins of one account within the window that lock it out."
+    )
+    lockout_ip_failures: int = Field(100, description="Failed logins from one IP within the window that lock it out.")
     lockout_window_seconds: int = Field(900, description="Window in which failed logins are counted.")
     lockout_seconds: int = Field(900, description="How long an account or IP stays locked out.")
     login_rate_limit_per_ip: int = Field(0, description="Successful logins per IP per window; 0 = unlimited.")

@@ -68,12 +68,12 @@ def vetrai_schedules() -> list[Schedule]:
 
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
-    platform.state["billing"] = service.build_runtime(platform)
+    platform.fill(service.RUNTIME, service.build_runtime(platform))
 
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    rt = platform.state.pop("billing", None)
+    rt = platform.release(service.RUNTIME)
     if rt is not None:
         await stripe_api.close_client(rt.http_client)
 

@@ -31,7 +31,7 @@ from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, unprocessable
 from vetrai.core.models import Organization
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped
 from vetrai.plugins.billing import stripe_api
 from vetrai.plugins.billing.models import (
@@ -110,6 +110,9 @@ class BillingRuntime:
         return self.locks.setdefault(organization_id, asyncio.Lock())
 
 
+RUNTIME: Slot[BillingRuntime] = Slot("billing")
+
+
 def build_runtime(platform: Platform) -> BillingRuntime:
     settings = platform.plugin_settings("billing", BillingSettings)
     client, http_client = stripe_api.build_client(settings)
@@ -117,11 +120,7 @@ def build_runtime(platform: Platform) -> BillingRuntime:
 
 
 def runtime(platform: Platform | None = None) -> BillingRuntime:
-    platform = platform or current_platform()
-    rt = platform.state.get("billing")
-    if rt is None:
-        rt = platform.state["billing"] = build_runtime(platform)
-    return rt
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def stripe_client(rt: BillingRuntime | None = None) -> stripe.StripeClient:

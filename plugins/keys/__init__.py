@@ -54,8 +54,7 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 async def vetrai_startup(platform: Platform, app: object) -> None:
-    rt = service.build_runtime(platform)
-    platform.state["keys"] = rt
+    rt = platform.fill(service.RUNTIME, service.build_runtime(platform))
     rt.scopes = service.available_scopes(platform)
     if app is None:
         return
@@ -66,7 +65,7 @@ async def vetrai_startup(platform: Platform, app: object) -> None:
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    rt = platform.state.get("keys")
+    rt = platform.release(service.RUNTIME)
     if rt is not None:
         await rt.usage.flush(platform)
 

@@ -17,7 +17,7 @@ from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, rate_limited, unauthorized, unprocessable
 from vetrai.core.models import Organization
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.security import sha256_hex
 from vetrai.core.tenancy import ensure_quota, get_scoped, scoped
 from vetrai.plugins.auth.models import User
@@ -52,6 +52,9 @@ class KeyRequest:
     decision: Decision
 
 
+RUNTIME: Slot[KeysRuntime] = Slot("keys")
+
+
 def build_runtime(platform: Platform) -> KeysRuntime:
     settings = platform.plugin_settings("keys", KeysSettings)
     prefix = platform.settings.redis_prefix
@@ -64,7 +67,7 @@ def build_runtime(platform: Platform) -> KeysRuntime:
 
 
 def runtime(platform: Platform | None = None) -> KeysRuntime:
-    return (platform or current_platform()).state["keys"]
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def now() -> datetime:
@@ -128,7 +131,7 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
 def available_scopes(platform: Platform | None = None) -> list[dict[str, str]]:
     """Scopes are fixed once plugins are loaded, so the runtime keeps this list."""
     platform = platform or current_platform()
-    rt = platform.state.get("keys")
+    rt = platform.find(RUNTIME)
     if rt is not None and rt.scopes:
         return rt.scopes
     permissions = platform.plugins.permissions.permissions
@@ -404,7 +407,7 @@ async def _invalidate(kind: str, value: uuid.UUID) -> None:
         platform = current_platform()
     except RuntimeError:
         return
-    rt = platform.state.get("keys")
+    rt = platform.find(RUNTIME)
     if rt is not None:
         await rt.cache.invalidate(kind, value)
 

@@ -76,8 +76,7 @@ def vetrai_schedules() -> list[Schedule]:
 
 @hookimpl
 async def vetrai_startup(platform: Platform, app: object) -> None:
-    rt = service.build_runtime(platform)
-    platform.state["notifications"] = rt
+    rt = platform.fill(service.RUNTIME, service.build_runtime(platform))
     await service.seed_default_templates()
     if app is not None and platform.redis is not None:
         platform.spawn(rt.hub.listen())
@@ -89,5 +88,5 @@ async def vetrai_event(event: DomainEvent) -> None:
         platform = current_platform()
     except RuntimeError:
         return
-    if "notifications" in platform.state:
+    if platform.find(service.RUNTIME) is not None:
         await listeners.handle_event(event)

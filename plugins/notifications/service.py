@@ -25,7 +25,7 @@ from tortoise.queryset import QuerySet
 from vetrai.core.auth import Principal
 from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, unprocessable
 from vetrai.core.hooks import NotificationChannel
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped, scoped
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications.models import Notification, NotificationPreference, NotificationTemplate
@@ -76,6 +76,9 @@ def collect_channels(platform: Platform) -> dict[str, NotificationChannel]:
     return channels
 
 
+RUNTIME: Slot[NotificationsRuntime] = Slot("notifications")
+
+
 def build_runtime(platform: Platform) -> NotificationsRuntime:
     settings = platform.plugin_settings("notifications", NotificationsSettings)
     return NotificationsRuntime(
@@ -89,11 +92,7 @@ def build_runtime(platform: Platform) -> NotificationsRuntime:
 
 
 def runtime(platform: Platform | None = None) -> NotificationsRuntime:
-    platform = platform or current_platform()
-    rt = platform.state.get("notifications")
-    if rt is None:
-        raise RuntimeError("the notifications plugin is not started")
-    return rt
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def now() -> datetime:

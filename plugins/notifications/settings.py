@@ -3,7 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
 def _env(name: str) -> AliasChoices:
@@ -11,12 +13,10 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(f"VETRAI_NOTIFICATIONS_{name.upper()}", f"VETRAI_{name.upper()}")
 
 
-class NotificationsSettings(BaseSettings):
+class NotificationsSettings(PluginSettings, plugin="notifications"):
     """``VETRAI_NOTIFICATIONS_*``: SMTP, outbox, retries, webhook signing and SMS/push providers."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VETRAI_NOTIFICATIONS_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(populate_by_name=True)
 
     smtp_host: str | None = Field(
         None,

@@ -7,8 +7,7 @@ from taskiq import AsyncBroker
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ROLES
-from vetrai.core.platform import Platform
-from vetrai.plugins.support import routes, service, tasks
+from vetrai.plugins.support import routes, tasks
 from vetrai.plugins.support.settings import SupportSettings
 
 CHECK_SLA_TASK = "support.check_sla"
@@ -65,8 +64,3 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 @hookimpl
 def vetrai_schedules() -> list[Schedule]:
     return [Schedule(CHECK_SLA_TASK, SupportSettings().sla_check_seconds)]
-
-
-@hookimpl
-async def vetrai_startup(platform: Platform) -> None:
-    platform.state["support"] = service.build_runtime(platform)

@@ -7,7 +7,6 @@ import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,19 +45,8 @@ REQUESTER_FIELDS = frozenset({"subject", "description", "category"})
 BODY_EXCERPT = 2000
 
 
-@dataclass
-class SupportRuntime:
-    settings: SupportSettings
-
-
-def build_runtime(platform: Platform) -> SupportRuntime:
-    return SupportRuntime(settings=platform.plugin_settings("support", SupportSettings))
-
-
 def settings(platform: Platform | None = None) -> SupportSettings:
-    platform = platform or current_platform()
-    rt = platform.state.get("support")
-    return rt.settings if rt is not None else platform.plugin_settings("support", SupportSettings)
+    return (platform or current_platform()).plugin_settings("support", SupportSettings)
 
 
 def now() -> datetime:
