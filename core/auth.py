@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from quart import g, request
 
@@ -35,7 +35,7 @@ def bearer_token() -> str | None:
 async def authenticate_request() -> Principal | None:
     """Run the authenticate chain once per request; the result is cached on ``g``."""
     if "vetrai_principal" in g:
-        return g.vetrai_principal
+        return cast(Principal | None, g.vetrai_principal)
     platform = current_platform()
     principal: Principal | None = None
     presented = bearer_token() is not None

@@ -20,7 +20,7 @@ from vetrai.core.security import load_or_create_secret
 
 def _split_names(value: object) -> list[str] | None:
     if value is None or isinstance(value, list):
-        return value  # type: ignore[return-value]
+        return value
     names = [part.strip() for part in str(value).split(",")]
     return [name for name in names if name]
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 
 class Metrics:
@@ -16,16 +14,6 @@ class Metrics:
         self.latency = Histogram(
             "vetrai_http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
         )
-        self._refreshers: list[Callable[[], Awaitable[None]]] = []
-
-    def gauge(self, name: str, documentation: str, labels: list[str]) -> Gauge:
-        return Gauge(name, documentation, labels, registry=self.registry)
-
-    def on_scrape(self, refresh: Callable[[], Awaitable[None]]) -> None:
-        """Run ``refresh`` before each scrape, e.g. to count jobs by status in the database."""
-        self._refreshers.append(refresh)
 
     async def render(self) -> bytes:
-        for refresh in self._refreshers:
-            await refresh()
         return generate_latest(self.registry)

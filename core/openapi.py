@@ -73,7 +73,7 @@ PROBLEM_RESPONSE = {
 class VetraiOpenAPIProvider(OpenAPIProvider):
     """Unique operation ids (``method_blueprint_function``), 204s and problem responses documented."""
 
-    def build_paths(self, rule: Rule) -> tuple[dict, dict]:
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
         func = self._app.view_functions[rule.endpoint]
         explicit = getattr(func, "_quart_schema_operation_id", None)

@@ -188,7 +188,7 @@ def current_platform() -> Platform:
     from quart import current_app, has_app_context
 
     if has_app_context() and "vetrai" in current_app.extensions:
-        return current_app.extensions["vetrai"]
+        return cast(Platform, current_app.extensions["vetrai"])
     if _started is None:
         raise RuntimeError("no VetrAI platform has been started in this process")
     return _started

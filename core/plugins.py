@@ -234,7 +234,7 @@ def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlug
     infos: dict[str, PluginInfo] = {}
     objects: dict[str, object] = {}
     for registered_name, obj in candidates:
-        label = registered_name or getattr(obj, "__name__", repr(obj))
+        label = registered_name or str(getattr(obj, "__name__", repr(obj)))
         info_impl = getattr(obj, "vetrai_plugin_info", None)
         if info_impl is None:
             raise PluginError(label, "does not implement vetrai_plugin_info")

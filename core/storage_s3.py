@@ -150,7 +150,7 @@ class S3Storage:
 
     async def presigned_url(self, key: str, expires_seconds: int, filename: str) -> str | None:
         s3 = await self._s3()
-        return await s3.generate_presigned_url(
+        url: str = await s3.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
@@ -159,6 +159,7 @@ class S3Storage:
             },
             ExpiresIn=expires_seconds,
         )
+        return url
 
     async def check(self) -> None:
         try:

@@ -34,3 +34,6 @@ class AuthSettings(PluginSettings, plugin="auth"):
     lockout_seconds: int = Field(900, description="How long an account or IP stays locked out.")
     login_rate_limit_per_ip: int = Field(0, description="Successful logins per IP per window; 0 = unlimited.")
     register_rate_limit_per_ip: int = Field(0, description="Registrations per IP per window; 0 = unlimited.")
+    purge_seconds: float = Field(
+        3600.0, gt=0, description="How often expired tokens and sessions ended over 30 days ago are deleted."
+    )

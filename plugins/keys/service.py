@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
-from vetrai.core.errors import ProblemError, conflict, rate_limited, unauthorized, unprocessable
+from vetrai.core.errors import ProblemError, conflict, field_error, rate_limited, unauthorized, unprocessable
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.security import sha256_hex
@@ -160,7 +160,7 @@ def _check_expiry(expires_at: datetime | None) -> datetime | None:
         return None
     expires_at = as_utc(expires_at)
     if expires_at <= now():
-        raise unprocessable([{"loc": ["body", "expires_at"], "msg": "must be in the future", "type": "value_error"}])
+        raise field_error("expires_at", "must be in the future")
     return expires_at
 
 
@@ -278,15 +278,7 @@ async def rotate_key(principal: Principal, key_id: uuid.UUID | str, grace_second
     rt = runtime()
     grace = rt.settings.rotation_grace_seconds if grace_seconds is None else grace_seconds
     if grace > rt.settings.max_rotation_grace_seconds:
-        raise unprocessable(
-            [
-                {
-                    "loc": ["body", "grace_seconds"],
-                    "msg": f"at most {rt.settings.max_rotation_grace_seconds}",
-                    "type": "value_error",
-                }
-            ]
-        )
+        raise field_error("grace_seconds", f"at most {rt.settings.max_rotation_grace_seconds}")
     key = await get_key(principal, key_id)
     current = now()
     if key.replaced_by_id is not None:
@@ -339,9 +331,9 @@ async def key_usage(
     end = end or now().date()
     start = start or end - timedelta(days=29)
     if start > end:
-        raise unprocessable([{"loc": ["query", "from"], "msg": "must not be after 'to'", "type": "value_error"}])
+        raise field_error("from", "must not be after 'to'", where="query")
     if (end - start).days > 366:
-        raise unprocessable([{"loc": ["query", "from"], "msg": "the range is at most 367 days", "type": "value_error"}])
+        raise field_error("from", "the range is at most 367 days", where="query")
     rows = await ApiKeyUsage.filter(api_key_id=key.id, day__gte=start, day__lte=end).values(
         "day", "method", "route", "status", "requests"
     )

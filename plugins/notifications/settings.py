@@ -65,3 +65,6 @@ class NotificationsSettings(PluginSettings, plugin="notifications"):
         description="Push provider endpoint receiving signed JSON {to, user_id, title, body, data}; unset = the push channel fails.",
     )
     stream_keepalive_seconds: float = Field(15.0, gt=0, description="Comment line sent on idle notification streams.")
+    requeue_seconds: float = Field(
+        60.0, gt=0, description="How often deliveries whose task message was lost are sent to the queue again."
+    )

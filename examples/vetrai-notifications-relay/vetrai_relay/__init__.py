@@ -61,8 +61,10 @@ def vetrai_tasks(broker: Any) -> None:
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule("relay.requeue", 60.0)]
+def vetrai_schedules(platform: Any) -> list[Schedule]:
+    from vetrai_relay.settings import RelaySettings
+
+    return [Schedule("relay.requeue", platform.plugin_settings("relay", RelaySettings).requeue_seconds)]
 
 
 @hookimpl
