@@ -36,10 +36,10 @@ test: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 test-postgres: $(VENV)/.installed-test
-	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest
+	VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest --durations=25
 
 # Benchmarks and the full resilience suite: not part of `make test` (see README, Performance).
 bench: $(VENV)/.installed-test
@@ -47,11 +47,14 @@ bench: $(VENV)/.installed-test
 	cd bench && for script in api engine login startup; do ../$(BIN)/python $$script.py || exit 1; done
 
 resilience: $(VENV)/.installed-test
-	VETRAI_RESILIENCE=full VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest tests/resilience
+	VETRAI_RESILIENCE=full VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest --durations=25 tests/resilience
 
 clean:
 	rm -rf $(VENV) .vetrai
 
+# mypy finds the package `vetrai` (this folder, see setup.py) through a link in the venv.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR) $(VENV)/mypy-path/vetrai
+	$(BIN)/mypy -p vetrai.core

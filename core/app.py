@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
     app.extensions["vetrai"] = platform
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    if "auth" in platform.plugins.infos:
+        security.append({"password": []})
     QuartSchema(
         app,
         openapi_provider_class=VetraiOpenAPIProvider,
@@ -52,7 +55,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         redoc_ui_path="/redoc",
         scalar_ui_path=None,
         security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
-        security=[{"bearer": []}, {"apiKey": []}, *([{"password": []}] if "auth" in platform.plugins.infos else [])],
+        security=security,
     )
     install_docs_assets(app)
     register_error_handlers(app)

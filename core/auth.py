@@ -10,48 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from quart import g, request
 
 from vetrai.core.errors import ProblemError, forbidden, unauthorized
-from vetrai.core.permissions import ADMIN_ROLES, SUPER_ADMIN
+from vetrai.core.hooks import Principal as Principal
 from vetrai.core.platform import current_platform
 
 log = logging.getLogger("vetrai.auth")
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: a user, or an API key acting for its creator."""
-
-    user_id: uuid.UUID | None
-    organization_id: uuid.UUID | None
-    role: str
-    scopes: frozenset[str]
-    kind: Literal["user", "api_key", "system"] = "user"
-    credential_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def is_super_admin(self) -> bool:
-        return self.role == SUPER_ADMIN
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role in ADMIN_ROLES
-
-    def has_role(self, *roles: str) -> bool:
-        return self.role == SUPER_ADMIN or self.role in roles
-
-    def can(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 REVALIDATE_SECONDS = 2.0
@@ -107,15 +78,12 @@ def bearer_token() -> str | None:
 async def authenticate_request() -> Principal | None:
     """Run the authenticate chain once per request; the result is cached on ``g``."""
     if "vetrai_principal" in g:
-        return g.vetrai_principal
+        return cast(Principal | None, g.vetrai_principal)
     platform = current_platform()
     principal: Principal | None = None
     presented = bearer_token() is not None
     if presented:
-        for impl in reversed(platform.plugin_manager.hook.vetrai_authenticate.get_hookimpls()):
-            principal = await impl.function(request=request)
-            if principal is not None:
-                break
+        principal = await platform.plugins.afirst_result("vetrai_authenticate", request=request)
         if principal is None:
             raise unauthorized("invalid or unrecognised credentials")
         # An authenticator that already knows the organization is active (the keys plugin

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, field_validator
@@ -40,7 +40,7 @@ class Secret:
 
 def _split_names(value: object) -> list[str] | None:
     if value is None or isinstance(value, list):
-        return value  # type: ignore[return-value]
+        return value
     names = [part.strip() for part in str(value).split(",")]
     return [name for name in names if name]
 
@@ -158,6 +158,34 @@ class Settings(BaseSettings):
     @property
     def resolved_secret_key(self) -> str:
         return self.secret("secret_key", self.secret_key)
+
+
+class PluginSettings(BaseSettings):
+    """Base of every plugin's settings: ``class HelloSettings(PluginSettings, plugin="hello")``.
+
+    The plugin name gives the environment prefix (``VETRAI_HELLO_``, dashes become
+    underscores), and every field must carry ``Field(description=...)``: ``vetrai settings``
+    and the README's table are generated from them, so an undescribed setting is a class
+    that cannot be defined.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    plugin: ClassVar[str] = ""
+
+    def __init_subclass__(cls, *, plugin: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if plugin is not None:
+            cls.plugin = plugin
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.plugin:
+            raise TypeError(f"{cls.__name__} must name its plugin: class {cls.__name__}(PluginSettings, plugin=...)")
+        cls.model_config["env_prefix"] = f"VETRAI_{cls.plugin.upper().replace('-', '_')}_"
+        undescribed = [name for name, field in cls.model_fields.items() if not (field.description or "").strip()]
+        if undescribed:
+            raise TypeError(f"{cls.__name__}: describe every setting with Field(description=...): {undescribed}")
 
 
 def describe_settings(model: type[BaseSettings]) -> list[tuple[str, str, str]]:

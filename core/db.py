@@ -107,8 +107,3 @@ async def detect_changes(config: dict[str, Any], app_labels: list[str] | None = 
     apps = {label: app for label, app in config["apps"].items() if app.get("migrations")}
     writers = await MigrationAutodetector(Tortoise.apps, apps).changes()
     return [writer for writer in writers if not app_labels or writer.app_label in app_labels]
-
-
-async def make_migrations(config: dict[str, Any], app_labels: list[str] | None = None) -> list[str]:
-    """Write migration files for changed models; returns the paths written."""
-    return [str(writer.write()) for writer in await detect_changes(config, app_labels)]

@@ -11,6 +11,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import ValidationError
 from quart import Quart, Response, json
 from quart_schema import RequestSchemaValidationError
 from tortoise import exceptions as tortoise_exceptions
@@ -98,12 +99,27 @@ def unprocessable(errors: list[dict[str, Any]], detail: str = "request validatio
     return ProblemError(422, detail, kind="validation-error", errors=errors)
 
 
+def field_error(
+    field: str, message: str, *, where: str = "body", type: str = "value_error", detail: str | None = None
+) -> ProblemError:
+    """A 422 for one bad field, shaped like a request-schema failure (``errors[0].loc == [where, field]``)."""
+    return unprocessable([{"loc": [where, field], "msg": message, "type": type}], detail or f"{field}: {message}")
+
+
+def body_errors(error: ValidationError, where: str = "body") -> list[dict[str, Any]]:
+    """A pydantic error's items as the ``errors`` of a 422, located in the request body."""
+    return [
+        {"loc": [where, *item["loc"]], "msg": item["msg"], "type": item["type"]}
+        for item in error.errors(include_url=False)
+    ]
+
+
 def _validation_errors(error: RequestSchemaValidationError) -> list[dict[str, Any]]:
     cause = error.validation_error
     if hasattr(cause, "errors"):
         return [
             {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
-            for item in cause.errors(include_url=False)  # type: ignore[union-attr]
+            for item in cause.errors(include_url=False)
         ]
     return [{"loc": [], "msg": str(cause), "type": "value_error"}]
 

@@ -1,17 +1,24 @@
-"""The hook contract between the core and every plugin.
+"""The hook contract between the core and every plugin, and the types they exchange.
 
 Plugins declare; the core acts. Every hook returns plain typed values (the dataclasses below)
 that the core validates in one place (``vetrai.core.plugins``), so a conflict or a broken
 return value is reported once, naming the plugin. pluggy is synchronous: a hook documented as
 async is implemented with ``async def`` and the core awaits every result.
+
+This module is the bottom layer: it imports nothing of vetrai, so every other module (and
+every plugin) can depend on it without a circle. The running platform is described here by a
+Protocol that ``vetrai.core.platform.Platform`` satisfies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import pluggy
 
@@ -24,14 +31,69 @@ if TYPE_CHECKING:
     from quart import Blueprint, Quart, Request
     from taskiq import AsyncBroker
 
-    from vetrai.core.auth import Principal
-    from vetrai.core.events import DomainEvent
-    from vetrai.core.metrics import Metrics
-    from vetrai.core.platform import Platform
-
 PROJECT = "vetrai"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+SUPER_ADMIN = "super_admin"
+ORG_ADMIN = "org_admin"
+USER = "user"
+SUPPORT_AGENT = "support_agent"
+BILLING_ADMIN = "billing_admin"
+ROLES: tuple[str, ...] = (SUPER_ADMIN, ORG_ADMIN, USER, SUPPORT_AGENT, BILLING_ADMIN)
+ADMIN_ROLES = frozenset({SUPER_ADMIN, ORG_ADMIN})
+
+_S = TypeVar("_S")
+
+
+class HookPlatform(Protocol):
+    """What lifecycle and schedule hooks receive: the running ``vetrai.core.platform.Platform``."""
+
+    @property
+    def runs_tasks(self) -> bool: ...
+
+    def plugin_settings(self, name: str, expected: type[_S]) -> _S: ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user, or an API key acting for its creator."""
+
+    user_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    role: str
+    scopes: frozenset[str]
+    kind: Literal["user", "api_key", "system"] = "user"
+    credential_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.role == SUPER_ADMIN
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role == SUPER_ADMIN or self.role in roles
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Something that happened in a plugin, for ``vetrai_event`` listeners (``<plugin>.<what>``)."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+    organization_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -165,24 +227,24 @@ class VetraiSpecs:
     def vetrai_permissions(self) -> Sequence[Permission]:  # type: ignore[empty-body]
         """Scopes this plugin defines and the roles that hold each of them."""
 
-    @hookspec
+    @hookspec(firstresult=True)
     def vetrai_authenticate(self, request: Request) -> Awaitable[Principal | None]:  # type: ignore[empty-body]
-        """Async: turn the request's credentials into a Principal, or None if not yours."""
+        """Async, first result: turn the request's credentials into a Principal, or None if not yours."""
 
     @hookspec
     def vetrai_tasks(self, broker: AsyncBroker) -> None:
         """Register taskiq tasks on the shared broker (called once per process)."""
 
     @hookspec
-    def vetrai_schedules(self) -> Sequence[Schedule]:  # type: ignore[empty-body]
-        """Periodic tasks run by the scheduler of every worker-running process."""
+    def vetrai_schedules(self, platform: HookPlatform) -> Sequence[Schedule]:  # type: ignore[empty-body]
+        """Periodic tasks run by the scheduler of every worker-running process; periods from settings."""
 
     @hookspec
-    def vetrai_startup(self, platform: Platform, app: Quart | None) -> Awaitable[None]:  # type: ignore[empty-body]
+    def vetrai_startup(self, platform: HookPlatform, app: Quart | None) -> Awaitable[None]:  # type: ignore[empty-body]
         """Async: acquire resources after the database is up; ``app`` is None in a worker."""
 
     @hookspec
-    def vetrai_shutdown(self, platform: Platform, app: Quart | None) -> Awaitable[None]:  # type: ignore[empty-body]
+    def vetrai_shutdown(self, platform: HookPlatform, app: Quart | None) -> Awaitable[None]:  # type: ignore[empty-body]
         """Async: release what startup acquired; called in reverse dependency order."""
 
     @hookspec
@@ -206,15 +268,15 @@ class VetraiSpecs:
         """Handlers of outbox message kinds; ``settings`` is this plugin's own settings object."""
 
     @hookspec
-    def vetrai_purge_organization(self, platform: Platform, organization_id: uuid.UUID) -> Awaitable[None]:  # type: ignore[empty-body]
+    def vetrai_purge_organization(self, platform: HookPlatform, organization_id: uuid.UUID) -> Awaitable[None]:  # type: ignore[empty-body]
         """Async: erase every row and stored file of one organization that this plugin owns."""
 
     @hookspec
     def vetrai_purge_expired(  # type: ignore[empty-body]
-        self, platform: Platform, organization_id: uuid.UUID, before: datetime
+        self, platform: HookPlatform, organization_id: uuid.UUID, before: datetime
     ) -> Awaitable[int]:
         """Async: delete this plugin's finished data of one organization older than ``before``."""
 
     @hookspec
-    def vetrai_metrics(self, metrics: Metrics) -> None:
+    def vetrai_metrics(self, metrics: Any) -> None:
         """Register Prometheus metrics and scrape-time collectors on the platform's registry."""

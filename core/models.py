@@ -41,15 +41,6 @@ class BaseModel(Model, metaclass=_OwnFieldsMeta):
         abstract = True
 
 
-class SoftDeleteMixin(Model, metaclass=_OwnFieldsMeta):
-    """Rows the API deletes but audit and restore still need."""
-
-    deleted_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        abstract = True
-
-
 class TenantMixin(Model, metaclass=_OwnFieldsMeta):
     """Owned by one organization; query it through ``vetrai.core.tenancy.scoped`` only."""
 
@@ -65,8 +56,8 @@ class Organization(BaseModel):
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=100, unique=True)
     plan = fields.CharField(max_length=50, default="free")
-    limits = fields.JSONField(default=dict)
-    settings = fields.JSONField(default=dict)
+    limits: dict[str, int] = fields.JSONField(default=dict)
+    settings: dict[str, Any] = fields.JSONField(default=dict)
     is_active = fields.BooleanField(default=True)
     is_platform = fields.BooleanField(
         default=False, description="The platform operator's own organization, set only by `vetrai createsuperuser`"
@@ -89,7 +80,7 @@ class AuditLog(Model):
     target_id = fields.CharField(max_length=100, null=True)
     ip = fields.CharField(max_length=64, null=True)
     user_agent = fields.CharField(max_length=300, null=True)
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "core_audit_log"

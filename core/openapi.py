@@ -140,7 +140,7 @@ class VetraiOpenAPIProvider(OpenAPIProvider):
                 flow["scopes"] = scopes
         return schema
 
-    def build_paths(self, rule: Rule) -> tuple[dict, dict]:
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
         func = self._app.view_functions[rule.endpoint]
         explicit = getattr(func, "_quart_schema_operation_id", None)

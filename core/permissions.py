@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from vetrai.core.hooks import ADMIN_ROLES as ADMIN_ROLES
+from vetrai.core.hooks import BILLING_ADMIN as BILLING_ADMIN
+from vetrai.core.hooks import ORG_ADMIN as ORG_ADMIN
+from vetrai.core.hooks import ROLES as ROLES
+from vetrai.core.hooks import SUPER_ADMIN as SUPER_ADMIN
+from vetrai.core.hooks import SUPPORT_AGENT as SUPPORT_AGENT
+from vetrai.core.hooks import USER as USER
 from vetrai.core.hooks import Permission
-
-SUPER_ADMIN = "super_admin"
-ORG_ADMIN = "org_admin"
-USER = "user"
-SUPPORT_AGENT = "support_agent"
-BILLING_ADMIN = "billing_admin"
-ROLES: tuple[str, ...] = (SUPER_ADMIN, ORG_ADMIN, USER, SUPPORT_AGENT, BILLING_ADMIN)
-ADMIN_ROLES = frozenset({SUPER_ADMIN, ORG_ADMIN})
 
 CORE_PERMISSIONS = (
     Permission("organizations:read", "Read your organization", roles=ROLES),

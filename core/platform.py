@@ -8,11 +8,10 @@ the pointer to the platform this process started last, which taskiq tasks use to
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
@@ -24,16 +23,38 @@ from vetrai.core.config import Settings
 from vetrai.core.db import apply_migrations, close_db, init_db, pending_migrations, tortoise_config
 from vetrai.core.errors import ConfigurationError
 from vetrai.core.events import EventBus
+from vetrai.core.hooks import Schedule
 from vetrai.core.metrics import Metrics, register_plugin_metrics
 from vetrai.core.plugins import LoadedPlugins, load_plugins
+from vetrai.core.scheduler import run_schedules
 from vetrai.core.storage import Storage, open_storage
 
 if TYPE_CHECKING:
     from quart import Quart
 
 S = TypeVar("S", bound=BaseSettings)
+T = TypeVar("T")
 log = logging.getLogger("vetrai.platform")
 _started: Platform | None = None
+
+
+class PluginNotStarted(RuntimeError):
+    """A plugin's runtime object was asked for before its ``vetrai_startup`` filled it."""
+
+
+class Slot(Generic[T]):
+    """One plugin's typed runtime object in a platform (clients, caches, signers).
+
+    Declared once next to the type it holds, ``RUNTIME: Slot[AuthRuntime] = Slot("auth")``,
+    filled by the plugin's ``vetrai_startup`` with ``platform.fill(RUNTIME, ...)`` and read
+    with ``platform.get(RUNTIME)`` (started) or ``platform.find(RUNTIME)`` (maybe not).
+    """
+
+    def __init__(self, plugin: str) -> None:
+        self.plugin = plugin
+
+    def __repr__(self) -> str:
+        return f"Slot({self.plugin!r})"
 
 
 class Platform:
@@ -41,7 +62,7 @@ class Platform:
         self.settings = settings
         self.plugins = plugins
         self.plugin_manager = plugins.manager
-        self.events = EventBus(plugins.manager)
+        self.events = EventBus(plugins)
         self.metrics = Metrics()
         self.db_config = tortoise_config(settings.resolved_database_url, plugins.models)
         self.broker: AsyncBroker = build_broker(settings)
@@ -49,11 +70,17 @@ class Platform:
         self.redis: Redis | None = None
         self.runs_tasks = is_in_process(self.broker)
         self.state: dict[str, Any] = {}
-        """Plugins' per-process runtime objects (signers, caches, pools), keyed by plugin name."""
+        """The values behind the slots, keyed by plugin name; plugins use ``fill``/``get``."""
         self._background: list[asyncio.Task[Any]] = []
         self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
         register_plugin_metrics(self.metrics, plugins)
+        self.schedules: list[tuple[str, Schedule]] = [
+            (name, schedule)
+            for name, schedules in plugins.call_each("vetrai_schedules", platform=self)
+            for schedule in schedules or ()
+        ]
+        """(plugin, schedule) of every ``vetrai_schedules`` declaration, read once when built."""
 
     @classmethod
     def build(cls, settings: Settings | None = None, extra_plugins: Iterable[object] = ()) -> Platform:
@@ -63,10 +90,31 @@ class Platform:
         return cls(settings, load_plugins(settings, extra_plugins))
 
     def plugin_settings(self, name: str, expected: type[S]) -> S:
+        """The settings the plugin declared, read once when plugins loaded."""
         value = self.plugins.settings.get(name)
         if not isinstance(value, expected):
             return expected()
         return value
+
+    def fill(self, slot: Slot[T], value: T) -> T:
+        """Set a plugin's runtime object (in its ``vetrai_startup``)."""
+        self.state[slot.plugin] = value
+        return value
+
+    def get(self, slot: Slot[T]) -> T:
+        """A started plugin's runtime object; ``PluginNotStarted`` before its startup."""
+        try:
+            return cast(T, self.state[slot.plugin])
+        except KeyError:
+            raise PluginNotStarted(f"the {slot.plugin} plugin is not started in this process") from None
+
+    def find(self, slot: Slot[T]) -> T | None:
+        """The runtime object, or None when the plugin is disabled or not started (listeners, signals)."""
+        return cast(T | None, self.state.get(slot.plugin))
+
+    def release(self, slot: Slot[T]) -> T | None:
+        """Empty a slot (in ``vetrai_shutdown``), returning what it held."""
+        return cast(T | None, self.state.pop(slot.plugin, None))
 
     async def start(self, app: Quart | None = None, *, worker: bool = False) -> None:
         """Database, Redis, broker, then each plugin's startup in dependency order."""
@@ -90,20 +138,20 @@ class Platform:
         if not worker:
             await self.broker.startup()
         _started = self
+        starting = self.plugins.implementers("vetrai_startup")
+        # A plugin without a startup hook has nothing to wait for: its shutdown always runs.
+        self._started_plugins = [name for name in self.plugins.order if name not in starting]
         try:
-            for name in self.plugins.order:
-                for _name, result in self.plugins.call_each("vetrai_startup", only={name}, platform=self, app=app):
-                    if inspect.isawaitable(result):
-                        await result
+            for name in starting:
+                await self.plugins.acall_each("vetrai_startup", only={name}, platform=self, app=app)
                 self._started_plugins.append(name)
         except BaseException:
             # Quart runs no shutdown after a failed startup: release what was acquired here.
             await self.stop(app, worker=worker)
             raise
-        if self.runs_tasks and self.plugins.schedules:
-            from vetrai.core.scheduler import run_schedules
-
-            self.spawn(run_schedules(self))
+        if self.runs_tasks and self.schedules:
+            schedules = [schedule for _plugin, schedule in self.schedules]
+            self.spawn(run_schedules(schedules, self.broker, self.redis, self.settings.redis_prefix))
 
     async def stop(self, app: Quart | None = None, *, worker: bool = False) -> None:
         global _started
@@ -111,11 +159,9 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
-        for _name, result in reversed(
-            self.plugins.call_each("vetrai_shutdown", only=self._started_plugins, platform=self, app=app)
-        ):
-            if inspect.isawaitable(result):
-                await result
+        await self.plugins.acall_each(
+            "vetrai_shutdown", only=self._started_plugins, reverse=True, platform=self, app=app
+        )
         self._started_plugins.clear()
         if not worker:
             await drain_in_process(self.broker)
@@ -145,7 +191,7 @@ def current_platform() -> Platform:
     from quart import current_app, has_app_context
 
     if has_app_context() and "vetrai" in current_app.extensions:
-        return current_app.extensions["vetrai"]
+        return cast(Platform, current_app.extensions["vetrai"])
     if _started is None:
         raise RuntimeError("no VetrAI platform has been started in this process")
     return _started

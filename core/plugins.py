@@ -6,6 +6,8 @@ broken or conflicting plugin stops start-up with one message naming it, instead 
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -13,20 +15,28 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
+from pluggy import HookCaller, HookImpl
 from pydantic_settings import BaseSettings
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import PluginError
-from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, OutboxHandler, PluginInfo, Schedule, VetraiSpecs
+from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, OutboxHandler, PluginInfo, VetraiSpecs
 from vetrai.core.permissions import PermissionRegistry
 
 PLUGIN_GROUP = "vetrai.plugins"
+CORE_PLUGIN = "vetrai.core.plugin"
 log = logging.getLogger("vetrai.plugins")
 
 
 @dataclass
 class LoadedPlugins:
-    """The enabled plugins of one app and what they declared, in dependency order."""
+    """The enabled plugins of one app, what they declared, and the one way to call their hooks.
+
+    Every hook call goes through pluggy (so ``tryfirst``/``trylast`` and call monitoring apply),
+    one implementation at a time: the core needs to know which plugin returned what, and an
+    async hook's coroutines must be awaited in order. Plugins are registered in reverse
+    dependency order, so pluggy's last-registered-first order is the dependency order.
+    """
 
     manager: pluggy.PluginManager
     infos: dict[str, PluginInfo] = field(default_factory=dict)
@@ -35,31 +45,118 @@ class LoadedPlugins:
     blueprints: list[tuple[str, BlueprintSpec]] = field(default_factory=list)
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     settings: dict[str, BaseSettings] = field(default_factory=dict)
-    schedules: list[tuple[str, Schedule]] = field(default_factory=list)
     outbox_handlers: dict[str, OutboxHandler] = field(default_factory=dict)
     """Outbox message kind -> its handler, from ``vetrai_outbox_handlers``."""
+    _callers: dict[str, tuple[tuple[HookImpl, ...], list[tuple[str, HookCaller]]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def hook_names(self, plugin_name: str) -> list[str]:
         plugin = self.manager.get_plugin(plugin_name)
         callers = self.manager.get_hookcallers(plugin) or []
         return sorted(caller.name for caller in callers)
 
+    def implementations(self, hook_name: str) -> list[tuple[str, HookCaller]]:
+        """(plugin name, a caller of that plugin's implementation alone), in call order.
+
+        Plugins registered after loading (tests add listeners) are picked up on the next call.
+        """
+        caller: HookCaller = getattr(self.manager.hook, hook_name)
+        impls = tuple(caller.get_hookimpls())
+        cached = self._callers.get(hook_name)
+        if cached is not None and cached[0] == impls:
+            return cached[1]
+        wrapper = next((impl for impl in impls if impl.hookwrapper or impl.wrapper), None)
+        if wrapper is not None:
+            raise PluginError(
+                wrapper.plugin_name,
+                f"{hook_name}: hook wrappers are not supported (the core calls each plugin's implementation on its own)",
+            )
+        plugins = self.manager.get_plugins()
+        callers = [
+            (impl.plugin_name, self.manager.subset_hook_caller(hook_name, plugins - {impl.plugin}))
+            for impl in reversed(impls)
+        ]
+        self._callers[hook_name] = (impls, callers)
+        return callers
+
+    def implementers(self, hook_name: str) -> list[str]:
+        """The plugins implementing a hook, in call order."""
+        return [name for name, _ in self.implementations(hook_name)]
+
+    def _selected(
+        self, hook_name: str, only: Collection[str] | None, reverse: bool = False
+    ) -> list[tuple[str, HookCaller]]:
+        selected = [(name, call) for name, call in self.implementations(hook_name) if only is None or name in only]
+        return selected[::-1] if reverse else selected
+
+    @staticmethod
+    def _one(call: HookCaller, kwargs: dict[str, Any]) -> Any:
+        result = call(**kwargs)
+        if call.spec is not None and call.spec.opts.get("firstresult"):
+            return result
+        return result[0] if result else None
+
     def call_each(self, hook_name: str, *, only: Collection[str] | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a hook plugin by plugin in dependency order (of ``only`` if given), keeping who returned what."""
-        caller = getattr(self.manager.hook, hook_name)
-        by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+        """Call a synchronous hook plugin by plugin (of ``only`` if given), keeping who returned what.
+
+        An exception becomes a ``PluginError`` naming the plugin.
+        """
         results = []
-        for name in self.order:
-            impl = by_plugin.get(name)
-            if impl is None or (only is not None and name not in only):
-                continue
+        for name, call in self._selected(hook_name, only):
             try:
-                results.append((name, impl.function(**{arg: kwargs[arg] for arg in impl.argnames})))
+                results.append((name, self._one(call, kwargs)))
             except PluginError:
                 raise
             except Exception as exc:
                 raise PluginError(name, f"hook {hook_name} failed: {exc!r}") from exc
         return results
+
+    async def acall_each(
+        self,
+        hook_name: str,
+        *,
+        only: Collection[str] | None = None,
+        reverse: bool = False,
+        log_errors: bool = False,
+        **kwargs: Any,
+    ) -> list[tuple[str, Any]]:
+        """Call a hook plugin by plugin, awaiting each result before the next plugin runs.
+
+        An exception becomes a ``PluginError`` naming the plugin, or with ``log_errors`` is
+        logged with its traceback and the next plugin still runs (events).
+        """
+        results = []
+        for name, call in self._selected(hook_name, only, reverse):
+            try:
+                result = self._one(call, kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                if log_errors:
+                    log.exception("plugin %s failed in %s", name, hook_name)
+                    continue
+                if isinstance(exc, PluginError):
+                    raise
+                raise PluginError(name, f"hook {hook_name} failed: {exc!r}") from exc
+            results.append((name, result))
+        return results
+
+    async def afirst_result(self, hook_name: str, **kwargs: Any) -> Any:
+        """A ``firstresult`` hook: await each plugin's result in order until one is not None.
+
+        Exceptions propagate unchanged (an authenticator's 401 problem is the answer).
+        """
+        caller: HookCaller = getattr(self.manager.hook, hook_name)
+        if caller.spec is None or not caller.spec.opts.get("firstresult"):
+            raise TypeError(f"{hook_name} is not a firstresult hook")
+        for _name, call in self.implementations(hook_name):
+            result = self._one(call, kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                return result
+        return None
 
 
 def builtin_plugin_names() -> list[str]:
@@ -130,15 +227,16 @@ def _dependency_order(infos: dict[str, PluginInfo]) -> list[str]:
 
 def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlugins:
     """Discover, register and validate the enabled plugins; ``extra`` adds plugin objects."""
-    from vetrai.core import plugin as core_plugin
-
+    # By name, like every other plugin: the core's own plugin mounts routes that sit above this loader.
+    core_plugin = importlib.import_module(CORE_PLUGIN)
     manager = new_plugin_manager()
     candidates: list[tuple[str | None, object]] = [("core", core_plugin)]
     candidates += _discover(settings)
     candidates += [(None, obj) for obj in extra]
     infos: dict[str, PluginInfo] = {}
+    objects: dict[str, object] = {}
     for registered_name, obj in candidates:
-        label = registered_name or getattr(obj, "__name__", repr(obj))
+        label = registered_name or str(getattr(obj, "__name__", repr(obj)))
         info_impl = getattr(obj, "vetrai_plugin_info", None)
         if info_impl is None:
             raise PluginError(label, "does not implement vetrai_plugin_info")
@@ -152,17 +250,23 @@ def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlug
             raise PluginError(registered_name, f"entry point name differs from its plugin_info name {info.name!r}")
         if info.name in infos:
             raise PluginError(info.name, "is registered twice")
-        try:
-            manager.register(obj, name=info.name)
-        except ValueError as exc:
-            raise PluginError(info.name, f"cannot be registered: {exc}") from exc
         infos[info.name] = info
+        objects[info.name] = obj
+    order = _dependency_order(infos)
+    # pluggy calls the last registered first: registering backwards makes its order ours.
+    for name in reversed(order):
+        try:
+            manager.register(objects[name], name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(name, f"cannot be registered: {exc}") from exc
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(getattr(exc.plugin, "__name__", str(exc.plugin)), str(exc)) from exc
 
-    loaded = LoadedPlugins(manager=manager, infos=infos, order=_dependency_order(infos))
+    loaded = LoadedPlugins(manager=manager, infos=infos, order=order)
+    for hook_name in sorted(name for name in dir(VetraiSpecs) if name.startswith("vetrai_")):
+        loaded.implementations(hook_name)  # refuses hook wrappers at start-up
     _collect(loaded)
     return loaded
 
@@ -191,8 +295,6 @@ def _collect(loaded: LoadedPlugins) -> None:
     for name, permissions in loaded.call_each("vetrai_permissions"):
         for permission in permissions or ():
             loaded.permissions.add(name, permission)
-    for name, schedules in loaded.call_each("vetrai_schedules"):
-        loaded.schedules.extend((name, schedule) for schedule in schedules or ())
     _collect_outbox_handlers(loaded)
 
 

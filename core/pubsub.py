@@ -51,5 +51,5 @@ async def subscribe_forever(
             if on_lost is not None:
                 on_lost()
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
         await asyncio.sleep(0.5)

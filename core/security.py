@@ -38,8 +38,3 @@ def constant_time_equals(a: str | bytes, b: str | bytes) -> bool:
 
 def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
-
-
-def hmac_sha256_hex(secret: str, payload: bytes) -> str:
-    """Signature for outgoing webhooks (job finished, notification webhooks)."""
-    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()

@@ -17,7 +17,7 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vetrai.core.storage import CHUNK, StorageError, attachment_disposition
+from vetrai.core.storage_base import CHUNK, StorageError, attachment_disposition
 
 PART_SIZE = 8 * 1024 * 1024
 """Multipart part size (S3 requires at least 5 MiB for every part but the last)."""
@@ -161,7 +161,7 @@ class S3Storage:
 
     async def presigned_url(self, key: str, expires_seconds: int, filename: str) -> str | None:
         s3 = await self._s3()
-        return await s3.generate_presigned_url(
+        url: str = await s3.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
@@ -170,6 +170,7 @@ class S3Storage:
             },
             ExpiresIn=expires_seconds,
         )
+        return url
 
     async def check(self) -> None:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from quart import Blueprint, Response
@@ -51,7 +53,7 @@ class Readiness(BaseModel):
 @blueprint.get("/")
 @public
 @validate_response(ServiceInfo)
-async def service_info() -> dict:
+async def service_info() -> dict[str, Any]:
     """Service name, version and the enabled plugins."""
     platform = current_platform()
     return {
@@ -66,12 +68,12 @@ async def service_info() -> dict:
 @blueprint.get("/health")
 @public
 @validate_response(Health)
-async def health() -> dict:
+async def health() -> dict[str, Any]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-async def _check(name: str, probe) -> tuple[str, str]:
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> tuple[str, str]:
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT)
         return name, "ok"
@@ -84,14 +86,14 @@ async def _check(name: str, probe) -> tuple[str, str]:
 @public
 @validate_response(Readiness, 200)
 @validate_response(Readiness, 503)
-async def readiness() -> tuple[dict, int]:
+async def readiness() -> tuple[dict[str, Any], int]:
     """Readiness: the database and the broker (and Redis, when configured) answer."""
     platform = current_platform()
 
     async def database() -> None:
         await connections.get("default").execute_query("SELECT 1")
 
-    probes = {"database": database}
+    probes: dict[str, Callable[[], Awaitable[object]]] = {"database": database}
     if platform.redis is not None:
         probes["redis"] = platform.redis.ping
     if platform.settings.broker_url.startswith(("redis://", "rediss://")):

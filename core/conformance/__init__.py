@@ -169,7 +169,7 @@ async def vetrai_app(
     application = create_app(vetrai_settings, extra_plugins=vetrai_extra_plugins)
     try:
         async with application.test_app() as test_app:
-            platform = test_app.app.extensions["vetrai"]
+            platform = application.extensions["vetrai"]
             if vetrai_worker and not platform.runs_tasks:
                 async with in_process_worker(platform):
                     yield test_app

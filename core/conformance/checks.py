@@ -17,6 +17,7 @@ The methods import the app lazily, so importing this module stays cheap.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import os
 import threading
@@ -92,7 +93,7 @@ class Resource:
         return cls(detail=detail, create=create, **kwargs)
 
     @property
-    def parameters(self) -> list[str]:
+    def parameters(self) -> builtins.list[str]:
         return Route(self.detail, "GET", "", "", False, None).parameters
 
     def values(self, created: Created) -> dict[str, str]:
@@ -112,7 +113,7 @@ class Resource:
 
 
 async def _text(response: Any) -> str:
-    text = (await response.get_data(as_text=True)).strip()
+    text: str = (await response.get_data(as_text=True)).strip()
     return text if len(text) < 300 else text[:300] + "..."
 
 
@@ -452,7 +453,10 @@ class PluginConformance:
             if not operation.get("operationId"):
                 problems.append(f"{route.key}: no operationId")
         ids = [
-            op.get("operationId") for ops in document["paths"].values() for op in ops.values() if isinstance(op, dict)
+            op["operationId"]
+            for ops in document["paths"].values()
+            for op in ops.values()
+            if isinstance(op, dict) and "operationId" in op
         ]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         assert not duplicates, f"duplicate operationIds: {duplicates}"
@@ -754,7 +758,7 @@ class PluginConformance:
             }  # as real clients send; Quart's test client does not
             cases: dict[str, dict[str, Any]] = {"an oversized body": {"data": oversized, "headers": declared}}
             if model is not None:  # a route without a request schema ignores its body, except its size
-                wrong = {
+                wrong: dict[str, Any] = {
                     (model_field.alias or name): {"unexpected": ["object"]}
                     for name, model_field in getattr(model, "model_fields", {}).items()
                 } or {"unexpected": ["object"]}

@@ -267,7 +267,8 @@ class Kit:
     async def openapi(self) -> dict[str, Any]:
         response = await self.client.get("/openapi.json")
         assert response.status_code == 200, response.status_code
-        return await response.get_json()
+        document: dict[str, Any] = await response.get_json()
+        return document
 
     def scopes_of(self, plugin: str) -> set[str]:
         registry = self.platform.plugins.permissions

@@ -61,7 +61,7 @@ class SmtpServer:
                 code = self._failures.pop(0)
                 return f"{code} {'try again later' if code < 500 else 'rejected'}"
             self.envelopes.append(envelope)
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
     def start(self) -> SmtpServer:
@@ -109,7 +109,7 @@ class Outbox:
 
     @property
     def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in self.paths()]  # type: ignore[misc]
+        return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in self.paths()]
 
     def find(self, to: str | None = None, subject: str | None = None) -> list[EmailMessage]:
         return [message for message in self.messages if _matches(message, to, subject)]

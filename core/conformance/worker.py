@@ -30,7 +30,7 @@ async def in_process_worker(platform: Any, max_async_tasks: int = 200) -> AsyncI
     async def consume() -> None:
         async with Redis(connection_pool=broker.connection_pool) as redis:
             while not stop.is_set():
-                fetched = await redis.xreadgroup(
+                fetched: Any = await redis.xreadgroup(
                     broker.consumer_group_name, broker.consumer_name, {broker.queue_name: ">"}, block=50, count=50
                 )
                 for stream, messages in fetched or []:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
@@ -28,7 +29,7 @@ blueprint = Blueprint("organizations", __name__)
 @require_scope("organizations:write")
 @validate_request(OrganizationCreate)
 @validate_response(OrganizationOut, 201)
-async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
+async def create_organization(data: OrganizationCreate) -> tuple[dict[str, Any], int]:
     """Create an organization (super_admin)."""
     limits = data.limits.model_dump(exclude_none=True) if data.limits else None
     organization = await service.create_organization(
@@ -47,7 +48,7 @@ async def create_organization(data: OrganizationCreate) -> tuple[dict, int]:
 @require_scope("organizations:read")
 @validate_querystring(OrganizationListQuery)
 @validate_response(OrganizationPage)
-async def list_organizations(query_args: OrganizationListQuery) -> dict:
+async def list_organizations(query_args: OrganizationListQuery) -> dict[str, Any]:
     """List organizations: all for super_admin, your own otherwise."""
     principal = await current_principal()
     queryset = service.visible_organizations(principal, query_args.include_inactive)
@@ -57,7 +58,7 @@ async def list_organizations(query_args: OrganizationListQuery) -> dict:
 @blueprint.get("/<uuid:organization_id>")
 @require_scope("organizations:read")
 @validate_response(OrganizationOut)
-async def get_organization(organization_id: uuid.UUID) -> dict:
+async def get_organization(organization_id: uuid.UUID) -> dict[str, Any]:
     """Read an organization."""
     principal = await current_principal()
     return service.serialize(await service.get_organization(principal, organization_id))
@@ -67,7 +68,7 @@ async def get_organization(organization_id: uuid.UUID) -> dict:
 @require_scope("organizations:write")
 @validate_request(OrganizationUpdate)
 @validate_response(OrganizationOut)
-async def update_organization(organization_id: uuid.UUID, data: OrganizationUpdate) -> dict:
+async def update_organization(organization_id: uuid.UUID, data: OrganizationUpdate) -> dict[str, Any]:
     """Update an organization; plan, limits and is_active need super_admin."""
     principal = await current_principal()
     organization = await service.get_organization(principal, organization_id)

@@ -32,7 +32,7 @@ async def create_organization(
     settings: dict[str, Any] | None = None,
 ) -> Organization:
     """Create a tenant; an explicit slug that is taken is a 409, a derived one gets a suffix."""
-    fields = {"name": name, "plan": plan, "limits": limits or {}, "settings": settings or {}}
+    fields: dict[str, Any] = {"name": name, "plan": plan, "limits": limits or {}, "settings": settings or {}}
     if slug is not None:
         try:
             return await Organization.create(slug=slug, **fields)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import click
-from quart import Request
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.auth import Principal, bearer_token
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Principal, Schedule, hookimpl
 from vetrai.core.permissions import ORG_ADMIN
-from vetrai.core.platform import Platform
-from vetrai.plugins.auth import cli, routes, service, tasks
-from vetrai.plugins.auth.settings import AuthSettings
+
+if TYPE_CHECKING:
+    import click
+    from quart import Request
+    from taskiq import AsyncBroker
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.auth.settings import AuthSettings
 
 
 @hookimpl
@@ -23,6 +24,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[AuthSettings]:
+    from vetrai.plugins.auth.settings import AuthSettings
+
     return AuthSettings
 
 
@@ -35,6 +38,8 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.auth import routes
+
     return [
         BlueprintSpec(routes.blueprint, "/api/v1", tags=["auth"]),
         BlueprintSpec(routes.well_known, "", tags=["auth"], public=True),
@@ -52,17 +57,39 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 def vetrai_cli(group: click.Group) -> None:
+    from vetrai.plugins.auth import cli
+
     cli.register_commands(group)
 
 
 @hookimpl
-async def vetrai_startup(platform: Platform) -> None:
-    platform.state["auth"] = service.build_runtime(platform)
-    tasks.start_housekeeping(platform)
+def vetrai_tasks(broker: AsyncBroker) -> None:
+    from vetrai.plugins.auth import tasks
+
+    for name, task in tasks.TASKS.items():
+        broker.register_task(task, task_name=name)
 
 
 @hookimpl
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    from vetrai.plugins.auth import tasks
+
+    return tasks.schedules(platform)
+
+
+@hookimpl
+async def vetrai_startup(platform: Platform) -> None:
+    from vetrai.plugins.auth import service
+
+    platform.fill(service.RUNTIME, service.build_runtime(platform))
+
+
+@hookimpl(trylast=True)
 async def vetrai_authenticate(request: Request) -> Principal | None:
+    """Last: any token without another plugin's prefix is taken for an opaque token (401 if unknown)."""
+    from vetrai.core.auth import bearer_token
+    from vetrai.plugins.auth import service
+
     token = bearer_token()
     return await service.authenticate_token(token) if token else None
 

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from quart import Blueprint, request
 from quart_schema import DataSource, document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import client_ip, current_principal, require_scope
-from vetrai.core.errors import ProblemError, unprocessable
 from vetrai.core.models import AuditLog
 from vetrai.core.openapi import public
 from vetrai.core.pagination import PageQuery, paginate
+from vetrai.core.requests import optional_body
 from vetrai.core.tenancy import scoped
 from vetrai.plugins.auth import oauth, recovery, service, users
 from vetrai.plugins.auth.schemas import (
@@ -45,27 +44,6 @@ from vetrai.plugins.auth.schemas import (
 blueprint = Blueprint("auth", __name__)
 well_known = Blueprint("auth_well_known", __name__)
 
-FORM = "application/x-www-form-urlencoded"
-
-
-async def _body(model: type[BaseModel], form_aliases: dict[str, str] | None = None) -> Any:
-    """A JSON or form-encoded body validated into ``model`` (422 problem on failure)."""
-    if request.mimetype == FORM:
-        form = await request.form
-        values: Any = {(form_aliases or {}).get(key, key): value for key, value in form.items()}
-    else:
-        raw = await request.get_data()
-        values = (await request.get_json(silent=True)) if raw else {}
-        if raw and values is None:
-            raise ProblemError(400, "the request body is not valid JSON")
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-        ]
-        raise unprocessable(errors) from None
-
 
 def _user_agent() -> str | None:
     return request.headers.get("User-Agent")
@@ -90,7 +68,7 @@ async def register(data: AuthRegister) -> tuple[dict, int]:
 @validate_response(AuthTokenPair)
 async def login() -> dict:
     """Log in with email and password (JSON, or the OAuth2 password form with ``username``)."""
-    data = await _body(AuthLogin, {"username": "email"})
+    data = await optional_body(AuthLogin, form_aliases={"username": "email"})
     _user, tokens = await service.login(
         data.email, data.password, data.token_format, user_agent=_user_agent(), ip=client_ip()
     )
@@ -112,7 +90,7 @@ async def logout() -> tuple[str, int]:
     """End this session: the access token stops working at once and the refresh family is revoked."""
     principal = await current_principal()
     service.require_user_session(principal)
-    data = await _body(AuthLogout)
+    data = await optional_body(AuthLogout)
     await service.logout(principal, data.refresh_token)
     return "", 204
 
@@ -307,7 +285,7 @@ def _serialize_audit(entry: AuditLog) -> dict[str, Any]:
 @validate_response(AuthRevokeResult)
 async def revoke() -> dict:
     """RFC 7009 token revocation: 200 whether the token was valid or not; a malformed request is 400."""
-    data = await _body(AuthTokenRequest)
+    data = await optional_body(AuthTokenRequest)
     await oauth.revoke(data.token, data.token_type_hint)
     return {}
 
@@ -318,7 +296,7 @@ async def revoke() -> dict:
 async def introspect() -> dict:
     """RFC 7662 introspection for an authenticated caller: ``{"active": false}`` for an invalid token."""
     principal = await current_principal()
-    data = await _body(AuthTokenRequest)
+    data = await optional_body(AuthTokenRequest)
     return await oauth.introspect(principal, data.token, data.token_type_hint)
 
 

@@ -34,7 +34,7 @@ from vetrai.core.errors import (
 from vetrai.core.models import Organization
 from vetrai.core.organizations.service import create_organization
 from vetrai.core.permissions import ORG_ADMIN
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.security import random_token, sha256_hex
 from vetrai.plugins.auth.jwt import JwtSigner
 from vetrai.plugins.auth.lockout import Limiter, build_limiter, delay_for, subject_key
@@ -55,6 +55,9 @@ class AuthRuntime:
     """Password-reset requests being handled after their 202 answer."""
 
 
+RUNTIME: Slot[AuthRuntime] = Slot("auth")
+
+
 def build_runtime(platform: Platform) -> AuthRuntime:
     settings = platform.plugin_settings("auth", AuthSettings)
     if platform.settings.env == "production" and not settings.jwt_private_keys:
@@ -68,7 +71,7 @@ def build_runtime(platform: Platform) -> AuthRuntime:
 
 
 def runtime() -> AuthRuntime:
-    return current_platform().state["auth"]
+    return current_platform().get(RUNTIME)
 
 
 def now() -> datetime:

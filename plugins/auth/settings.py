@@ -4,9 +4,8 @@ import json
 from typing import Annotated
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vetrai.core.config import Secret
+from vetrai.core.config import PluginSettings, Secret
 
 
 def _new_jwks() -> str:
@@ -27,22 +26,27 @@ def _check_jwks(value: str) -> str | None:
     return None
 
 
-class AuthSettings(BaseSettings):
+class AuthSettings(PluginSettings, plugin="auth"):
     """``VETRAI_AUTH_*``: token lifetimes, JWT keys and brute-force limits."""
 
-    model_config = SettingsConfigDict(env_prefix="VETRAI_AUTH_", env_file=".env", extra="ignore")
-
-    access_token_ttl_seconds: int = 900
-    refresh_idle_ttl_seconds: int = 14 * 24 * 3600
-    refresh_absolute_ttl_seconds: int = 30 * 24 * 3600
-    refresh_reuse_grace_seconds: float = 10.0
+    access_token_ttl_seconds: int = Field(900, description="Lifetime of an access token (JWT or opaque).")
+    refresh_idle_ttl_seconds: int = Field(
+        14 * 24 * 3600, description="A refresh token unused this long expires (each refresh renews it)."
+    )
+    refresh_absolute_ttl_seconds: int = Field(
+        30 * 24 * 3600, description="Longest life of a login session, however often it is refreshed."
+    )
+    refresh_reuse_grace_seconds: float = Field(
+        10.0,
+        description="A rotated refresh token presented again within this time (a client retry) is not treated as theft.",
+    )
     issuer: str | None = Field(None, description="JWT iss; default VETRAI_PUBLIC_URL.")
-    audience: str = "vetrai"
+    audience: str = Field("vetrai", description="JWT aud of issued access tokens, checked on every request.")
     jwt_private_keys: Annotated[str | None, Secret(production=True, generate=_new_jwks, check=_check_jwks)] = Field(
         None, description="JSON JWKS of EC P-256 private keys; the first signs. Default: generated into the data dir."
     )
-    reset_token_ttl_seconds: int = 3600
-    verify_token_ttl_seconds: int = 48 * 3600
+    reset_token_ttl_seconds: int = Field(3600, description="Lifetime of a password-reset token.")
+    verify_token_ttl_seconds: int = Field(48 * 3600, description="Lifetime of an email-verification token.")
     lockout_account_failures: int = Field(
         10,
         description="Failed logins of one account from one client address before each further failure must wait "
@@ -56,3 +60,6 @@ class AuthSettings(BaseSettings):
     lockout_seconds: int = Field(900, description="Longest wait of an account from one address, and an IP lockout.")
     login_rate_limit_per_ip: int = Field(0, description="Successful logins per IP per window; 0 = unlimited.")
     register_rate_limit_per_ip: int = Field(0, description="Registrations per IP per window; 0 = unlimited.")
+    purge_seconds: float = Field(
+        3600.0, gt=0, description="How often expired tokens and sessions ended over 30 days ago are deleted."
+    )

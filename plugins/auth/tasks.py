@@ -1,22 +1,23 @@
 """Housekeeping: expired credentials are deleted so the token tables do not grow forever.
 
-A loop started with ``platform.spawn`` (cancelled before the database closes) rather than a
-schedule: the deletes are idempotent, so every process may run them, and the first run waits
-a full period instead of racing start-up and shutdown.
+A schedule like every other periodic task (the first run one period after start; with Redis
+one process runs each tick); the deletes are idempotent, so a repeated tick is harmless.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
-from vetrai.core.platform import Platform
+from vetrai.core.hooks import HookPlatform, Schedule
 from vetrai.plugins.auth.models import AccessToken, OneTimeToken, RefreshToken, RevokedJti, Session
 from vetrai.plugins.auth.service import now
+from vetrai.plugins.auth.settings import AuthSettings
 
 log = logging.getLogger("vetrai.auth")
-PURGE_EVERY_SECONDS = 3600.0
+PURGE_EXPIRED = "auth.purge_expired"
 KEEP_ENDED_SESSIONS = timedelta(days=30)
 
 
@@ -35,14 +36,8 @@ async def purge_expired() -> dict[str, int]:
     return counts
 
 
-async def purge_periodically(seconds: float = PURGE_EVERY_SECONDS) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await purge_expired()
-        except Exception:
-            log.exception("purging expired auth records failed")
+TASKS: dict[str, Callable[..., Awaitable[Any]]] = {PURGE_EXPIRED: purge_expired}
 
 
-def start_housekeeping(platform: Platform) -> None:
-    platform.spawn(purge_periodically())
+def schedules(platform: HookPlatform) -> list[Schedule]:
+    return [Schedule(PURGE_EXPIRED, platform.plugin_settings("auth", AuthSettings).purge_seconds)]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from taskiq import AsyncBroker
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.events import DomainEvent
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import BlueprintSpec, DomainEvent, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import BILLING_ADMIN, ORG_ADMIN
-from vetrai.core.platform import Platform
-from vetrai.plugins.billing import routes, service, stripe_api, tasks
-from vetrai.plugins.billing.settings import BillingSettings
+
+if TYPE_CHECKING:
+    from taskiq import AsyncBroker
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.billing.settings import BillingSettings
 
 
 @hookimpl
@@ -27,6 +27,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[BillingSettings]:
+    from vetrai.plugins.billing.settings import BillingSettings
+
     return BillingSettings
 
 
@@ -39,6 +41,8 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.billing import routes
+
     return [BlueprintSpec(routes.blueprint, "/api/v1/billing", tags=["billing"])]
 
 
@@ -60,28 +64,39 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 def vetrai_tasks(broker: AsyncBroker) -> None:
-    tasks.register(broker)
+    from vetrai.plugins.billing import tasks
+
+    for name, task in tasks.TASKS.items():
+        broker.register_task(task, task_name=name)
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule(tasks.REPORT_USAGE, BillingSettings().usage_report_seconds)]
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    from vetrai.plugins.billing import tasks
+
+    return tasks.schedules(platform)
 
 
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
-    platform.state["billing"] = service.build_runtime(platform)
+    from vetrai.plugins.billing import service
+
+    platform.fill(service.RUNTIME, service.build_runtime(platform))
 
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    rt = platform.state.pop("billing", None)
+    from vetrai.plugins.billing import service, stripe_api
+
+    rt = platform.release(service.RUNTIME)
     if rt is not None:
         await stripe_api.close_client(rt.http_client)
 
 
 @hookimpl
 async def vetrai_event(event: DomainEvent) -> None:
+    from vetrai.plugins.billing import service
+
     await service.on_event(event.name, event.data, event.organization_id)
 
 

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 from quart import Blueprint, request
 from quart_schema import document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import current_principal, require_auth, require_role, require_scope
-from vetrai.core.errors import ProblemError, unprocessable
 from vetrai.core.openapi import public
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import BILLING_ADMIN, ORG_ADMIN
+from vetrai.core.requests import optional_body
 from vetrai.core.tenancy import get_scoped, scoped
 from vetrai.plugins.billing import service
 from vetrai.plugins.billing.models import BillingInvoice, BillingPayment, BillingSubscription
@@ -35,25 +32,7 @@ from vetrai.plugins.billing.schemas import (
 )
 
 blueprint = Blueprint("billing", __name__)
-M = TypeVar("M", bound=BaseModel)
 MANAGERS = (ORG_ADMIN, BILLING_ADMIN)
-
-
-async def optional_body(model: type[M]) -> M:
-    """A JSON body that may be left out entirely (then every field takes its default)."""
-    raw = await request.get_data()
-    if not raw.strip():
-        return model()
-    values = await request.get_json(force=True, silent=True)
-    if values is None:
-        raise ProblemError(400, "the request body is not valid JSON")
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-        ]
-        raise unprocessable(errors) from None
 
 
 def _page(query: BillingListQuery) -> PageQuery:

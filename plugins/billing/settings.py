@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from vetrai.core.config import PluginSettings
 from vetrai.core.tenancy import LIMIT_NAMES
 
 USAGE_METRICS = ("job_runs", "api_requests", "llm_tokens")
@@ -99,12 +100,10 @@ def _alias(name: str) -> AliasChoices:
     return AliasChoices(f"VETRAI_BILLING_{name.upper()}", f"VETRAI_{name.upper()}", name)
 
 
-class BillingSettings(BaseSettings):
+class BillingSettings(PluginSettings, plugin="billing"):
     """``VETRAI_BILLING_*``: Stripe credentials, the plans sold, usage reporting."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VETRAI_BILLING_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(populate_by_name=True)
 
     stripe_api_key: str | None = Field(
         None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from taskiq import AsyncBroker
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from vetrai.core.hooks import HookPlatform, Schedule
 from vetrai.core.platform import current_platform
 from vetrai.plugins.billing import service
+from vetrai.plugins.billing.settings import BillingSettings
 
 REPORT_USAGE = "billing.report_usage"
 
@@ -15,5 +18,8 @@ async def report_usage() -> int:
     return await service.report_usage(current_platform())
 
 
-def register(broker: AsyncBroker) -> None:
-    broker.register_task(report_usage, task_name=REPORT_USAGE)
+TASKS: dict[str, Callable[..., Awaitable[Any]]] = {REPORT_USAGE: report_usage}
+
+
+def schedules(platform: HookPlatform) -> list[Schedule]:
+    return [Schedule(REPORT_USAGE, platform.plugin_settings("billing", BillingSettings).usage_report_seconds)]

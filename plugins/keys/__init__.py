@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart import Request
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.auth import Principal
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Principal, hookimpl
 from vetrai.core.permissions import ROLES
-from vetrai.core.platform import Platform
-from vetrai.plugins.keys import routes, service, usage
-from vetrai.plugins.keys.settings import KeysSettings
+
+if TYPE_CHECKING:
+    from quart import Request
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.keys.settings import KeysSettings
 
 
 @hookimpl
@@ -27,6 +27,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[KeysSettings]:
+    from vetrai.plugins.keys.settings import KeysSettings
+
     return KeysSettings
 
 
@@ -39,7 +41,9 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
-    return [BlueprintSpec(routes.blueprint, "/api/v1", tags=["keys"])]
+    from vetrai.plugins.keys import routes
+
+    return [BlueprintSpec(routes.blueprint, "/api/v1/keys", tags=["keys"])]
 
 
 @hookimpl
@@ -56,25 +60,32 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 async def vetrai_startup(platform: Platform, app: object) -> None:
-    rt = service.build_runtime(platform)
-    platform.state["keys"] = rt
+    from vetrai.plugins.keys import service, usage
+
+    rt = platform.fill(service.RUNTIME, service.build_runtime(platform))
     rt.scopes = service.available_scopes(platform)
     if app is None:
         return
     if platform.redis is not None:
         platform.spawn(rt.cache.listen())
+    # Per process, not a schedule: each process flushes the usage it counted in memory.
     platform.spawn(usage.flush_loop(platform, rt.usage, rt.settings.usage_flush_seconds))
 
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    rt = platform.state.get("keys")
+    from vetrai.plugins.keys import service
+
+    rt = platform.find(service.RUNTIME)
     if rt is not None:
         await rt.usage.flush(platform)
+        platform.release(service.RUNTIME)
 
 
 @hookimpl
 async def vetrai_authenticate(request: Request) -> Principal | None:
+    from vetrai.plugins.keys import routes
+
     return await routes.authenticate()
 
 

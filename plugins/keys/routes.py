@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 from quart import Blueprint, Response, g, request
 from quart_schema import document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import Principal, bearer_token, current_principal, require_auth, require_scope
-from vetrai.core.errors import ProblemError, unprocessable
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.platform import current_platform
+from vetrai.core.requests import optional_body
 from vetrai.plugins.keys import service
 from vetrai.plugins.keys.schemas import (
     KeysKeyCreate,
@@ -25,24 +22,6 @@ from vetrai.plugins.keys.schemas import (
 )
 
 blueprint = Blueprint("keys", __name__)
-M = TypeVar("M", bound=BaseModel)
-
-
-async def optional_body(model: type[M]) -> M:
-    """A JSON body that may be left out entirely (then every field takes its default)."""
-    raw = await request.get_data()
-    if not raw.strip():
-        return model()
-    values = await request.get_json(force=True, silent=True)
-    if values is None:
-        raise ProblemError(400, "the request body is not valid JSON")
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-        ]
-        raise unprocessable(errors) from None
 
 
 async def authenticate() -> Principal | None:
@@ -74,7 +53,7 @@ async def count_key_request(response: Response) -> Response:
     return response
 
 
-@blueprint.get("/keys/scopes")
+@blueprint.get("/scopes")
 @require_auth
 @validate_response(KeysScopeList)
 async def list_scopes() -> dict:
@@ -82,7 +61,7 @@ async def list_scopes() -> dict:
     return {"items": service.available_scopes(current_platform())}
 
 
-@blueprint.post("/keys")
+@blueprint.post("")
 @require_scope("keys:write")
 @validate_request(KeysKeyCreate)
 @validate_response(KeysKeyCreated, 201)
@@ -95,7 +74,7 @@ async def create_key(data: KeysKeyCreate) -> tuple[dict, int]:
     return {**service.serialize_key(key), "key": secret}, 201
 
 
-@blueprint.get("/keys")
+@blueprint.get("")
 @require_scope("keys:read")
 @validate_querystring(KeysKeyListQuery)
 @validate_response(KeysKeyPage)
@@ -106,7 +85,7 @@ async def list_keys(query_args: KeysKeyListQuery) -> dict:
     return await paginate(service.visible_keys(principal), page, service.serialize_key)
 
 
-@blueprint.get("/keys/<key_id>")
+@blueprint.get("/<key_id>")
 @require_scope("keys:read")
 @validate_response(KeysKeyOut)
 async def get_key(key_id: str) -> dict:
@@ -114,7 +93,7 @@ async def get_key(key_id: str) -> dict:
     return service.serialize_key(await service.get_key(await current_principal(), key_id))
 
 
-@blueprint.put("/keys/<key_id>")
+@blueprint.put("/<key_id>")
 @require_scope("keys:write")
 @validate_request(KeysKeyUpdate)
 @validate_response(KeysKeyOut)
@@ -127,7 +106,7 @@ async def update_key(key_id: str, data: KeysKeyUpdate) -> dict:
     return service.serialize_key(key)
 
 
-@blueprint.delete("/keys/<key_id>")
+@blueprint.delete("/<key_id>")
 @require_scope("keys:write")
 async def revoke_key(key_id: str) -> tuple[str, int]:
     """Revoke a key: refused from the next request on, on every server."""
@@ -135,7 +114,7 @@ async def revoke_key(key_id: str) -> tuple[str, int]:
     return "", 204
 
 
-@blueprint.post("/keys/<key_id>/rotate")
+@blueprint.post("/<key_id>/rotate")
 @require_scope("keys:write")
 @document_request(KeysRotate)
 @validate_response(KeysKeyCreated, 201)
@@ -146,7 +125,7 @@ async def rotate_key(key_id: str) -> tuple[dict, int]:
     return {**service.serialize_key(key), "key": secret}, 201
 
 
-@blueprint.get("/keys/<key_id>/usage")
+@blueprint.get("/<key_id>/usage")
 @require_scope("keys:read")
 @validate_querystring(KeysUsageQuery)
 @validate_response(KeysUsageOut)

@@ -15,9 +15,9 @@ from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
-from vetrai.core.errors import ProblemError, conflict, rate_limited, unauthorized, unprocessable
+from vetrai.core.errors import ProblemError, conflict, field_error, rate_limited, unauthorized, unprocessable
 from vetrai.core.models import Organization
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.security import sha256_hex
 from vetrai.core.tenancy import ensure_quota, get_scoped, scoped
 from vetrai.plugins.auth.models import User
@@ -52,6 +52,9 @@ class KeyRequest:
     decision: Decision
 
 
+RUNTIME: Slot[KeysRuntime] = Slot("keys")
+
+
 def build_runtime(platform: Platform) -> KeysRuntime:
     settings = platform.plugin_settings("keys", KeysSettings)
     prefix = platform.settings.redis_prefix
@@ -64,7 +67,7 @@ def build_runtime(platform: Platform) -> KeysRuntime:
 
 
 def runtime(platform: Platform | None = None) -> KeysRuntime:
-    return (platform or current_platform()).state["keys"]
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def now() -> datetime:
@@ -139,7 +142,7 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
 def available_scopes(platform: Platform | None = None) -> list[dict[str, str]]:
     """Scopes are fixed once plugins are loaded, so the runtime keeps this list."""
     platform = platform or current_platform()
-    rt = platform.state.get("keys")
+    rt = platform.find(RUNTIME)
     if rt is not None and rt.scopes:
         return rt.scopes
     permissions = platform.plugins.permissions.permissions
@@ -168,7 +171,7 @@ def _check_expiry(expires_at: datetime | None) -> datetime | None:
         return None
     expires_at = as_utc(expires_at)
     if expires_at <= now():
-        raise unprocessable([{"loc": ["body", "expires_at"], "msg": "must be in the future", "type": "value_error"}])
+        raise field_error("expires_at", "must be in the future")
     return expires_at
 
 
@@ -311,15 +314,7 @@ async def rotate_key(principal: Principal, key_id: uuid.UUID | str, grace_second
     rt = runtime()
     grace = rt.settings.rotation_grace_seconds if grace_seconds is None else grace_seconds
     if grace > rt.settings.max_rotation_grace_seconds:
-        raise unprocessable(
-            [
-                {
-                    "loc": ["body", "grace_seconds"],
-                    "msg": f"at most {rt.settings.max_rotation_grace_seconds}",
-                    "type": "value_error",
-                }
-            ]
-        )
+        raise field_error("grace_seconds", f"at most {rt.settings.max_rotation_grace_seconds}")
     key = await get_key(principal, key_id)
     current = now()
     if key.replaced_by_id is not None:
@@ -372,9 +367,9 @@ async def key_usage(
     end = end or now().date()
     start = start or end - timedelta(days=29)
     if start > end:
-        raise unprocessable([{"loc": ["query", "from"], "msg": "must not be after 'to'", "type": "value_error"}])
+        raise field_error("from", "must not be after 'to'", where="query")
     if (end - start).days > 366:
-        raise unprocessable([{"loc": ["query", "from"], "msg": "the range is at most 367 days", "type": "value_error"}])
+        raise field_error("from", "the range is at most 367 days", where="query")
     rows = await ApiKeyUsage.filter(api_key_id=key.id, day__gte=start, day__lte=end).values(
         "day", "method", "route", "status", "requests"
     )
@@ -440,7 +435,7 @@ async def _invalidate(kind: str, value: uuid.UUID) -> None:
         platform = current_platform()
     except RuntimeError:
         return
-    rt = platform.state.get("keys")
+    rt = platform.find(RUNTIME)
     if rt is not None:
         await rt.cache.invalidate(kind, value)
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
-class KeysSettings(BaseSettings):
+class KeysSettings(PluginSettings, plugin="keys"):
     """``VETRAI_KEYS_*``: default rate limit, verification cache and usage flushing."""
-
-    model_config = SettingsConfigDict(env_prefix="VETRAI_KEYS_", env_file=".env", extra="ignore")
 
     default_rate_limit_requests: int = Field(
         600,

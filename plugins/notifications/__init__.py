@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from taskiq import AsyncBroker
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.events import DomainEvent
 from vetrai.core.hooks import (
     BlueprintSpec,
+    DomainEvent,
     ModelSpec,
     NotificationChannel,
     OutboxHandler,
@@ -19,9 +17,12 @@ from vetrai.core.hooks import (
     hookimpl,
 )
 from vetrai.core.permissions import ROLES
-from vetrai.core.platform import Platform, current_platform
-from vetrai.plugins.notifications import channels, delivery, listeners, routes, service
-from vetrai.plugins.notifications.settings import NotificationsSettings
+
+if TYPE_CHECKING:
+    from taskiq import AsyncBroker
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.notifications.settings import NotificationsSettings
 
 
 @hookimpl
@@ -36,6 +37,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[NotificationsSettings]:
+    from vetrai.plugins.notifications.settings import NotificationsSettings
+
     return NotificationsSettings
 
 
@@ -50,6 +53,8 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.notifications import routes
+
     return [BlueprintSpec(routes.blueprint, "/api/v1", tags=["notifications"])]
 
 
@@ -71,29 +76,38 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 def vetrai_notification_channels() -> list[NotificationChannel]:
+    from vetrai.plugins.notifications import channels
+
     return list(channels.BUILTIN_CHANNELS)
 
 
 @hookimpl
 def vetrai_tasks(broker: AsyncBroker) -> None:
-    broker.register_task(delivery.deliver, task_name="notifications.deliver")
-    broker.register_task(delivery.requeue, task_name="notifications.requeue")
+    from vetrai.plugins.notifications import tasks
+
+    for name, task in tasks.TASKS.items():
+        broker.register_task(task, task_name=name)
 
 
 @hookimpl
 def vetrai_outbox_handlers(settings: NotificationsSettings | None) -> list[OutboxHandler]:
+    from vetrai.plugins.notifications import delivery, listeners
+
     return [*delivery.outbox_handlers(settings), *listeners.outbox_handlers()]
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule("notifications.requeue", 60.0)]
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    from vetrai.plugins.notifications import tasks
+
+    return tasks.schedules(platform)
 
 
 @hookimpl
 async def vetrai_startup(platform: Platform, app: object) -> None:
-    rt = service.build_runtime(platform)
-    platform.state["notifications"] = rt
+    from vetrai.plugins.notifications import service
+
+    rt = platform.fill(service.RUNTIME, service.build_runtime(platform))
     await service.seed_default_templates()
     if app is not None and platform.redis is not None:
         platform.spawn(rt.hub.listen())
@@ -101,11 +115,14 @@ async def vetrai_startup(platform: Platform, app: object) -> None:
 
 @hookimpl
 async def vetrai_event(event: DomainEvent) -> None:
+    from vetrai.core.platform import current_platform
+    from vetrai.plugins.notifications import listeners, service
+
     try:
         platform = current_platform()
     except RuntimeError:
         return
-    if "notifications" in platform.state:
+    if platform.find(service.RUNTIME) is not None:
         await listeners.handle_event(event)
 
 

@@ -13,12 +13,13 @@ reaction run twice does not send twice.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+
+from pydantic_core import to_jsonable_python
 
 from vetrai.core import outbox
 from vetrai.core.events import DomainEvent
@@ -42,7 +43,8 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
     """The event payload as JSON-safe values (UUIDs, datetimes and decimals as strings)."""
-    return json.loads(json.dumps(data, default=str))
+    plain: dict[str, Any] = to_jsonable_python(data, fallback=str)
+    return plain
 
 
 async def _users(ids: list[uuid.UUID | None], organization_id: uuid.UUID | None) -> list[User]:

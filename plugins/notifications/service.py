@@ -26,10 +26,18 @@ from tortoise.queryset import QuerySet
 
 from vetrai.core import outbox
 from vetrai.core.auth import Principal
-from vetrai.core.errors import PluginError, ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
+from vetrai.core.errors import (
+    PluginError,
+    conflict,
+    field_error,
+    forbidden,
+    not_found,
+    quota_exceeded,
+    unprocessable,
+)
 from vetrai.core.hooks import NotificationChannel
 from vetrai.core.models import Organization
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped, limits_of, scoped
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications.models import Notification, NotificationPreference, NotificationTemplate
@@ -90,6 +98,9 @@ def collect_channels(platform: Platform) -> dict[str, NotificationChannel]:
     return channels
 
 
+RUNTIME: Slot[NotificationsRuntime] = Slot("notifications")
+
+
 def build_runtime(platform: Platform) -> NotificationsRuntime:
     settings = platform.plugin_settings("notifications", NotificationsSettings)
     return NotificationsRuntime(
@@ -103,19 +114,11 @@ def build_runtime(platform: Platform) -> NotificationsRuntime:
 
 
 def runtime(platform: Platform | None = None) -> NotificationsRuntime:
-    platform = platform or current_platform()
-    rt = platform.state.get("notifications")
-    if rt is None:
-        raise RuntimeError("the notifications plugin is not started")
-    return rt
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _invalid(loc: str, msg: str) -> ProblemError:
-    return unprocessable([{"loc": ["body", loc], "msg": msg, "type": "value_error"}])
 
 
 # --- serialization ---------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def _refuse_security_name(name: str | None, row: NotificationTemplate | None = N
     """Security mail is never rendered from an organization's template: such names are reserved."""
     is_global = row is not None and row.organization_id is None
     if name in SECURITY_TEMPLATES and not is_global:
-        raise _invalid(
+        raise field_error(
             "name",
             f"{name!r} is a security message rendered only from the platform's own template; "
             f"reserved names: {sorted(SECURITY_TEMPLATES)}",
@@ -300,15 +303,12 @@ def _refuse_security_name(name: str | None, row: NotificationTemplate | None = N
 
 async def _check_fields(channel: str | None, subject: str | None, body: str | None, html: str | None) -> None:
     if channel is not None and channel not in runtime().channels:
-        raise _invalid("channel", f"unknown channel; one of {sorted(runtime().channels)}")
+        raise field_error("channel", f"unknown channel; one of {sorted(runtime().channels)}")
     try:
         await asyncio.to_thread(_check_sources, subject, body, html)
     except TemplateProblem as exc:
         field_name = str(exc).split(":", 1)[0]
-        raise unprocessable(
-            [{"loc": ["body", field_name], "msg": str(exc), "type": "template_error"}],
-            detail=f"invalid template: {exc}",
-        ) from None
+        raise field_error(field_name, str(exc), type="template_error", detail=f"invalid template: {exc}") from None
 
 
 async def create_template(principal: Principal, values: dict[str, Any]) -> NotificationTemplate:
@@ -332,14 +332,14 @@ async def update_template(principal: Principal, template_id: str, changes: dict[
     _ensure_changeable(principal, row)
     for name in ("name", "channel", "locale", "body"):
         if name in changes and changes[name] is None:
-            raise _invalid(name, "may not be null")
+            raise field_error(name, "may not be null")
     _refuse_security_name(changes.get("name", row.name), row)
     if (
         row.organization_id is None
         and "name" in changes
         and (changes["name"] in SECURITY_TEMPLATES) != (row.name in SECURITY_TEMPLATES)
     ):
-        raise _invalid("name", "a security template keeps its name, and no other template may take one")
+        raise field_error("name", "a security template keeps its name, and no other template may take one")
     await _check_fields(changes.get("channel"), changes.get("subject"), changes.get("body"), changes.get("html"))
     for name, value in changes.items():
         setattr(row, name, value)
@@ -439,30 +439,30 @@ async def seed_default_templates() -> int:
 def _validate_target(channel: str, recipient: User | None, to: str | None) -> str | None:
     if channel == "in_app":
         if recipient is None:
-            raise _invalid("recipient_id", "in_app notifications need a recipient_id")
+            raise field_error("recipient_id", "in_app notifications need a recipient_id")
         if to is not None:
-            raise _invalid("to", "in_app notifications go to a user: leave 'to' out")
+            raise field_error("to", "in_app notifications go to a user: leave 'to' out")
         return None
     if recipient is None and not to:
-        raise _invalid("to", "give a recipient_id or a 'to' address")
+        raise field_error("to", "give a recipient_id or a 'to' address")
     if to is None:
         if channel in ("sms", "webhook"):
-            raise _invalid("to", f"{channel} notifications need 'to'")
+            raise field_error("to", f"{channel} notifications need 'to'")
         return None
     if channel == "email":
         try:
             return _email_adapter.validate_python(to)
         except ValidationError:
-            raise _invalid("to", "not a valid email address") from None
+            raise field_error("to", "not a valid email address") from None
     if channel == "sms" and not PHONE.match(to):
-        raise _invalid("to", "an E.164 phone number such as +14155550100")
+        raise field_error("to", "an E.164 phone number such as +14155550100")
     if channel == "webhook":
         try:
             url = httpx.URL(to)
         except Exception:
-            raise _invalid("to", "not a valid URL") from None
+            raise field_error("to", "not a valid URL") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise _invalid("to", "an http:// or https:// URL")
+            raise field_error("to", "an http:// or https:// URL")
     return to
 
 
@@ -471,32 +471,32 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
     rt = runtime()
     channel = values["channel"]
     if channel not in rt.channels:
-        raise _invalid("channel", f"unknown channel; one of {sorted(rt.channels)}")
+        raise field_error("channel", f"unknown channel; one of {sorted(rt.channels)}")
     category = values.get("category") or "general"
     if category not in CATEGORIES or category == SECURITY:
-        raise _invalid("category", f"one of {sorted(set(CATEGORIES) - {SECURITY})}")
+        raise field_error("category", f"one of {sorted(set(CATEGORIES) - {SECURITY})}")
     recipient = None
     if values.get("recipient_id") is not None:
         recipient = await scoped(User, principal).get_or_none(id=values["recipient_id"], is_active=True)
         if recipient is None:
-            raise _invalid("recipient_id", "not an active user of your organization")
+            raise field_error("recipient_id", "not an active user of your organization")
     to = _validate_target(channel, recipient, values.get("to"))
     organization_id = recipient.organization_id if recipient is not None else principal.organization_id
     if organization_id is None:
-        raise _invalid("recipient_id", "a notification belongs to an organization: name a recipient")
+        raise field_error("recipient_id", "a notification belongs to an organization: name a recipient")
     template = None
     if values.get("template_id") is not None:
         template = await visible_templates(principal).get_or_none(id=values["template_id"])
         if template is None or (template.organization_id not in (None, organization_id)):
-            raise _invalid("template_id", "unknown template")
+            raise field_error("template_id", "unknown template")
         if template.channel != channel:
-            raise _invalid("template_id", f"the template is for the {template.channel} channel")
+            raise field_error("template_id", f"the template is for the {template.channel} channel")
         if template.name in SECURITY_TEMPLATES:
-            raise _invalid("template_id", "security templates are sent by the platform only")
+            raise field_error("template_id", "security templates are sent by the platform only")
     elif not values.get("body"):
-        raise _invalid("body", "give a template_id or a body")
+        raise field_error("body", "give a template_id or a body")
     if len(json.dumps(values.get("data") or {}, default=str)) > MAX_DATA_BYTES:
-        raise _invalid("data", f"larger than {MAX_DATA_BYTES} bytes as JSON")
+        raise field_error("data", f"larger than {MAX_DATA_BYTES} bytes as JSON")
     key = values.get("idempotency_key")
     if key:
         existing = await Notification.get_or_none(organization_id=organization_id, idempotency_key=key)

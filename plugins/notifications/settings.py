@@ -4,9 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from vetrai.core.config import Secret
+from vetrai.core.config import PluginSettings, Secret
 
 
 def _env(name: str) -> AliasChoices:
@@ -14,12 +14,10 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(f"VETRAI_NOTIFICATIONS_{name.upper()}", f"VETRAI_{name.upper()}")
 
 
-class NotificationsSettings(BaseSettings):
+class NotificationsSettings(PluginSettings, plugin="notifications"):
     """``VETRAI_NOTIFICATIONS_*``: SMTP, outbox, retries, webhook signing and SMS/push providers."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VETRAI_NOTIFICATIONS_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(populate_by_name=True)
 
     smtp_host: str | None = Field(
         None,
@@ -68,3 +66,6 @@ class NotificationsSettings(BaseSettings):
         description="Push provider endpoint receiving signed JSON {to, user_id, title, body, data}; unset = the push channel fails.",
     )
     stream_keepalive_seconds: float = Field(15.0, gt=0, description="Comment line sent on idle notification streams.")
+    requeue_seconds: float = Field(
+        60.0, gt=0, description="How often deliveries whose task message was lost are sent to the queue again."
+    )

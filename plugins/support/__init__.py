@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from taskiq import AsyncBroker
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ROLES
-from vetrai.core.platform import Platform
-from vetrai.plugins.support import routes, service, tasks
-from vetrai.plugins.support.settings import SupportSettings
 
-CHECK_SLA_TASK = "support.check_sla"
+if TYPE_CHECKING:
+    from taskiq import AsyncBroker
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.support.settings import SupportSettings
 
 
 @hookimpl
@@ -28,6 +27,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[SupportSettings]:
+    from vetrai.plugins.support.settings import SupportSettings
+
     return SupportSettings
 
 
@@ -40,6 +41,8 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.support import routes
+
     return [BlueprintSpec(routes.blueprint, "/api/v1/support", tags=["support"])]
 
 
@@ -61,17 +64,17 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 def vetrai_tasks(broker: AsyncBroker) -> None:
-    broker.register_task(tasks.check_sla, task_name=CHECK_SLA_TASK)
+    from vetrai.plugins.support import tasks
+
+    for name, task in tasks.TASKS.items():
+        broker.register_task(task, task_name=name)
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule(CHECK_SLA_TASK, SupportSettings().sla_check_seconds)]
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    from vetrai.plugins.support import tasks
 
-
-@hookimpl
-async def vetrai_startup(platform: Platform) -> None:
-    platform.state["support"] = service.build_runtime(platform)
+    return tasks.schedules(platform)
 
 
 @hookimpl

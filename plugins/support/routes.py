@@ -17,7 +17,8 @@ from vetrai.core.errors import not_found
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import ORG_ADMIN
 from vetrai.core.platform import current_platform
-from vetrai.plugins.support import files, service, upload
+from vetrai.core.requests import file_upload
+from vetrai.plugins.support import files, service
 from vetrai.plugins.support.schemas import (
     SupportAttachmentContent,
     SupportAttachmentOut,
@@ -126,7 +127,7 @@ async def add_attachment(ticket_id: str) -> tuple[dict, int]:
     limit = service.settings().max_attachment_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise service.too_large(limit)
-    part = await upload.file_part(request.body, request.mimetype, request.mimetype_params.get("boundary"))
+    part = await file_upload()
     attachment = await service.add_attachment(principal, ticket_id, part.filename, part.chunks)
     return service.serialize_attachment(attachment), 201
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
+
+from vetrai.core.config import PluginSettings
 
 DEFAULT_ALLOWED_CONTENT_TYPES = [
     "image/png",
@@ -17,10 +19,8 @@ DEFAULT_ALLOWED_CONTENT_TYPES = [
 ]
 
 
-class SupportSettings(BaseSettings):
+class SupportSettings(PluginSettings, plugin="support"):
     """``VETRAI_SUPPORT_*``: attachment limits and types, downloads and the SLA checker."""
-
-    model_config = SettingsConfigDict(env_prefix="VETRAI_SUPPORT_", env_file=".env", extra="ignore")
 
     max_attachment_bytes: int = Field(
         10 * 1024 * 1024,

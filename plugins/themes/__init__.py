@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN, ROLES
-from vetrai.plugins.themes import routes
-from vetrai.plugins.themes.settings import ThemesSettings
+
+if TYPE_CHECKING:
+    from vetrai.plugins.themes.settings import ThemesSettings
 
 
 @hookimpl
@@ -23,6 +24,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[ThemesSettings]:
+    from vetrai.plugins.themes.settings import ThemesSettings
+
     return ThemesSettings
 
 
@@ -35,8 +38,10 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.themes import routes
+
     return [
-        BlueprintSpec(routes.blueprint, "/api/v1", tags=["themes"]),
+        BlueprintSpec(routes.blueprint, "/api/v1/themes", tags=["themes"]),
         BlueprintSpec(routes.public_blueprint, "/p", tags=["themes"], public=True),
     ]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from functools import cache
 from typing import Any
 
@@ -152,28 +151,7 @@ def render_css(organization: Organization | None, theme: Theme | None) -> str:
     )
 
 
-def _etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def _not_modified(etag: str, last_modified: datetime | None) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        return "*" in tags or etag in tags
-    if_modified_since = request.headers.get("If-Modified-Since")
-    if if_modified_since and last_modified is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return last_modified.replace(microsecond=0) <= since
-    return False
-
-
-def conditional(
+async def conditional(
     body: str | bytes,
     content_type: str,
     *,
@@ -183,20 +161,25 @@ def conditional(
     status: int = 200,
     etag: str | None = None,
 ) -> Response:
-    """The response, or a 304 when the client's If-None-Match / If-Modified-Since still holds."""
+    """The response with ETag and Last-Modified; Quart's ``make_conditional`` answers a 304 for them."""
     data = body.encode() if isinstance(body, str) else body
-    etag = etag or _etag(data)
-    all_headers = {**headers, "Cache-Control": cache_control, "ETag": etag, "Vary": "Accept-Encoding"}
+    response = Response(
+        data,
+        status=status,
+        content_type=content_type,
+        headers={**headers, "Cache-Control": cache_control, "Vary": "Accept-Encoding"},
+    )
+    response.set_etag(etag or hashlib.sha256(data).hexdigest()[:32])
     if last_modified is not None:
-        all_headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
-    if status == 200 and _not_modified(etag, last_modified):
-        return Response(b"", status=304, headers=all_headers)
-    return Response(data, status=status, content_type=content_type, headers=all_headers)
+        response.last_modified = last_modified.astimezone(UTC).replace(microsecond=0)
+    if status != 200:
+        return response
+    return await response.make_conditional(request)
 
 
-def html(body: str, *, last_modified: datetime | None, max_age: int, status: int = 200) -> Response:
+async def html(body: str, *, last_modified: datetime | None, max_age: int, status: int = 200) -> Response:
     cache_control = f"public, max-age={max_age}" if status == 200 else "no-cache"
-    return conditional(
+    return await conditional(
         body,
         "text/html; charset=utf-8",
         last_modified=last_modified if status == 200 else None,

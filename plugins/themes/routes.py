@@ -4,12 +4,13 @@ from quart import Blueprint, Response, request
 from quart_schema import DataSource, document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import current_principal, require_role, require_scope
-from vetrai.core.errors import ProblemError, not_found, unprocessable
+from vetrai.core.errors import ProblemError, not_found
 from vetrai.core.models import Organization
 from vetrai.core.openapi import public
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import ORG_ADMIN
 from vetrai.core.platform import current_platform
+from vetrai.core.requests import file_upload, read_at_most
 from vetrai.plugins.themes import public as render
 from vetrai.plugins.themes import service
 from vetrai.plugins.themes.models import Page, Theme
@@ -40,7 +41,7 @@ def _asset_kind(kind: str) -> str:
 # --- theme ----------------------------------------------------------------------------------
 
 
-@blueprint.get("/themes")
+@blueprint.get("")
 @require_scope("themes:read")
 @validate_querystring(ThemesTargetQuery)
 @validate_response(ThemesThemeOut)
@@ -50,7 +51,7 @@ async def get_theme(query_args: ThemesTargetQuery) -> dict:
     return service.serialize_theme(theme, organization)
 
 
-@blueprint.post("/themes")
+@blueprint.post("")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -64,7 +65,7 @@ async def create_theme(data: ThemesThemeCreate, query_args: ThemesTargetQuery) -
     return service.serialize_theme(theme, organization), 201
 
 
-@blueprint.put("/themes")
+@blueprint.put("")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -77,7 +78,7 @@ async def update_theme(data: ThemesThemeUpdate, query_args: ThemesTargetQuery) -
     return service.serialize_theme(theme, organization)
 
 
-@blueprint.post("/themes/assets/<kind>")
+@blueprint.post("/assets/<kind>")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -92,16 +93,13 @@ async def upload_asset(kind: str, query_args: ThemesTargetQuery) -> dict:
         raise ProblemError(413, f"the {kind} is larger than {limit} bytes", kind="payload-too-large")
     if not request.mimetype.startswith("multipart/form-data"):
         raise ProblemError(415, "send the image as multipart/form-data in the field 'file'")
-    files = await request.files
-    upload = files.get("file")
-    if upload is None:
-        raise unprocessable([{"loc": ["body", "file"], "msg": "field required", "type": "missing"}])
-    data = upload.stream.read(limit + 1)
+    part = await file_upload()
+    data = await read_at_most(part.chunks, limit)
     theme, organization = await service.store_asset(principal, kind, data, query_args.organization_id)
     return service.serialize_theme(theme, organization)
 
 
-@blueprint.delete("/themes/assets/<kind>")
+@blueprint.delete("/assets/<kind>")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -114,7 +112,7 @@ async def delete_asset(kind: str, query_args: ThemesTargetQuery) -> tuple[str, i
 # --- pages ----------------------------------------------------------------------------------
 
 
-@blueprint.get("/themes/pages")
+@blueprint.get("/pages")
 @require_scope("themes:read")
 @validate_querystring(ThemesPageListQuery)
 @validate_response(ThemesPagePage)
@@ -126,7 +124,7 @@ async def list_pages(query_args: ThemesPageListQuery) -> dict:
     return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_page)
 
 
-@blueprint.post("/themes/pages")
+@blueprint.post("/pages")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -138,7 +136,7 @@ async def create_page(data: ThemesPageCreate, query_args: ThemesTargetQuery) -> 
     return service.serialize_page(page), 201
 
 
-@blueprint.get("/themes/pages/<slug>")
+@blueprint.get("/pages/<slug>")
 @require_scope("themes:read")
 @validate_querystring(ThemesTargetQuery)
 @validate_response(ThemesPageOut)
@@ -147,7 +145,7 @@ async def get_page(slug: str, query_args: ThemesTargetQuery) -> dict:
     return service.serialize_page(await service.get_page(await current_principal(), slug, query_args.organization_id))
 
 
-@blueprint.put("/themes/pages/<slug>")
+@blueprint.put("/pages/<slug>")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -161,7 +159,7 @@ async def update_page(slug: str, data: ThemesPageUpdate, query_args: ThemesTarge
     )
 
 
-@blueprint.delete("/themes/pages/<slug>")
+@blueprint.delete("/pages/<slug>")
 @require_scope("themes:write")
 @require_role(ORG_ADMIN)
 @validate_querystring(ThemesTargetQuery)
@@ -182,7 +180,7 @@ async def _not_found(
     organization: Organization | None = None, theme: Theme | None = None, pages: list[Page] | None = None
 ) -> Response:
     body = render.render_not_found(organization, theme, pages or [])
-    return render.html(body, last_modified=None, max_age=0, status=404)
+    return await render.html(body, last_modified=None, max_age=0, status=404)
 
 
 @public_blueprint.get("/theme.css")
@@ -190,7 +188,7 @@ async def _not_found(
 async def default_css() -> Response:
     """The default theme's stylesheet (used by pages of unknown organizations)."""
     body = render.render_css(None, None)
-    return render.conditional(
+    return await render.conditional(
         body,
         "text/css; charset=utf-8",
         last_modified=None,
@@ -210,7 +208,7 @@ async def public_index(org_slug: str) -> Response:
     pages = await service.published_pages(organization)
     body = render.render_index(organization, theme, pages)
     last = render.latest(organization.updated_at, theme.updated_at if theme else None, *(p.updated_at for p in pages))
-    return render.html(body, last_modified=last, max_age=_max_age())
+    return await render.html(body, last_modified=last, max_age=_max_age())
 
 
 @public_blueprint.get("/<org_slug>/theme.css")
@@ -220,7 +218,7 @@ async def public_css(org_slug: str) -> Response:
     organization = await service.public_organization(org_slug)
     theme = await service.find_theme(organization.id) if organization else None
     body = render.render_css(organization, theme)
-    return render.conditional(
+    return await render.conditional(
         body,
         "text/css; charset=utf-8",
         last_modified=theme.updated_at if theme else None,
@@ -243,13 +241,13 @@ async def public_asset(org_slug: str, name: str) -> Response:
         data = b"".join([chunk async for chunk in current_platform().storage.open(key)])
     except FileNotFoundError:
         raise not_found("asset") from None
-    return render.conditional(
+    return await render.conditional(
         data,
         content_type,
         last_modified=None,
         cache_control="public, max-age=31536000, immutable",
         headers=render.ASSET_HEADERS,
-        etag='"' + name.rsplit(".", 1)[0].rsplit("-", 1)[-1] + '"',
+        etag=name.rsplit(".", 1)[0].rsplit("-", 1)[-1],
     )
 
 
@@ -267,4 +265,4 @@ async def public_page(org_slug: str, page_slug: str) -> Response:
         return await _not_found(organization, theme, pages)
     body = render.render_page(organization, theme, pages, page)
     last = render.latest(organization.updated_at, theme.updated_at if theme else None, *(p.updated_at for p in pages))
-    return render.html(body, last_modified=last, max_age=_max_age())
+    return await render.html(body, last_modified=last, max_age=_max_age())

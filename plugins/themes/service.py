@@ -13,7 +13,8 @@ from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
-from vetrai.core.errors import ProblemError, conflict, not_found, unprocessable
+from vetrai.core.errors import ProblemError, conflict, field_error, not_found, unprocessable
+from vetrai.core.filetypes import SNIFF_BYTES, sniff_content_type
 from vetrai.core.models import Organization
 from vetrai.core.platform import current_platform
 from vetrai.core.tenancy import scoped
@@ -102,9 +103,7 @@ def serialize_theme(theme: Theme | None, organization: Organization) -> dict[str
 
 def _clean_css(css: str) -> str:
     if len(css.encode()) > settings().max_css_bytes:
-        raise unprocessable(
-            [{"loc": ["body", "custom_css"], "msg": f"at most {settings().max_css_bytes} bytes", "type": "value_error"}]
-        )
+        raise field_error("custom_css", f"at most {settings().max_css_bytes} bytes")
     return sanitize.sanitize_css(css)
 
 
@@ -198,23 +197,25 @@ async def update_theme(
 # --- assets ---------------------------------------------------------------------------------
 
 
+IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/x-icon": "ico"}
+
+
 def sniff_image(data: bytes) -> str | None:
-    """The extension of a PNG, JPEG, WebP or ICO image judged by its bytes, else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-        return "png" if width and height else None
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:15] == b"VP8":
-        return "webp"
-    if data[:4] == b"\x00\x00\x01\x00" and len(data) >= 22 and int.from_bytes(data[4:6], "little") > 0:
-        return "ico"
-    return None
+    """The extension of a well-formed PNG, JPEG, WebP or ICO image judged by its bytes, else None."""
+    extension = IMAGE_EXTENSIONS.get(sniff_content_type(data[:SNIFF_BYTES]))
+    if extension == "png" and not (
+        data[12:16] == b"IHDR" and int.from_bytes(data[16:20], "big") and int.from_bytes(data[20:24], "big")
+    ):
+        return None
+    if extension == "webp" and data[12:15] != b"VP8":
+        return None
+    if extension == "ico" and not (len(data) >= 22 and int.from_bytes(data[4:6], "little") > 0):
+        return None
+    return extension
 
 
 def looks_like_svg(data: bytes) -> bool:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith(b"<") and (b"<svg" in head or head.startswith(b"<?xml"))
+    return sniff_content_type(data[:SNIFF_BYTES]) in {"image/svg+xml", "application/xml"}
 
 
 def asset_limit(kind: str) -> int:
@@ -228,7 +229,7 @@ def check_asset(kind: str, data: bytes) -> str:
     if len(data) > limit:
         raise ProblemError(413, f"the {kind} is larger than {limit} bytes", kind="payload-too-large")
     if not data:
-        raise unprocessable([{"loc": ["body", "file"], "msg": "the file is empty", "type": "value_error"}])
+        raise field_error("file", "the file is empty")
     if looks_like_svg(data):
         raise ProblemError(415, "SVG images are not accepted (they can carry scripts): upload PNG, JPEG, WebP or ICO")
     extension = sniff_image(data)
@@ -320,7 +321,7 @@ def serialize_page(page: Page) -> dict[str, Any]:
 def _clean_content(content: str) -> str:
     limit = settings().max_page_bytes
     if len(content.encode()) > limit:
-        raise unprocessable([{"loc": ["body", "content"], "msg": f"at most {limit} bytes", "type": "value_error"}])
+        raise field_error("content", f"at most {limit} bytes")
     return sanitize.sanitize_html(content)
 
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
-class ThemesSettings(BaseSettings):
+class ThemesSettings(PluginSettings, plugin="themes"):
     """``VETRAI_THEMES_*``: asset and content size limits and public-page caching."""
-
-    model_config = SettingsConfigDict(env_prefix="VETRAI_THEMES_", env_file=".env", extra="ignore")
 
     max_logo_bytes: int = Field(1024 * 1024, ge=1, description="Largest logo upload (PNG, JPEG, WebP or ICO).")
     max_favicon_bytes: int = Field(256 * 1024, ge=1, description="Largest favicon upload (PNG, JPEG, WebP or ICO).")

@@ -245,7 +245,7 @@ async def test_vetrai_tasks_are_registered_on_the_broker(vetrai_platform):
 
 @pytest.mark.backend("sqlite")  # with the Redis broker schedules run in `vetrai worker` processes
 async def test_vetrai_schedules_run_the_periodic_task(vetrai_platform, hook_plugin):
-    assert ("hookcheck", Schedule("hookcheck.tick", 0.05)) in vetrai_platform.plugins.schedules
+    assert ("hookcheck", Schedule("hookcheck.tick", 0.05)) in vetrai_platform.schedules
     for _ in range(100):
         if hook_plugin.ticks >= 2:
             break

@@ -8,6 +8,7 @@ here. "Tested" means some test function under tests/ has the hook's name in its 
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def doc_sections() -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
+def spec_arguments(hook: str) -> list[str]:
+    return [name for name in inspect.signature(getattr(VetraiSpecs, hook)).parameters if name != "self"]
+
+
 def all_test_functions() -> set[str]:
     names: set[str] = set()
     for path in [*ROOT.joinpath("tests").rglob("test_*.py"), *ROOT.glob("examples/*/tests/test_*.py")]:
@@ -56,6 +61,23 @@ def test_hook_is_documented_with_an_example(hook):
     assert "```python" in section and re.search(rf"def {hook}\(", section), (
         f"the {hook} section needs a python example defining it"
     )
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_documented_arguments_match_the_spec(hook):
+    heading = re.match(r"\(([^)]*)\)", doc_sections().get(hook, ""))
+    assert heading, f"docs/plugins.md: the '### `{hook}(...)`' heading needs its argument list"
+    documented = [arg.strip() for arg in heading.group(1).split(",") if arg.strip()]
+    assert documented == spec_arguments(hook), f"docs/plugins.md lists {hook}({', '.join(documented)})"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_documented_examples_take_only_spec_arguments(hook):
+    """pluggy lets an implementation take a subset of the arguments, never another name."""
+    section = doc_sections().get(hook, "")
+    for match in re.finditer(rf"def {hook}\(([^)]*)\)", section):
+        names = [part.split(":")[0].strip() for part in match.group(1).split(",") if part.strip()]
+        assert set(names) <= set(spec_arguments(hook)), f"the {hook} example takes {names}"
 
 
 @pytest.mark.parametrize("hook", HOOKS)

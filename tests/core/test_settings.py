@@ -48,3 +48,49 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
     with pytest.raises(ConfigurationError, match="VETRAI_SECRET_KEY"):
         Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[]))
     Platform.build(Settings(env="production", data_dir=tmp_path, plugins=[], secret_key="s" * 40))
+
+
+def test_plugin_settings_derive_the_env_prefix_from_the_plugin_name(monkeypatch):
+    from pydantic import Field
+
+    from vetrai.core.config import PluginSettings
+
+    class Greeting(PluginSettings, plugin="my-greeting"):
+        text: str = Field("hi", description="What to say.")
+
+    monkeypatch.setenv("VETRAI_MY_GREETING_TEXT", "hello")
+    assert Greeting.model_config["env_prefix"] == "VETRAI_MY_GREETING_"
+    assert Greeting().text == "hello"
+
+
+def test_plugin_settings_refuse_an_undescribed_field_or_a_missing_plugin_name():
+    from pydantic import Field
+
+    from vetrai.core.config import PluginSettings
+
+    with pytest.raises(TypeError, match=r"describe every setting.*\['quiet'\]"):
+
+        class Undescribed(PluginSettings, plugin="undescribed"):
+            loud: bool = Field(True, description="Shout.")
+            quiet: bool = False
+
+    with pytest.raises(TypeError, match="must name its plugin"):
+
+        class Nameless(PluginSettings):
+            loud: bool = Field(True, description="Shout.")
+
+
+def test_every_installed_plugins_settings_describe_every_field(settings_factory):
+    from vetrai.core.config import PluginSettings, describe_settings
+    from vetrai.core.plugins import builtin_plugin_names, load_plugins
+
+    loaded = load_plugins(settings_factory(plugins=None))
+    assert loaded.settings, "no plugin declared settings"
+    for name, value in loaded.settings.items():
+        undescribed = [env for env, _default, description in describe_settings(type(value)) if not description.strip()]
+        assert not undescribed, f"plugin {name}: undescribed settings {undescribed}"
+        assert str(type(value).model_config.get("env_prefix", "")).startswith(f"VETRAI_{name.upper()}_")
+    # The engine's WorkersSettings moves to PluginSettings with the engine's rewrite.
+    for name in set(builtin_plugin_names()) - {"workers"}:
+        if name in loaded.settings:
+            assert isinstance(loaded.settings[name], PluginSettings), f"{name} settings are not PluginSettings"

@@ -179,7 +179,7 @@ async def test_periodic_check_marks_breaches_once(client, team, open_ticket, app
     assert {item["id"] for item in listed["items"]} == {running["id"], answered["id"]}
     listed = await (await client.get(f"{API}/tickets?breached=false", headers=team.agent.headers)).get_json()
     assert {item["id"] for item in listed["items"]} == {paused["id"]}
-    assert ("support", Schedule("support.check_sla", 60.0)) in platform.plugins.schedules
+    assert ("support", Schedule("support.check_sla", 60.0)) in platform.schedules
 
 
 async def test_check_runs_as_a_taskiq_task(client, team, open_ticket, app, platform):

@@ -68,8 +68,10 @@ def vetrai_outbox_handlers(settings: Any) -> list[OutboxHandler]:
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule("relay.requeue", 60.0)]
+def vetrai_schedules(platform: Any) -> list[Schedule]:
+    from vetrai_relay.settings import RelaySettings
+
+    return [Schedule("relay.requeue", platform.plugin_settings("relay", RelaySettings).requeue_seconds)]
 
 
 @hookimpl

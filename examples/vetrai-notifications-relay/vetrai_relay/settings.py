@@ -3,15 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
+
+from vetrai.core.config import PluginSettings
 
 DEFAULT_EVENTS = ["auth.", "support.", "engine.job_finished", "billing.payment_failed"]
 
 
-class RelaySettings(BaseSettings):
+class RelaySettings(PluginSettings, plugin="relay"):
     """``VETRAI_RELAY_*``: where events go and how hard to try."""
-
-    model_config = SettingsConfigDict(env_prefix="VETRAI_RELAY_", env_file=".env", extra="ignore")
 
     url: AnyHttpUrl | None = Field(
         None, description="Your notification service's endpoint; events are recorded but not sent while unset."
@@ -27,6 +27,9 @@ class RelaySettings(BaseSettings):
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt.")
     retry_max_seconds: float = Field(600.0, gt=0, description="Longest delay between two attempts.")
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one POST.")
+    requeue_seconds: float = Field(
+        60.0, gt=0, description="How often deliveries whose task message was lost are queued again."
+    )
     allow_private: bool = Field(
         False, description="Allow a URL resolving to a private or loopback address (a service on your own network)."
     )

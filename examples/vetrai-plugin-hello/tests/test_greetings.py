@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from click.testing import CliRunner
+from vetrai_hello import service
 
 
 async def test_create_read_update_delete(make_user):
@@ -92,8 +93,8 @@ async def test_startup_and_shutdown_manage_state(vetrai_settings):
     app = create_app(vetrai_settings)
     platform = app.extensions["vetrai"]
     async with app.test_app():
-        assert platform.state["hello"]["started"] is True
-    assert "hello" not in platform.state
+        assert platform.get(service.RUNTIME).served == 0
+    assert platform.find(service.RUNTIME) is None
 
 
 async def test_task_workflow_node_and_cli(vetrai_platform, make_user):

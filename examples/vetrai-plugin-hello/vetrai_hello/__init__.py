@@ -48,12 +48,16 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 async def vetrai_startup(platform: Any) -> None:
-    platform.state["hello"] = {"served": 0, "started": True}
+    from vetrai_hello import service
+
+    platform.fill(service.RUNTIME, service.HelloRuntime())
 
 
 @hookimpl
 async def vetrai_shutdown(platform: Any) -> None:
-    platform.state.pop("hello", None)
+    from vetrai_hello import service
+
+    platform.release(service.RUNTIME)
 
 
 @hookimpl
@@ -71,12 +75,10 @@ async def vetrai_event(event: Any) -> None:
 
 @hookimpl
 def vetrai_tasks(broker: Any) -> None:
-    from vetrai_hello import service
+    from vetrai_hello import tasks
 
-    async def count_greetings(organization_id: str | None = None) -> int:
-        return await service.count_greetings(organization_id)
-
-    broker.register_task(count_greetings, task_name="hello.count_greetings")
+    for name, task in tasks.TASKS.items():
+        broker.register_task(task, task_name=name)
 
 
 @hookimpl

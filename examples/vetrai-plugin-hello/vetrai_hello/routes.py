@@ -31,7 +31,7 @@ async def ping() -> dict:
     platform = current_platform()
     return {
         "message": platform.plugin_settings("hello", HelloSettings).ping_message,
-        "greetings_served": platform.state.get("hello", {}).get("served", 0),
+        "greetings_served": runtime.served if (runtime := platform.find(service.RUNTIME)) else 0,
     }
 
 
@@ -61,8 +61,7 @@ async def create_greeting(data: HelloGreetingCreate) -> tuple[dict, int]:
 async def get_greeting(greeting_id: str) -> dict:
     """Read one greeting (404 for another organization's)."""
     principal = await current_principal()
-    current_platform().state.setdefault("hello", {}).setdefault("served", 0)
-    current_platform().state["hello"]["served"] += 1
+    current_platform().get(service.RUNTIME).served += 1
     return service.serialize(await service.get_greeting(principal, greeting_id))
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from vetrai.core.auth import Principal
 from vetrai.core.pagination import PageQuery, paginate
-from vetrai.core.platform import current_platform
+from vetrai.core.platform import Slot, current_platform
 from vetrai.core.tenancy import get_scoped, scoped
 from vetrai_hello.models import Greeting
+
+
+@dataclass
+class HelloRuntime:
+    """What this process keeps between requests: how many greetings it has served."""
+
+    served: int = 0
+
+
+RUNTIME: Slot[HelloRuntime] = Slot("hello")
 
 
 def serialize(greeting: Greeting) -> dict[str, Any]:

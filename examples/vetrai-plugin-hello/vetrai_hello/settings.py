@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
-class HelloSettings(BaseSettings):
+class HelloSettings(PluginSettings, plugin="hello"):
     """``VETRAI_HELLO_*``: what the greetings plugin says."""
-
-    model_config = SettingsConfigDict(env_prefix="VETRAI_HELLO_", env_file=".env", extra="ignore")
 
     welcome_message: str = Field(
         "Welcome, {email}!", description="Greeting created for every newly registered user ({email} is replaced)."
