@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema, tag_blueprint
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         g.span, g.span_token = tracing.start_request_span(
             request.method,
             route,
-            request.headers,
+            cast(Mapping[str, str], request.headers),
             {"http.request.method": request.method, "http.route": route, "url.path": request.path},
         )
         # Quart enforces MAX_CONTENT_LENGTH only when a handler reads the body; refuse a declared
@@ -153,9 +154,10 @@ async def refuse_deep_json() -> None:
     """A 400 for a JSON body nested deeper than ``MAX_JSON_DEPTH``, before any parser sees it."""
     if request.endpoint is None or request.method in ("GET", "HEAD", "OPTIONS") or not _is_json(request.mimetype):
         return
-    data = await request.get_data(cache=True)
+    data = await request.get_data(cache=True, as_text=False)
     if not data:
         return
+    assert isinstance(data, bytes)
     deep = await asyncio.to_thread(too_deep, data) if len(data) > THREAD_ABOVE_BYTES else too_deep(data)
     if deep:
         raise ProblemError(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels", kind="json-too-deep")

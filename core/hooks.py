@@ -174,7 +174,8 @@ class Backoff:
     max_seconds: float = 300.0
 
     def delay(self, attempts: int) -> float:
-        return min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.9, 1.1)
+        delay: float = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
+        return delay * random.uniform(0.9, 1.1)
 
 
 @dataclass(frozen=True)

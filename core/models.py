@@ -93,7 +93,7 @@ class OutboxMessage(Model):
     kind = fields.CharField(max_length=100, description="Handler name, such as notifications.deliver")
     key = fields.CharField(max_length=200, description="Idempotency key, unique per kind")
     organization_id = fields.UUIDField(null=True, db_index=True)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     status = fields.CharField(max_length=10, default="pending", description="pending, claimed, delivered or failed")
     attempts = fields.IntField(default=0)
     max_attempts = fields.IntField(default=5)

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -135,8 +135,8 @@ async def enqueue(
         created_at=now(),
     )
     await OutboxMessage.bulk_create([row], ignore_conflicts=True, using_db=using_db)
-    stored = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).values_list("id", flat=True)
-    stored_id = stored[0] if stored else message_id
+    stored = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).first().values_list("id", flat=True)
+    stored_id = cast(uuid.UUID, stored) if stored else message_id
     if stored_id != message_id or delay > 0 or not kick:
         return stored_id
     pending = _kicks_after_commit.get()
@@ -171,7 +171,10 @@ async def retry(kind: str, key: str, *, using_db: BaseDBAsyncClient | None = Non
         .update(status=PENDING, attempts=0, next_attempt_at=now(), last_error=None, lease_until=None)
     )
     if updated:
-        ids = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).values_list("id", flat=True)
+        ids = cast(
+            list[uuid.UUID],
+            await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).values_list("id", flat=True),
+        )
         pending = _kicks_after_commit.get()
         if pending is not None:
             pending.extend(ids)
@@ -268,7 +271,7 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
 
 async def deliver_once(platform: Platform, message_id: uuid.UUID) -> tuple[str, float | None]:
     """One claim and attempt: (the message's status afterwards, the retry delay if one is due)."""
-    kind = await OutboxMessage.filter(id=message_id).values_list("kind", flat=True)
+    kind = cast(list[str], await OutboxMessage.filter(id=message_id).values_list("kind", flat=True))
     if not kind:
         return "missing", None
     handler = platform.plugins.outbox_handlers.get(kind[0])
@@ -276,7 +279,7 @@ async def deliver_once(platform: Platform, message_id: uuid.UUID) -> tuple[str, 
         return "unhandled", None  # its plugin is not enabled in this process
     message = await claim(message_id, handler)
     if message is None:
-        status = await OutboxMessage.filter(id=message_id).values_list("status", flat=True)
+        status = cast(list[str], await OutboxMessage.filter(id=message_id).values_list("status", flat=True))
         return (status[0] if status else "missing"), None
     delay = await _attempt(platform, message, handler)
     return (PENDING if delay is not None else "done"), delay
@@ -302,11 +305,12 @@ async def sweep(platform: Platform | None = None, limit: int = SWEEP_BATCH) -> i
     current = now()
     due = Q(status=PENDING) & Q(next_attempt_at__lte=current - SWEEP_GRACE)
     abandoned = Q(status=CLAIMED) & Q(lease_until__lt=current)
-    ids = (
+    ids = cast(
+        list[uuid.UUID],
         await OutboxMessage.filter(Q(kind__in=kinds) & (due | abandoned))
         .order_by("next_attempt_at")
         .limit(limit)
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
     if not ids:
         return 0
