@@ -7,6 +7,7 @@ broken or conflicting plugin stops start-up with one message naming it, instead 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -17,7 +18,7 @@ from pydantic_settings import BaseSettings
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import PluginError
-from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, PluginInfo, Schedule, VetraiSpecs
+from vetrai.core.hooks import PROJECT, BlueprintSpec, ConsolePage, ModelSpec, PluginInfo, Schedule, VetraiSpecs
 from vetrai.core.permissions import PermissionRegistry
 
 PLUGIN_GROUP = "vetrai.plugins"
@@ -36,6 +37,7 @@ class LoadedPlugins:
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     settings: dict[str, BaseSettings] = field(default_factory=dict)
     schedules: list[tuple[str, Schedule]] = field(default_factory=list)
+    console_pages: list[tuple[str, ConsolePage]] = field(default_factory=list)
 
     def hook_names(self, plugin_name: str) -> list[str]:
         plugin = self.manager.get_plugin(plugin_name)
@@ -191,6 +193,33 @@ def _collect(loaded: LoadedPlugins) -> None:
             loaded.permissions.add(name, permission)
     for name, schedules in loaded.call_each("vetrai_schedules"):
         loaded.schedules.extend((name, schedule) for schedule in schedules or ())
+    _collect_console_pages(loaded)
+
+
+CONSOLE_PAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _collect_console_pages(loaded: LoadedPlugins) -> None:
+    """Console navigation entries: unique names, a title, and either a same-site URL or a renderer."""
+    owners: dict[str, str] = {}
+    for name, pages in loaded.call_each("vetrai_console_pages"):
+        for page in pages or ():
+            if not isinstance(page, ConsolePage):
+                raise PluginError(name, "vetrai_console_pages must return ConsolePage items")
+            if not CONSOLE_PAGE_NAME.match(page.name or ""):
+                raise PluginError(name, f"console page name {page.name!r} must match {CONSOLE_PAGE_NAME.pattern}")
+            if not (page.title or "").strip():
+                raise PluginError(name, f"console page {page.name!r} needs a title")
+            if (page.url is None) == (page.render is None):
+                raise PluginError(name, f"console page {page.name!r} needs exactly one of url and render")
+            if page.url is not None and (not page.url.startswith("/") or page.url.startswith("//")):
+                raise PluginError(name, f"console page {page.name!r}: url must be a path on this server")
+            if page.render is not None and not callable(page.render):
+                raise PluginError(name, f"console page {page.name!r}: render must be an async callable")
+            owner = owners.setdefault(page.name, name)
+            if owner != name or any(other.name == page.name for _plugin, other in loaded.console_pages):
+                raise PluginError(name, f"console page {page.name!r} is already declared by {owner!r}")
+            loaded.console_pages.append((name, page))
 
 
 def describe(loaded: LoadedPlugins) -> list[dict[str, Any]]:
