@@ -129,7 +129,7 @@ def session() -> sessions.ConsoleSession:
     return g.console_session
 
 
-async def page(template: str, status: int = 200, **context: Any) -> Response:
+async def page(template: str, code: int = 200, **context: Any) -> Response:
     """Render ``template`` in the layout: navigation, theme, CSRF token and notices."""
     current = g.get("console_session")
     principal = current.principal if current else None
@@ -143,7 +143,7 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
         notice=NOTICES.get(request.args.get("done", "")),
         **context,
     )
-    return Response(body, status=status, mimetype="text/html")
+    return Response(body, status=code, mimetype="text/html")
 
 
 async def error_page(status: int, detail: str) -> Response:
