@@ -12,11 +12,13 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
-from quart import Blueprint, Response, current_app, g, redirect, render_template, request
+from quart import Blueprint, Response, current_app, g, redirect, render_template, request, send_from_directory
+from quart_schema import hide
 
 from vetrai.core.auth import client_ip
 from vetrai.core.errors import ProblemError
@@ -28,7 +30,9 @@ from vetrai.plugins.console.graph import layout
 from vetrai.plugins.console.navigation import navigation, page_by_name
 from vetrai.plugins.console.theme import console_theme
 
-blueprint = Blueprint("console", __name__, template_folder="templates", static_folder="static")
+# Hidden from /openapi.json: these are HTML pages and forms, not API operations.
+blueprint = Blueprint("console", __name__, template_folder="templates")
+STATIC = Path(__file__).with_name("static")
 
 OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.sign_in_form", "console.static", "console.theme_css"})
 STREAM_POLL_SECONDS = 0.3
@@ -42,7 +46,7 @@ NOTICES = {
     "member-added": "The member was added.",
     "member-updated": "The member was updated.",
 }
-ROLES = ("org_admin", "user", "support_agent", "billing_admin")
+ROLES = ("user", "org_admin", "support_agent", "billing_admin")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -151,7 +155,15 @@ async def error_page(status: int, detail: str) -> Response:
     return await page("console/error.html", status, title=titles.get(status, "Something went wrong"), detail=detail)
 
 
+@blueprint.get("/static/<path:filename>")
+@hide
+async def static(filename: str) -> Response:
+    """The console's stylesheet and script, served from the package."""
+    return await send_from_directory(STATIC, filename)
+
+
 @blueprint.get("/theme.css")
+@hide
 async def theme_css() -> Response:
     """The organization's colours as CSS variables (defaults when signed out)."""
     current = g.get("console_session")
@@ -194,6 +206,7 @@ async def _sign_in_page(status: int = 200, error: str | None = None, email: str 
 
 
 @blueprint.get("/login")
+@hide
 async def sign_in_form() -> Response:
     """Sign-in page (HTML)."""
     if g.console_session is not None:
@@ -202,6 +215,7 @@ async def sign_in_form() -> Response:
 
 
 @blueprint.post("/login")
+@hide
 async def sign_in() -> Response:
     """Check the email and password with the auth plugin and start a browser session (HTML form)."""
     form = await request.form
@@ -224,6 +238,7 @@ async def sign_in() -> Response:
 
 
 @blueprint.post("/logout")
+@hide
 async def sign_out() -> Response:
     """End the browser session: the auth session is revoked and the cookie cleared (HTML form)."""
     await sessions.sign_out(session())
@@ -233,6 +248,7 @@ async def sign_out() -> Response:
 
 
 @blueprint.get("/")
+@hide
 async def home() -> Response:
     """The console's start page: the runs."""
     return redirect("/console/runs")
@@ -242,6 +258,7 @@ async def home() -> Response:
 
 
 @blueprint.get("/runs")
+@hide
 async def runs() -> Response:
     """Runs of the organization, filtered by status and template (HTML)."""
     status = request.args.get("status") or None
@@ -266,6 +283,7 @@ async def runs() -> Response:
 
 
 @blueprint.post("/runs")
+@hide
 async def start_run() -> Response:
     """Start a run of a template with a JSON input (HTML form)."""
     form = await request.form
@@ -303,6 +321,7 @@ async def _runs_with_error(message: str, form: Any, status: int = 422) -> Respon
 
 
 @blueprint.get("/runs/<run_id>")
+@hide
 async def run_view(run_id: str, resume_error: str | None = None, status: int = 200) -> Response:
     """One run: graph, live timeline, input/output, attempts, errors and its actions (HTML)."""
     run = await engine_client.get_run(api(), run_id)
@@ -332,6 +351,7 @@ async def run_view(run_id: str, resume_error: str | None = None, status: int = 2
         cancellable=run["status"] in engine_client.CANCELLABLE,
         retryable=run["status"] in engine_client.RETRYABLE,
         pretty=_pretty,
+        compact=_compact,
     )
 
 
@@ -339,7 +359,13 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
+def _compact(value: Any) -> str:
+    # Same text as the script's JSON.stringify; Jinja escapes it for the page.
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
 @blueprint.post("/runs/<run_id>/cancel")
+@hide
 async def cancel_run(run_id: str) -> Response:
     """Cancel the run (HTML form)."""
     await _act(run_id, engine_client.cancel_run(api(), run_id))
@@ -347,6 +373,7 @@ async def cancel_run(run_id: str) -> Response:
 
 
 @blueprint.post("/runs/<run_id>/retry")
+@hide
 async def retry_run(run_id: str) -> Response:
     """Run a failed run again from its last checkpoint (HTML form)."""
     await _act(run_id, engine_client.retry_run(api(), run_id))
@@ -354,6 +381,7 @@ async def retry_run(run_id: str) -> Response:
 
 
 @blueprint.post("/runs/<run_id>/resume")
+@hide
 async def resume_run(run_id: str) -> Response:
     """Answer an interrupted run: the form's fields become the resume value (HTML form)."""
     run = await engine_client.get_run(api(), run_id)
@@ -380,6 +408,7 @@ async def _act(run_id: str, action: Any) -> None:
 
 
 @blueprint.get("/runs/<run_id>/stream")
+@hide
 async def run_stream(run_id: str) -> Response:
     """Server-Sent Events of the run for the page: its new events and status changes (session cookie)."""
     after = request.args.get("after", type=int)
@@ -462,12 +491,14 @@ async def _keys_page(status: int = 200, **extra: Any) -> Response:
 
 
 @blueprint.get("/keys")
+@hide
 async def keys() -> Response:
     """The organization's API keys (HTML)."""
     return await _keys_page()
 
 
 @blueprint.post("/keys")
+@hide
 async def create_key() -> Response:
     """Create a key; the secret is shown on this response only (HTML form)."""
     form = await request.form
@@ -482,6 +513,7 @@ async def create_key() -> Response:
 
 
 @blueprint.post("/keys/<key_id>/revoke")
+@hide
 async def revoke_key(key_id: str) -> Response:
     """Revoke a key at once (HTML form)."""
     await api().delete(f"/api/v1/keys/{key_id}")
@@ -529,12 +561,14 @@ async def _organization_page(status: int = 200, **extra: Any) -> Response:
 
 
 @blueprint.get("/organization")
+@hide
 async def organization() -> Response:
     """Members and roles, plan and limits with usage (HTML)."""
     return await _organization_page()
 
 
 @blueprint.post("/organization/members")
+@hide
 async def add_member() -> Response:
     """Add a member with a role and a first password (HTML form)."""
     form = await request.form
@@ -555,6 +589,7 @@ async def add_member() -> Response:
 
 
 @blueprint.post("/organization/members/<user_id>")
+@hide
 async def update_member(user_id: str) -> Response:
     """Change a member's role, or deactivate / reactivate them (HTML form)."""
     form = await request.form
@@ -576,6 +611,7 @@ async def update_member(user_id: str) -> Response:
 
 
 @blueprint.get("/x/<name>")
+@hide
 async def plugin_page(name: str) -> Response:
     """A page another plugin renders through ``vetrai_console_pages`` (HTML)."""
     principal = session().principal

@@ -173,3 +173,13 @@ async def test_an_expired_access_token_is_rotated_with_the_refresh_token(short_a
 
     await wait_for(rotated, timeout=10, what="the access token to expire and rotate")
     assert (await browser.get("/console/keys")).status_code == 200
+
+
+async def test_console_pages_are_not_api_operations(client):
+    document = await (await client.get("/openapi.json")).get_json()
+    assert not [path for path in document["paths"] if path.startswith("/console")]
+    stylesheet = await client.get("/console/static/console.css")
+    assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
+    script = await client.get("/console/static/console.js")
+    assert script.status_code == 200 and "EventSource" in await script.get_data(as_text=True)
+    assert (await client.get("/console/static/../routes.py")).status_code == 404

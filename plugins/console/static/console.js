@@ -58,6 +58,11 @@
     if (event.node) { item.appendChild(document.createTextNode(" ")); item.appendChild(text("span", "mono", event.node)); }
     item.appendChild(document.createTextNode(" "));
     item.appendChild(text("code", "", JSON.stringify(event.data)));
+    if (event.time) {
+      var when = text("time", "", " " + String(event.time).replace("T", " ").slice(0, 19));
+      when.setAttribute("datetime", event.time);
+      item.appendChild(when);
+    }
     timeline.appendChild(item);
     timeline.scrollTop = timeline.scrollHeight;
     if (event.node) { var el = nodeElement(event.node); if (el) el.classList.add("done"); }
