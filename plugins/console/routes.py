@@ -25,6 +25,7 @@ from vetrai.core.errors import ProblemError
 from vetrai.core.platform import current_platform
 from vetrai.plugins.console import engine_client, sessions
 from vetrai.plugins.console.api import ApiError, ConsoleApi
+from vetrai.plugins.console.charts import usage_chart
 from vetrai.plugins.console.forms import resume_fields, resume_value
 from vetrai.plugins.console.graph import layout
 from vetrai.plugins.console.navigation import navigation, page_by_name
@@ -510,6 +511,15 @@ async def create_key() -> Response:
             return await _keys_page(exc.status, error=exc.message, form=body)
         raise
     return await _keys_page(201, created=created)
+
+
+@blueprint.get("/keys/<key_id>")
+@hide
+async def key_usage(key_id: str) -> Response:
+    """One key: its scopes and its requests per day over the last 30 days (HTML)."""
+    key = await api().get(f"/api/v1/keys/{key_id}")
+    usage = await api().get(f"/api/v1/keys/{key_id}/usage")
+    return await page("console/key.html", title=f"Key {key['name']}", key=key, usage=usage, chart=usage_chart(usage))
 
 
 @blueprint.post("/keys/<key_id>/revoke")

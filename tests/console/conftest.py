@@ -25,6 +25,7 @@ FAST_ENGINE = {
     "VETRAI_WORKERS_LEASE_SECONDS": "2",
     "VETRAI_WORKERS_EVENT_POLL_SECONDS": "0.05",
     "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "1",
+    "VETRAI_KEYS_USAGE_FLUSH_SECONDS": "0.2",
 }
 PASSWORD = "a long passphrase"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -184,6 +184,28 @@ async def test_keys_are_created_shown_once_and_revoked(browser_client, register,
     assert scopes_refused.status_code == 422
 
 
+async def test_a_keys_usage_is_charted_per_day(browser_client, register, client):
+    admin = await register()
+    browser = browser_client()
+    await browser.sign_in(admin["email"])
+    await browser.submit("/console/keys", "/console/keys", {"name": "metered", "scopes": "workers:read"})
+    secret = re.search(r'readonly value="(vk_[^"]+)"', browser.last_html).group(1)
+    for _ in range(3):
+        assert (await client.get("/api/v1/workers/jobs", headers={"X-API-Key": secret})).status_code == 200
+    await browser.get("/console/keys")
+    key_id = re.search(r'data-key-id="([^"]+)"', browser.last_html).group(1)
+
+    async def counted() -> bool:
+        response = await browser.get(f"/console/keys/{key_id}")
+        assert response.status_code == 200
+        return '<dd id="total-requests">3</dd>' in browser.last_html
+
+    await wait_for(counted, what="the key's usage to be flushed")
+    bars = re.findall(r'<g class="bar" data-date="([^"]+)" data-requests="(\d+)">', browser.last_html)
+    assert len(bars) == 30 and bars[-1][1] == "3" and all(count == "0" for _day, count in bars[:-1])
+    assert "/api/v1/workers/jobs" in browser.last_html
+
+
 async def test_members_are_added_and_their_role_changed(browser_client, register, client):
     admin = await register()
     browser = browser_client()
