@@ -5,7 +5,7 @@ from __future__ import annotations
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ConsolePage, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN
-from vetrai.plugins.console import routes
+from vetrai.plugins.console import inbox_pages, routes, support_pages  # noqa: F401  (they add routes to routes.blueprint)
 
 
 @hookimpl
@@ -30,4 +30,6 @@ def vetrai_console_pages() -> list[ConsolePage]:
         ConsolePage("runs", "Runs", url="/console/runs", order=10),
         ConsolePage("keys", "API keys", url="/console/keys", order=20),
         ConsolePage("organization", "Organization", url="/console/organization", roles=(ORG_ADMIN,), order=30),
+        ConsolePage("support", "Support", url="/console/support", order=40),
+        ConsolePage("inbox", "Notifications", url="/console/inbox", order=50),
     ]

@@ -6,9 +6,17 @@ from vetrai.core.auth import Principal
 from vetrai.core.hooks import ConsolePage
 from vetrai.core.platform import current_platform
 
+# The console's own pages built on another plugin's API: shown only while that plugin is enabled.
+NEEDS_PLUGIN = {"runs": "workers", "keys": "keys", "support": "support", "inbox": "notifications"}
+
 
 def visible_pages(principal: Principal) -> list[ConsolePage]:
-    pages = [page for _plugin, page in current_platform().plugins.console_pages]
+    plugins = current_platform().plugins
+    pages = [
+        page
+        for owner, page in plugins.console_pages
+        if owner != "console" or NEEDS_PLUGIN.get(page.name, "console") in plugins.infos
+    ]
     allowed = [page for page in pages if not page.roles or principal.has_role(*page.roles)]
     return sorted(allowed, key=lambda page: (page.order, page.title))
 

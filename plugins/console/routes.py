@@ -46,6 +46,10 @@ NOTICES = {
     "revoked": "The key was revoked.",
     "member-added": "The member was added.",
     "member-updated": "The member was updated.",
+    "ticket-opened": "Your ticket was opened.",
+    "ticket-updated": "The ticket was updated.",
+    "replied": "Your reply was added.",
+    "all-read": "Every notification is marked read.",
 }
 ROLES = ("user", "org_admin", "support_agent", "billing_admin")
 CONTENT_SECURITY_POLICY = (

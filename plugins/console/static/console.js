@@ -24,6 +24,28 @@
     });
   });
 
+  // SLA clocks count down (they are drawn by the server; paused clocks carry no data-countdown).
+  var clocks = document.querySelectorAll("[data-countdown]");
+  if (clocks.length) {
+    var started = Date.now();
+    var format = function (seconds) {
+      var sign = seconds < 0 ? "overdue by " : "";
+      var left = Math.abs(seconds);
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      return sign + (h ? h + " h " : "") + m + " min " + (h ? "" : s + " s");
+    };
+    var tick = function () {
+      var elapsed = Math.floor((Date.now() - started) / 1000);
+      clocks.forEach(function (el) {
+        var left = parseInt(el.getAttribute("data-countdown"), 10) - elapsed;
+        el.textContent = format(left);
+        if (left < 0) el.parentElement.classList.add("breached");
+      });
+    };
+    tick();
+    window.setInterval(tick, 1000);
+  }
+
   // The run view: events and status changes stream in; the graph highlights the current node.
   var run = document.getElementById("run");
   if (!run || !run.getAttribute("data-stream-url") || !window.EventSource) return;
