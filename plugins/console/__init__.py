@@ -5,7 +5,9 @@ from __future__ import annotations
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ConsolePage, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN
-from vetrai.plugins.console import inbox_pages, routes, support_pages  # noqa: F401  (they add routes to routes.blueprint)
+
+# Imported for their routes: each adds its pages to routes.blueprint.
+from vetrai.plugins.console import billing_pages, inbox_pages, routes, support_pages  # noqa: F401
 
 
 @hookimpl
@@ -32,4 +34,5 @@ def vetrai_console_pages() -> list[ConsolePage]:
         ConsolePage("organization", "Organization", url="/console/organization", roles=(ORG_ADMIN,), order=30),
         ConsolePage("support", "Support", url="/console/support", order=40),
         ConsolePage("inbox", "Notifications", url="/console/inbox", order=50),
+        ConsolePage("billing", "Billing", url="/console/billing", order=60),
     ]

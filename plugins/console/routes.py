@@ -50,11 +50,12 @@ NOTICES = {
     "ticket-updated": "The ticket was updated.",
     "replied": "Your reply was added.",
     "all-read": "Every notification is marked read.",
+    "subscribed": "Thank you: the subscription starts once Stripe confirms the payment.",
 }
 ROLES = ("user", "org_admin", "support_agent", "billing_admin")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 

@@ -22,8 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
-from tests.console.conftest import PASSWORD, POSTGRES
+from tests.conftest import _pg_truncate, make_settings
+from tests.console.conftest import FAST_ENGINE, PASSWORD, PLUGINS, POSTGRES
 from tests.themes.conftest import THEME
 from tests.themes.test_themes_browser import chromium_endpoint, free_port  # noqa: F401  (fixture)
 from vetrai.core.conformance import in_process_worker
@@ -33,7 +35,24 @@ AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 DOCS_SHOTS = ROOT / "docs" / "console"
 
 
-@pytest.fixture
+# One server and one browser connection for the whole module (starting a server with every
+# plugin migrated is most of a test's time); each test makes its own organization and users.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory, pg_database: str | None) -> Any:
+    """Every plugin the console has pages for, so the menu is complete in the screenshots."""
+    if pg_database is not None:
+        asyncio.run(_pg_truncate(pg_database))
+    return make_settings(
+        tmp_path_factory.mktemp("console-browser"),
+        pg_database,
+        plugins=[*PLUGINS, "support", "notifications", "billing"],
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def server(settings: Any) -> AsyncIterator[str]:
     """The app under hypercorn on a free port (with a taskiq receiver on Postgres); its base URL."""
     from hypercorn.asyncio import serve
@@ -41,7 +60,10 @@ async def server(settings: Any) -> AsyncIterator[str]:
 
     from vetrai.core.app import create_app
 
-    app = create_app(settings)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in FAST_ENGINE.items():
+            env.setenv(name, value)
+        app = create_app(settings)
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
@@ -71,7 +93,7 @@ async def server(settings: Any) -> AsyncIterator[str]:
         await asyncio.wait_for(task, 30)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def playwright_browser(chromium_endpoint: str) -> AsyncIterator[Any]:  # noqa: F811
     from playwright.async_api import async_playwright
 
@@ -79,7 +101,7 @@ async def playwright_browser(chromium_endpoint: str) -> AsyncIterator[Any]:  # n
         yield await playwright.chromium.connect_over_cdp(chromium_endpoint)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def browser(playwright_browser: Any) -> AsyncIterator[Any]:
     context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(20_000)
@@ -276,13 +298,76 @@ async def test_add_a_member_change_their_role_and_see_plan_usage(server, browser
     await page.close()
 
 
+async def add_member(base: str, admin: dict[str, Any], email: str, role: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await http.post(
+            "/api/v1/users",
+            json={"email": email, "password": PASSWORD, "role": role, "email_verified": True},
+            headers=admin["headers"],
+        )
+        assert response.status_code == 201, response.text
+
+
+async def test_a_ticket_opened_by_a_requester_and_answered_by_an_agent(server, playwright_browser, shots):
+    admin = await register(server)
+    await add_member(server, admin, "customer@example.com", "user")
+    await add_member(server, admin, "agent@example.com", "support_agent")
+    customer_context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
+    agent_context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        customer = await customer_context.new_page()
+        await sign_in(customer, server, "customer@example.com")
+        await customer.click("nav[aria-label=Console] >> text=Support")
+        await customer.get_by_label("Subject").fill("Invoices do not download")
+        await customer.get_by_label("Description").fill("Clicking the PDF link does nothing.")
+        await customer.get_by_label("Priority").select_option("high")
+        await customer.get_by_role("button", name="Open ticket").click()
+        await customer.wait_for_selector("text=Your ticket was opened.")
+        ticket_url = customer.url.split("?")[0]
+
+        agent = await agent_context.new_page()
+        await sign_in(agent, server, "agent@example.com")
+        await agent.goto(f"{server}/console/support")
+        await agent.click("text=Invoices do not download")
+        await agent.get_by_role("button", name="Assign to me").click()
+        await agent.wait_for_selector("#ticket-assignee:has-text('agent@example.com')")
+        await agent.get_by_label("Reply").fill("Checking the storage bucket now.")
+        await agent.get_by_label("Internal note (the requester does not see it)").check()
+        await agent.get_by_role("button", name="Send reply").click()
+        await agent.wait_for_selector("text=Your reply was added.")
+        await agent.get_by_label("Reply").fill("Fixed: please try again.")
+        await agent.get_by_role("button", name="Send reply").click()
+        await agent.wait_for_selector("text=Fixed: please try again.")
+        await agent.get_by_label("Status", exact=True).select_option("in_progress")
+        await agent.get_by_role("button", name="Set status").click()
+        await agent.wait_for_selector("#ticket-status:has-text('in_progress')")
+        await shots(agent, "support-ticket", docs=True)
+        await accessible(agent)
+
+        await customer.goto(ticket_url)
+        assert "Fixed: please try again." in await customer.text_content(".conversation")
+        assert "storage bucket" not in await customer.content()
+        assert await customer.text_content("#ticket-status") == "in_progress"
+        await accessible(customer)
+    finally:
+        await customer_context.close()
+        await agent_context.close()
+
+
 async def test_a_phone_width_has_no_horizontal_scrolling(server, playwright_browser, shots):
     admin = await register(server)
     context = await playwright_browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = await context.new_page()
         await sign_in(page, server, admin["email"])
-        for path in ("/console/runs", "/console/keys", "/console/organization"):
+        for path in (
+            "/console/runs",
+            "/console/keys",
+            "/console/organization",
+            "/console/support",
+            "/console/inbox",
+            "/console/billing",
+        ):
             await page.goto(f"{server}{path}")
             overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
