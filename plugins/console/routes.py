@@ -193,7 +193,7 @@ async def theme_css() -> Response:
 def _safe_next(value: str | None) -> str:
     if value and value.startswith("/console") and not value.startswith("//"):
         return value
-    return "/console/runs"
+    return "/console/"
 
 
 async def _sign_in_page(status: int = 200, error: str | None = None, email: str = "") -> Response:
@@ -256,8 +256,9 @@ async def sign_out() -> Response:
 @blueprint.get("/")
 @hide
 async def home() -> Response:
-    """The console's start page: the runs."""
-    return redirect("/console/runs")
+    """The console's start page: the first entry of the menu (the runs when the engine is enabled)."""
+    entries = navigation(session().principal)
+    return redirect(entries[0]["url"] if entries else "/console/organization")
 
 
 # --- runs -------------------------------------------------------------------------------------
