@@ -37,8 +37,10 @@ class ApiError(Exception):
 class ConsoleApi:
     """An API client bound to one access token; close it when the console request ends."""
 
-    def __init__(self, app: Quart, token: str, client_ip: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    def __init__(self, app: Quart, token: str | None, client_ip: str | None = None) -> None:
+        headers = {"Accept": "application/json"}
+        if token:  # without one, only the API's public routes answer (sign-up)
+            headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app, client=(client_ip or "127.0.0.1", 0)),  # type: ignore[arg-type]
             base_url=INTERNAL_BASE,

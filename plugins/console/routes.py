@@ -35,7 +35,16 @@ from vetrai.plugins.console.theme import console_theme
 blueprint = Blueprint("console", __name__, template_folder="templates")
 STATIC = Path(__file__).with_name("static")
 
-OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.sign_in_form", "console.static", "console.theme_css"})
+OPEN_ENDPOINTS = frozenset(
+    {
+        "console.sign_in",
+        "console.sign_in_form",
+        "console.sign_up",
+        "console.sign_up_form",
+        "console.static",
+        "console.theme_css",
+    }
+)
 STREAM_POLL_SECONDS = 0.3
 STREAM_MAX_SECONDS = 600
 KEEPALIVE_SECONDS = 15
@@ -239,6 +248,63 @@ async def sign_in() -> Response:
         return await _sign_in_page(status, exc.detail or "Sign-in failed.", email)
     g.console_session = new_session
     response = redirect(_safe_next(form.get("next")), 303)
+    response.delete_cookie(sessions.PRE_SESSION_COOKIE, path=sessions.COOKIE_PATH)
+    return response
+
+
+async def _sign_up_page(code: int = 200, error: str | None = None, form: dict[str, str] | None = None) -> Response:
+    pre = request.cookies.get(sessions.PRE_SESSION_COOKIE) or sessions.new_pre_session()
+    response = await page(
+        "console/signup.html",
+        code,
+        title="Create an organization",
+        csrf_token=sessions.csrf_token_for(f"pre:{pre}"),
+        error=error,
+        form=form or {},
+    )
+    sessions.set_pre_session_cookie(response, pre)
+    return response
+
+
+@blueprint.get("/signup")
+@hide
+async def sign_up_form() -> Response:
+    """Sign-up page: a new organization with you as its admin (HTML)."""
+    if g.console_session is not None:
+        return redirect("/console/")
+    return await _sign_up_page()
+
+
+@blueprint.post("/signup")
+@hide
+async def sign_up() -> Response:
+    """Register through the API's public sign-up, then start a browser session (HTML form)."""
+    form = await request.form
+    binding = sessions.pre_session_binding(request)
+    expected = sessions.csrf_token_for(binding) if binding else None
+    values = {
+        "email": (form.get("email") or "").strip(),
+        "organization_name": (form.get("organization_name") or "").strip(),
+        "first_name": (form.get("first_name") or "").strip(),
+        "last_name": (form.get("last_name") or "").strip(),
+    }
+    if not sessions.csrf_valid(expected, form.get(sessions.CSRF_FIELD)):
+        return await _sign_up_page(403, "The form expired; please try again.", values)
+    password = form.get("password") or ""
+    public_api = ConsoleApi(current_app._get_current_object(), None, client_ip())  # type: ignore[attr-defined]
+    try:
+        body = {**values, "organization_name": values["organization_name"] or None, "password": password}
+        await public_api.post("/api/v1/register", body)
+    except ApiError as exc:
+        if exc.status in (409, 422, 429):
+            return await _sign_up_page(exc.status, exc.message, values)
+        raise
+    finally:
+        await public_api.aclose()
+    g.console_session = await sessions.sign_in(
+        values["email"], password, user_agent=request.headers.get("User-Agent"), ip=client_ip()
+    )
+    response = redirect("/console/", 303)
     response.delete_cookie(sessions.PRE_SESSION_COOKIE, path=sessions.COOKIE_PATH)
     return response
 

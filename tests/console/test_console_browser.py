@@ -206,10 +206,26 @@ async def test_sign_in_start_a_run_and_watch_it_move_live(server, browser, shots
     await page.close()
 
 
-async def test_answer_an_approval_interrupt(server, browser, shots):
-    admin = await register(server)
+async def test_a_new_admin_signs_up_runs_triage_and_answers_an_approval(server, browser, shots):
     page = await browser.new_page()
-    await sign_in(page, server, admin["email"])
+    await page.goto(f"{server}/console/login")
+    await page.click("text=Create an organization")
+    await page.get_by_label("Organization name").fill("Triage Corp")
+    await page.get_by_label("Email").fill(f"founder-{uuid.uuid4().hex[:6]}@example.com")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await accessible(page)
+    await page.get_by_role("button", name="Create organization").click()
+    await page.wait_for_url(f"{server}/console/runs")
+
+    document = "Invoice 42 is overdue, please pay.\n\nThe production server is down: urgent outage."
+    await start_run(page, server, "document_triage", {"title": "Inbox", "text": document})
+    await page.wait_for_selector("#run-output:has-text('sections')", timeout=30_000)
+    assert await page.text_content("#run-status") == "succeeded"
+    drawn = await page.eval_on_selector_all("#graph .node", "nodes => nodes.map(n => n.dataset.node)")
+    done = await page.eval_on_selector_all("#graph .node.done", "nodes => nodes.map(n => n.dataset.node)")
+    assert len(drawn) >= 5 and "__end__" in done and len(done) >= 4
+    await shots(page, "run-triage", docs=True)
+
     await start_run(page, server, "approval", {"request": "Publish the quarterly report?"})
     form = await page.wait_for_selector("#resume-form")  # the page reloads once the run waits
     assert "Publish the quarterly report?" in await page.text_content(".interrupt")

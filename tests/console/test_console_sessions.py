@@ -183,3 +183,23 @@ async def test_console_pages_are_not_api_operations(client):
     script = await client.get("/console/static/console.js")
     assert script.status_code == 200 and "EventSource" in await script.get_data(as_text=True)
     assert (await client.get("/console/static/../routes.py")).status_code == 404
+
+
+async def test_a_new_organization_signs_up_in_the_console(browser_client, client):
+    browser = browser_client()
+    await browser.get("/console/signup")
+    token = csrf_of(browser.last_html)
+    form = {"organization_name": "Fresh Org", "email": "founder@example.com", "first_name": "Ada"}
+    weak = await browser.post("/console/signup", {**form, "password": "short"}, csrf=token)
+    assert weak.status_code == 422 and 'id="signup-error"' in browser.last_html
+    assert 'value="Fresh Org"' in browser.last_html  # the form keeps what was typed
+    forged = await browser.post("/console/signup", {**form, "password": PASSWORD}, csrf="f" * 64)
+    assert forged.status_code == 403
+    created = await browser.post("/console/signup", {**form, "password": PASSWORD}, csrf=token)
+    assert created.status_code == 303 and browser.cookie()
+    await browser.get("/console/organization")
+    assert "<h1>Fresh Org</h1>" in browser.last_html and "founder@example.com" in browser.last_html
+    again = browser_client()
+    await again.get("/console/signup")
+    taken = await again.post("/console/signup", {**form, "password": PASSWORD}, csrf=csrf_of(again.last_html))
+    assert taken.status_code == 409 and again.cookie() is None
