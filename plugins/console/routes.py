@@ -158,7 +158,7 @@ async def page(template: str, code: int = 200, **context: Any) -> Response:
         principal=principal,
         nav=navigation(principal) if principal else [],
         theme=theme,
-        csrf_token=current.csrf_token if current else context.pop("csrf_token", ""),
+        csrf_token=context.pop("csrf_token", None) or (current.csrf_token if current else ""),
         notice=NOTICES.get(request.args.get("done", "")),
         **context,
     )
