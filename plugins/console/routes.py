@@ -575,7 +575,14 @@ async def keys() -> Response:
 async def create_key() -> Response:
     """Create a key; the secret is shown on this response only (HTML form)."""
     form = await request.form
-    body = {"name": (form.get("name") or "").strip(), "scopes": form.getlist("scopes")}
+    body: dict[str, Any] = {"name": (form.get("name") or "").strip(), "scopes": form.getlist("scopes")}
+    requests_limit, window = (form.get("rate_requests") or "").strip(), (form.get("rate_window") or "").strip()
+    if requests_limit or window:
+        if not (requests_limit.isdigit() and window.isdigit()):
+            return await _keys_page(
+                422, error="The rate limit needs two whole numbers: requests and seconds.", form=body
+            )
+        body["rate_limit"] = {"requests": int(requests_limit), "window_seconds": int(window)}
     try:
         created = await api().post("/api/v1/keys", body)
     except ApiError as exc:
@@ -592,6 +599,14 @@ async def key_usage(key_id: str) -> Response:
     key = await api().get(f"/api/v1/keys/{key_id}")
     usage = await api().get(f"/api/v1/keys/{key_id}/usage")
     return await page("console/key.html", title=f"Key {key['name']}", key=key, usage=usage, chart=usage_chart(usage))
+
+
+@blueprint.post("/keys/<key_id>/rotate")
+@hide
+async def rotate_key(key_id: str) -> Response:
+    """Issue a replacement key (shown once); the old one keeps working for the API's grace period (HTML form)."""
+    created = await api().post(f"/api/v1/keys/{key_id}/rotate")
+    return await _keys_page(201, created=created, rotated=True)
 
 
 @blueprint.post("/keys/<key_id>/revoke")
@@ -621,9 +636,12 @@ async def _organization_page(status: int = 200, **extra: Any) -> Response:
         month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat()
         runs_this_month, capped = await engine_client.monthly_run_count(api(), month[:19])
         usage.append(("Runs this month", runs_this_month, limits.get("max_monthly_jobs"), capped))
+    audit = (await api().get("/api/v1/audit-logs", limit=20))["items"] if principal.can("auth:audit") else []
     return await page(
         "console/organization.html",
         status,
+        audit=audit,
+        member_emails={member["id"]: member["email"] for member in members},
         title="Organization",
         organization=organization,
         members=members,

@@ -289,3 +289,43 @@ async def test_a_plain_user_sees_no_organization_page(browser_client, register, 
     assert 'href="/console/keys"' in browser.last_html
     response = await browser.get("/console/organization")
     assert response.status_code == 403  # the API's answer to a user reading the member list
+
+
+async def test_a_key_is_rotated_and_created_with_a_rate_limit(browser_client, register, client):
+    admin = await register()
+    browser = browser_client()
+    await browser.sign_in(admin["email"])
+    bad = await browser.submit(
+        "/console/keys", "/console/keys", {"name": "limited", "scopes": "workers:read", "rate_requests": "ten"}
+    )
+    assert bad.status_code == 422 and "two whole numbers" in browser.last_html
+    created = await browser.submit(
+        "/console/keys",
+        "/console/keys",
+        {"name": "limited", "scopes": "workers:read", "rate_requests": "10", "rate_window": "60"},
+    )
+    assert created.status_code == 201 and "10 / 60 s" in browser.last_html
+    old_secret = re.search(r'readonly value="(vk_[^"]+)"', browser.last_html).group(1)
+    key_id = re.search(r'data-key-id="([^"]+)"', browser.last_html).group(1)
+    rotated = await browser.post(f"/console/keys/{key_id}/rotate", csrf=csrf_of(browser.last_html))
+    assert rotated.status_code == 201 and "rotated" in browser.last_html
+    new_secret = re.search(r'readonly value="(vk_[^"]+)"', browser.last_html).group(1)
+    assert new_secret != old_secret
+    for secret in (old_secret, new_secret):  # the old key works during the grace period
+        response = await client.get("/api/v1/workers/jobs", headers={"X-API-Key": secret})
+        assert response.status_code == 200
+
+
+async def test_the_organization_page_shows_recent_activity(browser_client, register):
+    admin = await register()
+    browser = browser_client()
+    await browser.sign_in(admin["email"])
+    await browser.submit(
+        "/console/organization",
+        "/console/organization/members",
+        {"email": "audited@example.com", "password": PASSWORD, "role": "user"},
+    )
+    await browser.get("/console/organization")
+    activity = browser.last_html[browser.last_html.index('id="audit-heading"') :]
+    assert "auth.user_created" in activity and "auth.login_succeeded" in activity
+    assert admin["email"] in activity and "audited@example.com" in activity
