@@ -7,7 +7,15 @@ from vetrai.core.hooks import BlueprintSpec, ConsolePage, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN
 
 # Imported for their routes: each adds its pages to routes.blueprint.
-from vetrai.plugins.console import billing_pages, inbox_pages, routes, support_pages  # noqa: F401
+from vetrai.plugins.console import (  # noqa: F401
+    billing_pages,
+    inbox_pages,
+    key_pages,
+    organization_pages,
+    routes,
+    run_pages,
+    support_pages,
+)
 
 
 @hookimpl

@@ -7,6 +7,7 @@ organization's object is the API's 404) and validation, and no second business l
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -37,7 +38,16 @@ class ApiError(Exception):
 class ConsoleApi:
     """An API client bound to one access token; close it when the console request ends."""
 
-    def __init__(self, app: Quart, token: str | None, client_ip: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Quart,
+        token: str | None,
+        client_ip: str | None = None,
+        renew: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> None:
+        # ``renew`` gives a fresh access token when the API says the current one expired
+        # (it can lapse between the session check and a later call of the same page).
+        self._renew = renew
         headers = {"Accept": "application/json"}
         if token:  # without one, only the API's public routes answer (sign-up)
             headers["Authorization"] = f"Bearer {token}"
@@ -52,6 +62,12 @@ class ConsoleApi:
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         clean = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         response = await self._client.request(method, path, json=json, params=clean)
+        if response.status_code == 401 and self._renew is not None:
+            # A 401 is decided before the route runs, so sending the request again is safe.
+            token, self._renew = await self._renew(), None
+            if token:
+                self._client.headers["Authorization"] = f"Bearer {token}"
+                response = await self._client.request(method, path, json=json, params=clean)
         if response.status_code >= 400:
             try:
                 problem = response.json()

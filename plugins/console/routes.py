@@ -1,4 +1,4 @@
-"""The console's pages: parse the form, call the API in-process, render a template.
+"""The console's blueprint and what every page shares: session, CSRF, headers, layout, sign-in.
 
 Every page but sign-in needs a browser session (``sessions.py``); every POST carries the CSRF
 token. Data comes only from the JSON API (``api.py``, ``engine_client.py``), so an API error
@@ -7,11 +7,6 @@ becomes the page's error: the API's 404 for another organization's object is a 4
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,12 +17,8 @@ from quart_schema import hide
 
 from vetrai.core.auth import client_ip
 from vetrai.core.errors import ProblemError
-from vetrai.core.platform import current_platform
-from vetrai.plugins.console import engine_client, sessions
+from vetrai.plugins.console import sessions
 from vetrai.plugins.console.api import ApiError, ConsoleApi
-from vetrai.plugins.console.charts import usage_chart
-from vetrai.plugins.console.forms import resume_fields, resume_value
-from vetrai.plugins.console.graph import layout
 from vetrai.plugins.console.navigation import navigation, page_by_name
 from vetrai.plugins.console.theme import console_theme
 
@@ -45,9 +36,6 @@ OPEN_ENDPOINTS = frozenset(
         "console.theme_css",
     }
 )
-STREAM_POLL_SECONDS = 0.3
-STREAM_MAX_SECONDS = 600
-KEEPALIVE_SECONDS = 15
 NOTICES = {
     "cancelled": "Cancellation requested.",
     "retried": "The run was queued again.",
@@ -61,7 +49,6 @@ NOTICES = {
     "all-read": "Every notification is marked read.",
     "subscribed": "Thank you: the subscription starts once Stripe confirms the payment.",
 }
-ROLES = ("user", "org_admin", "support_agent", "billing_admin")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -101,8 +88,22 @@ async def load_browser_session() -> Response | None:
         presented = form.get(sessions.CSRF_FIELD) or request.headers.get(sessions.CSRF_HEADER)
         if not sessions.csrf_valid(session.csrf_token, presented):
             return await error_page(403, "The form has expired or did not come from this console; reload and retry.")
-    g.console_api = ConsoleApi(current_app._get_current_object(), session.access_token, client_ip())  # type: ignore[attr-defined]
+    g.console_api = ConsoleApi(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        session.access_token,
+        client_ip(),
+        renew=_renew_session,
+    )
     return None
+
+
+async def _renew_session() -> str | None:
+    """The API refused the access token mid-page: rotate it (the new cookie goes out with the page)."""
+    renewed = await sessions.renew(g.console_session, ip=client_ip())
+    if renewed is None:
+        return None
+    g.console_session = renewed
+    return renewed.access_token
 
 
 @blueprint.after_request
@@ -325,386 +326,6 @@ async def home() -> Response:
     """The console's start page: the first entry of the menu (the runs when the engine is enabled)."""
     entries = navigation(session().principal)
     return redirect(entries[0]["url"] if entries else "/console/organization")
-
-
-# --- runs -------------------------------------------------------------------------------------
-
-
-@blueprint.get("/runs")
-@hide
-async def runs() -> Response:
-    """Runs of the organization, filtered by status and template (HTML)."""
-    status = request.args.get("status") or None
-    template_id = request.args.get("template_id") or None
-    if status not in (None, *engine_client.STATUSES):
-        status = None
-    templates = await engine_client.list_templates(api())
-    listing = await engine_client.list_runs(
-        api(), status=status, template_id=template_id, cursor=request.args.get("cursor")
-    )
-    return await page(
-        "console/runs.html",
-        title="Runs",
-        runs=listing["items"],
-        next_cursor=listing.get("next_cursor"),
-        templates=templates,
-        statuses=engine_client.STATUSES,
-        status=status,
-        template_id=template_id,
-        form={},
-    )
-
-
-@blueprint.post("/runs")
-@hide
-async def start_run() -> Response:
-    """Start a run of a template with a JSON input (HTML form)."""
-    form = await request.form
-    try:
-        values = json.loads(form.get("input") or "{}")
-        if not isinstance(values, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        return await _runs_with_error("The input must be a JSON object.", form)
-    try:
-        run = await engine_client.start_run(api(), form.get("template_id") or "", values)
-    except ApiError as exc:
-        if exc.status in (403, 409, 422):
-            return await _runs_with_error(exc.message, form, exc.status)
-        raise
-    return redirect(f"/console/runs/{run['id']}", 303)
-
-
-async def _runs_with_error(message: str, form: Any, status: int = 422) -> Response:
-    templates = await engine_client.list_templates(api())
-    listing = await engine_client.list_runs(api())
-    return await page(
-        "console/runs.html",
-        status,
-        title="Runs",
-        runs=listing["items"],
-        next_cursor=listing.get("next_cursor"),
-        templates=templates,
-        statuses=engine_client.STATUSES,
-        status=None,
-        template_id=None,
-        error=message,
-        form={"template_id": form.get("template_id"), "input": form.get("input")},
-    )
-
-
-@blueprint.get("/runs/<run_id>")
-@hide
-async def run_view(run_id: str, resume_error: str | None = None, status: int = 200) -> Response:
-    """One run: graph, live timeline, input/output, attempts, errors and its actions (HTML)."""
-    run = await engine_client.get_run(api(), run_id)
-    events = await engine_client.run_events(api(), run_id)
-    drawing = None
-    if run.get("template_id"):
-        try:
-            drawing = layout(await engine_client.template_graph(api(), str(run["template_id"])))
-        except ApiError as exc:
-            if exc.status not in (404, 409):
-                raise
-    visited = {event["node"] for event in events if event.get("node")}
-    schema = engine_client.resume_schema(run) if run["status"] == "interrupted" else None
-    return await page(
-        "console/run.html",
-        status,
-        title=f"Run {run['template']}",
-        run=run,
-        events=events,
-        last_event_id=events[-1]["id"] if events else 0,
-        drawing=drawing,
-        visited=visited,
-        prompts=engine_client.interrupt_prompts(run),
-        resume_fields=resume_fields(schema) if run["status"] == "interrupted" else None,
-        resume_error=resume_error,
-        finished=run["status"] in engine_client.FINISHED,
-        cancellable=run["status"] in engine_client.CANCELLABLE,
-        retryable=run["status"] in engine_client.RETRYABLE,
-        pretty=_pretty,
-        compact=_compact,
-    )
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
-
-
-def _compact(value: Any) -> str:
-    # Same text as the script's JSON.stringify; Jinja escapes it for the page.
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-@blueprint.post("/runs/<run_id>/cancel")
-@hide
-async def cancel_run(run_id: str) -> Response:
-    """Cancel the run (HTML form)."""
-    await _act(run_id, engine_client.cancel_run(api(), run_id))
-    return redirect(f"/console/runs/{run_id}?done=cancelled", 303)
-
-
-@blueprint.post("/runs/<run_id>/retry")
-@hide
-async def retry_run(run_id: str) -> Response:
-    """Run a failed run again from its last checkpoint (HTML form)."""
-    await _act(run_id, engine_client.retry_run(api(), run_id))
-    return redirect(f"/console/runs/{run_id}?done=retried", 303)
-
-
-@blueprint.post("/runs/<run_id>/resume")
-@hide
-async def resume_run(run_id: str) -> Response:
-    """Answer an interrupted run: the form's fields become the resume value (HTML form)."""
-    run = await engine_client.get_run(api(), run_id)
-    form = await request.form
-    try:
-        value = resume_value(engine_client.resume_schema(run), form)
-        await engine_client.resume_run(api(), run_id, value)
-    except ValueError as exc:
-        return await run_view(run_id, resume_error=str(exc), status=422)
-    except ApiError as exc:
-        if exc.status in (409, 422):
-            return await run_view(run_id, resume_error=exc.message, status=exc.status)
-        raise
-    return redirect(f"/console/runs/{run_id}?done=resumed", 303)
-
-
-async def _act(run_id: str, action: Any) -> None:
-    try:
-        await action
-    except ApiError as exc:
-        if exc.status == 409:  # already finished meanwhile: show the run as it is now
-            raise ConsoleRedirect(f"/console/runs/{run_id}") from None
-        raise
-
-
-@blueprint.get("/runs/<run_id>/stream")
-@hide
-async def run_stream(run_id: str) -> Response:
-    """Server-Sent Events of the run for the page: its new events and status changes (session cookie)."""
-    after = request.args.get("after", type=int)
-    last_event = request.headers.get("Last-Event-ID", "").strip()
-    if last_event.isdigit():
-        after = int(last_event)
-    # The stream outlives this request's teardown, so it owns a client of its own.
-    own_api = ConsoleApi(current_app._get_current_object(), session().access_token, client_ip())  # type: ignore[attr-defined]
-    try:
-        await engine_client.get_run(own_api, run_id)  # 404 before the stream starts
-    except ApiError:
-        await own_api.aclose()
-        raise
-    response = Response(_stream(own_api, run_id, after), mimetype="text/event-stream")
-    response.headers["X-Accel-Buffering"] = "no"
-    response.timeout = None
-    return response
-
-
-def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
-
-
-async def _stream(own_api: ConsoleApi, run_id: str, after: int | None) -> AsyncIterator[bytes]:
-    started = quiet_since = time.monotonic()
-    last_event: dict[str, Any] | None = None
-    snapshot: dict[str, Any] | None = None
-    try:
-        yield b"retry: 2000\n\n"
-        while time.monotonic() - started < STREAM_MAX_SECONDS:
-            run = await engine_client.get_run(own_api, run_id)
-            events = await engine_client.run_events(own_api, run_id, after)
-            for event in events:
-                yield _sse("timeline", event, event["id"])
-                after, last_event = event["id"], event
-            current = {
-                key: run.get(key)
-                for key in ("status", "current_node", "attempts", "max_attempts", "error", "cancel_requested")
-            }
-            if current != snapshot:
-                snapshot = current
-                yield _sse("run", current)
-            status = run["status"]
-            settled = status in engine_client.FINISHED or status == "interrupted"
-            if settled and not events and (last_event is None or _says(last_event, status) or after is None):
-                yield _sse("end", {"status": status})
-                return
-            if events:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                yield b": keep-alive\n\n"
-                quiet_since = time.monotonic()
-            await asyncio.sleep(STREAM_POLL_SECONDS)
-    except ApiError:
-        return
-    finally:
-        await own_api.aclose()
-
-
-def _says(event: dict[str, Any], status: str) -> bool:
-    return event.get("type") == "status" and (event.get("data") or {}).get("status") == status
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-async def _keys_page(status: int = 200, **extra: Any) -> Response:
-    listing = await api().get("/api/v1/keys", limit=200)
-    scopes = await api().get("/api/v1/keys/scopes")
-    held = session().principal.scopes
-    return await page(
-        "console/keys.html",
-        status,
-        title="API keys",
-        keys=listing["items"],
-        scopes=[scope for scope in scopes["items"] if scope["scope"] in held],
-        **extra,
-    )
-
-
-@blueprint.get("/keys")
-@hide
-async def keys() -> Response:
-    """The organization's API keys (HTML)."""
-    return await _keys_page()
-
-
-@blueprint.post("/keys")
-@hide
-async def create_key() -> Response:
-    """Create a key; the secret is shown on this response only (HTML form)."""
-    form = await request.form
-    body: dict[str, Any] = {"name": (form.get("name") or "").strip(), "scopes": form.getlist("scopes")}
-    requests_limit, window = (form.get("rate_requests") or "").strip(), (form.get("rate_window") or "").strip()
-    if requests_limit or window:
-        if not (requests_limit.isdigit() and window.isdigit()):
-            return await _keys_page(
-                422, error="The rate limit needs two whole numbers: requests and seconds.", form=body
-            )
-        body["rate_limit"] = {"requests": int(requests_limit), "window_seconds": int(window)}
-    try:
-        created = await api().post("/api/v1/keys", body)
-    except ApiError as exc:
-        if exc.status in (403, 409, 422):
-            return await _keys_page(exc.status, error=exc.message, form=body)
-        raise
-    return await _keys_page(201, created=created)
-
-
-@blueprint.get("/keys/<key_id>")
-@hide
-async def key_usage(key_id: str) -> Response:
-    """One key: its scopes and its requests per day over the last 30 days (HTML)."""
-    key = await api().get(f"/api/v1/keys/{key_id}")
-    usage = await api().get(f"/api/v1/keys/{key_id}/usage")
-    return await page("console/key.html", title=f"Key {key['name']}", key=key, usage=usage, chart=usage_chart(usage))
-
-
-@blueprint.post("/keys/<key_id>/rotate")
-@hide
-async def rotate_key(key_id: str) -> Response:
-    """Issue a replacement key (shown once); the old one keeps working for the API's grace period (HTML form)."""
-    created = await api().post(f"/api/v1/keys/{key_id}/rotate")
-    return await _keys_page(201, created=created, rotated=True)
-
-
-@blueprint.post("/keys/<key_id>/revoke")
-@hide
-async def revoke_key(key_id: str) -> Response:
-    """Revoke a key at once (HTML form)."""
-    await api().delete(f"/api/v1/keys/{key_id}")
-    return redirect("/console/keys?done=revoked", 303)
-
-
-# --- organization -----------------------------------------------------------------------------
-
-
-async def _organization_page(status: int = 200, **extra: Any) -> Response:
-    principal = session().principal
-    if principal.organization_id is None:
-        return await error_page(404, "You belong to no organization.")
-    organization = await api().get(f"/api/v1/organizations/{principal.organization_id}")
-    members = (await api().get("/api/v1/users", limit=200))["items"]
-    limits = organization.get("limits") or {}
-    usage = [("Members", len(members), limits.get("max_users"), len(members) >= 200)]
-    if "keys" in current_platform().plugins.infos:
-        keys_listing = (await api().get("/api/v1/keys", limit=200))["items"]
-        active = sum(1 for key in keys_listing if key["status"] == "active")
-        usage.append(("API keys", active, limits.get("max_api_keys"), len(keys_listing) >= 200))
-    if "workers" in current_platform().plugins.infos:
-        month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat()
-        runs_this_month, capped = await engine_client.monthly_run_count(api(), month[:19])
-        usage.append(("Runs this month", runs_this_month, limits.get("max_monthly_jobs"), capped))
-    audit = (await api().get("/api/v1/audit-logs", limit=20))["items"] if principal.can("auth:audit") else []
-    return await page(
-        "console/organization.html",
-        status,
-        audit=audit,
-        member_emails={member["id"]: member["email"] for member in members},
-        title="Organization",
-        organization=organization,
-        members=members,
-        usage=[
-            {
-                "label": label,
-                "used": used,
-                "limit": limit,
-                "capped": capped,
-                "percent": min(100, round(100 * used / limit)) if limit else 0,
-            }
-            for label, used, limit, capped in usage
-        ],
-        roles=ROLES,
-        **extra,
-    )
-
-
-@blueprint.get("/organization")
-@hide
-async def organization() -> Response:
-    """Members and roles, plan and limits with usage (HTML)."""
-    return await _organization_page()
-
-
-@blueprint.post("/organization/members")
-@hide
-async def add_member() -> Response:
-    """Add a member with a role and a first password (HTML form)."""
-    form = await request.form
-    body = {
-        "email": (form.get("email") or "").strip(),
-        "password": form.get("password") or "",
-        "role": form.get("role") or "user",
-        "first_name": (form.get("first_name") or "").strip(),
-        "last_name": (form.get("last_name") or "").strip(),
-    }
-    try:
-        await api().post("/api/v1/users", body)
-    except ApiError as exc:
-        if exc.status in (403, 409, 422):
-            return await _organization_page(exc.status, error=exc.message, form=body)
-        raise
-    return redirect("/console/organization?done=member-added", 303)
-
-
-@blueprint.post("/organization/members/<user_id>")
-@hide
-async def update_member(user_id: str) -> Response:
-    """Change a member's role, or deactivate / reactivate them (HTML form)."""
-    form = await request.form
-    changes: dict[str, Any] = {}
-    if form.get("role"):
-        changes["role"] = form["role"]
-    if form.get("is_active") in ("true", "false"):
-        changes["is_active"] = form["is_active"] == "true"
-    try:
-        await api().put(f"/api/v1/users/{user_id}", changes)
-    except ApiError as exc:
-        if exc.status in (403, 409, 422):
-            return await _organization_page(exc.status, error=exc.message)
-        raise
-    return redirect("/console/organization?done=member-updated", 303)
 
 
 # --- pages contributed by plugins -------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
 from quart import Request, Response
@@ -28,6 +29,7 @@ PRE_SESSION_COOKIE = "vetrai_console_pre"
 COOKIE_PATH = "/console"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+ROTATE_AHEAD_SECONDS = 30
 
 
 @dataclass
@@ -81,11 +83,27 @@ async def load_session(cookie: str | None, *, ip: str | None) -> ConsoleSession 
     access, _, refresh = cookie.partition(".")
     try:
         principal = await auth_service.authenticate_token(access)
-        if principal is not None:
+        if principal is not None and not _expiring(principal):
             return ConsoleSession(principal, access, refresh)
     except ProblemError as exc:
         if exc.status != 401:
             raise
+    return await _rotate(refresh, ip)
+
+
+def _expiring(principal: Principal) -> bool:
+    """Rotate ahead of time, so the token does not lapse in the middle of a page's API calls."""
+    ttl = auth_service.runtime().settings.access_token_ttl_seconds
+    left = float(principal.extra.get("expires_at") or 0) - time.time()
+    return left < min(ROTATE_AHEAD_SECONDS, ttl / 2)
+
+
+async def renew(session: ConsoleSession, *, ip: str | None) -> ConsoleSession | None:
+    """A new access token for a session whose token the API just refused as expired."""
+    return await _rotate(session.refresh_token, ip)
+
+
+async def _rotate(refresh: str, ip: str | None) -> ConsoleSession | None:
     try:
         pair = await auth_service.refresh(refresh, ip=ip)
         principal = await auth_service.authenticate_token(pair["access_token"])

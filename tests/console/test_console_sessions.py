@@ -203,3 +203,34 @@ async def test_a_new_organization_signs_up_in_the_console(browser_client, client
     await again.get("/console/signup")
     taken = await again.post("/console/signup", {**form, "password": PASSWORD}, csrf=csrf_of(again.last_html))
     assert taken.status_code == 409 and again.cookie() is None
+
+
+async def test_an_api_call_refused_mid_page_is_retried_once_with_a_renewed_token(app, register):
+    from vetrai.plugins.console.api import ApiError, ConsoleApi
+
+    admin = await register()
+    fresh = admin["headers"]["Authorization"].split(" ", 1)[1]
+    renewals: list[str] = []
+
+    async def renew() -> str | None:
+        renewals.append("renewed")
+        return fresh
+
+    api = ConsoleApi(app.app, "expired-or-unknown-token", renew=renew)
+    try:
+        me = await api.get("/api/v1/me")
+        assert me["email"] == admin["email"] and renewals == ["renewed"]
+    finally:
+        await api.aclose()
+
+    async def cannot_renew() -> str | None:
+        renewals.append("failed")
+        return None
+
+    api = ConsoleApi(app.app, "expired-or-unknown-token", renew=cannot_renew)
+    try:
+        with pytest.raises(ApiError) as refused:
+            await api.get("/api/v1/me")
+        assert refused.value.status == 401 and renewals == ["renewed", "failed"]
+    finally:
+        await api.aclose()
