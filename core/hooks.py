@@ -205,6 +205,23 @@ class WorkflowNode:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class ConsolePage:
+    """An entry of the web console's navigation (``/console``), shown to ``roles`` (empty: everyone).
+
+    ``url`` links to a page the plugin serves itself; ``render`` (async, ``principal -> HTML``)
+    is a page the console serves at ``/console/x/<name>`` inside its layout, behind its session.
+    Exactly one of the two is set.
+    """
+
+    name: str
+    title: str
+    url: str | None = None
+    render: Callable[[Principal], Awaitable[str]] | None = None
+    roles: Sequence[str] = ()
+    order: int = 100
+
+
 class VetraiSpecs:
     """The hook specifications. Each has one docstring; docs/plugins.md documents each one."""
 
@@ -281,3 +298,7 @@ class VetraiSpecs:
     @hookspec
     def vetrai_metrics(self, metrics: Any) -> None:
         """Register Prometheus metrics and scrape-time collectors on the platform's registry."""
+
+    @hookspec
+    def vetrai_console_pages(self) -> Sequence[ConsolePage]:  # type: ignore[empty-body]
+        """Pages and navigation entries this plugin adds to the web console (``/console``)."""

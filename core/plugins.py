@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -20,7 +21,7 @@ from pydantic_settings import BaseSettings
 
 from vetrai.core.config import Settings
 from vetrai.core.errors import PluginError
-from vetrai.core.hooks import PROJECT, BlueprintSpec, ModelSpec, OutboxHandler, PluginInfo, VetraiSpecs
+from vetrai.core.hooks import PROJECT, BlueprintSpec, ConsolePage, ModelSpec, OutboxHandler, PluginInfo, VetraiSpecs
 from vetrai.core.permissions import PermissionRegistry
 
 PLUGIN_GROUP = "vetrai.plugins"
@@ -50,6 +51,7 @@ class LoadedPlugins:
     _callers: dict[str, tuple[tuple[HookImpl, ...], list[tuple[str, HookCaller]]]] = field(
         default_factory=dict, repr=False
     )
+    console_pages: list[tuple[str, ConsolePage]] = field(default_factory=list)
 
     def hook_names(self, plugin_name: str) -> list[str]:
         plugin = self.manager.get_plugin(plugin_name)
@@ -296,6 +298,7 @@ def _collect(loaded: LoadedPlugins) -> None:
         for permission in permissions or ():
             loaded.permissions.add(name, permission)
     _collect_outbox_handlers(loaded)
+    _collect_console_pages(loaded)
 
 
 def _collect_outbox_handlers(loaded: LoadedPlugins) -> None:
@@ -317,6 +320,32 @@ def _collect_outbox_handlers(loaded: LoadedPlugins) -> None:
                     )
                 owners[handler.kind] = name
                 loaded.outbox_handlers[handler.kind] = handler
+
+
+CONSOLE_PAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _collect_console_pages(loaded: LoadedPlugins) -> None:
+    """Console navigation entries: unique names, a title, and either a same-site URL or a renderer."""
+    owners: dict[str, str] = {}
+    for name, pages in loaded.call_each("vetrai_console_pages"):
+        for page in pages or ():
+            if not isinstance(page, ConsolePage):
+                raise PluginError(name, "vetrai_console_pages must return ConsolePage items")
+            if not CONSOLE_PAGE_NAME.match(page.name or ""):
+                raise PluginError(name, f"console page name {page.name!r} must match {CONSOLE_PAGE_NAME.pattern}")
+            if not (page.title or "").strip():
+                raise PluginError(name, f"console page {page.name!r} needs a title")
+            if (page.url is None) == (page.render is None):
+                raise PluginError(name, f"console page {page.name!r} needs exactly one of url and render")
+            if page.url is not None and (not page.url.startswith("/") or page.url.startswith("//")):
+                raise PluginError(name, f"console page {page.name!r}: url must be a path on this server")
+            if page.render is not None and not callable(page.render):
+                raise PluginError(name, f"console page {page.name!r}: render must be an async callable")
+            owner = owners.setdefault(page.name, name)
+            if owner != name or any(other.name == page.name for _plugin, other in loaded.console_pages):
+                raise PluginError(name, f"console page {page.name!r} is already declared by {owner!r}")
+            loaded.console_pages.append((name, page))
 
 
 def describe(loaded: LoadedPlugins) -> list[dict[str, Any]]:
