@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKEND, REDIS_URL
+from tests.conftest import BACKEND
+from vetrai.core.conformance.backend import redis_url
 
 VETRAI = [sys.executable, "-m", "vetrai.entrypoints"]
 BIN = Path(sys.executable).parent
@@ -201,7 +202,7 @@ def test_readme_production_snippet_starts_a_production_server(tmp_path, empty_da
     port = free_port()
     storage = f"file://{tmp_path / 'files'}"
     database = empty_database_url
-    broker = REDIS_URL if BACKEND == "postgres" else "memory://"
+    broker = redis_url() if BACKEND == "postgres" else "memory://"
     snippet = (
         readme_production_snippet()
         .replace("postgres://vetrai:change-me@db:5432/vetrai", database)
