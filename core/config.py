@@ -9,6 +9,7 @@ the data dir, so a restart keeps sessions valid and no secret is ever hard-coded
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest request body accepted (413 above).")
     trusted_proxies: int = Field(0, description="How many X-Forwarded-For hops to trust for the client IP.")
-    metrics_token: str | None = Field(
+    metrics_token: Annotated[str | None, Secret(generate=lambda: secrets.token_urlsafe(32))] = Field(
         None,
         description="Bearer token a Prometheus scraper must send to GET /metrics (bearer_token in the scrape config).",
     )

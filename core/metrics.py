@@ -50,7 +50,6 @@ class Metrics:
             registry=self.registry,
         )
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
-        self.on_scrape(self._refresh_outbox)
 
     def gauge(self, name: str, documentation: str, labels: list[str]) -> Gauge:
         return Gauge(name, documentation, labels, registry=self.registry)
@@ -66,18 +65,6 @@ class Metrics:
             except Exception:
                 log.exception("a metrics refresher failed")
         return generate_latest(self.registry)
-
-    async def _refresh_outbox(self) -> None:
-        from vetrai.core.outbox import PENDING, backlog
-
-        rows = await backlog()
-        self.outbox_backlog.clear()
-        self.outbox_oldest_age.clear()
-        current = datetime.now(UTC)
-        for row in rows:
-            self.outbox_backlog.labels(row["kind"], row["status"]).set(row["count"])
-            if row["status"] == PENDING and row["oldest"] is not None:
-                self.outbox_oldest_age.labels(row["kind"]).set(max(0.0, (current - row["oldest"]).total_seconds()))
 
     def add_job_collectors(self) -> None:
         """Jobs by status, queue depth and the oldest queued job's age, read from ``workers_job``.

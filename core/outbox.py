@@ -47,6 +47,7 @@ from vetrai.core.models import OutboxMessage
 from vetrai.core.platform import current_platform
 
 if TYPE_CHECKING:
+    from vetrai.core.metrics import Metrics
     from vetrai.core.platform import Platform
 
 log = logging.getLogger("vetrai.outbox")
@@ -328,6 +329,18 @@ async def sweep(platform: Platform | None = None, limit: int = SWEEP_BATCH) -> i
 async def sweep_task() -> int:
     """taskiq task ``core.outbox_sweep`` (scheduled)."""
     return await sweep()
+
+
+async def refresh_metrics(metrics: Metrics) -> None:
+    """Set the backlog gauges before a scrape (registered by the core plugin's ``vetrai_metrics``)."""
+    rows = await backlog()
+    metrics.outbox_backlog.clear()
+    metrics.outbox_oldest_age.clear()
+    current = now()
+    for row in rows:
+        metrics.outbox_backlog.labels(row["kind"], row["status"]).set(row["count"])
+        if row["status"] == PENDING and row["oldest"] is not None:
+            metrics.outbox_oldest_age.labels(row["kind"]).set(max(0.0, (current - row["oldest"]).total_seconds()))
 
 
 async def backlog() -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from taskiq import AsyncBroker
 from vetrai import __version__
 from vetrai.core import outbox
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.metrics import Metrics
 from vetrai.core.organizations import purge
 from vetrai.core.organizations.routes import blueprint as organizations_blueprint
 from vetrai.core.permissions import CORE_PERMISSIONS
@@ -65,3 +66,11 @@ async def vetrai_purge_organization(platform: Platform, organization_id: uuid.UU
 @hookimpl
 async def vetrai_purge_expired(organization_id: uuid.UUID, before: datetime) -> int:
     return await purge.expire_core(organization_id, before)
+
+
+@hookimpl
+def vetrai_metrics(metrics: Metrics) -> None:
+    async def refresh() -> None:
+        await outbox.refresh_metrics(metrics)
+
+    metrics.on_scrape(refresh)

@@ -157,7 +157,8 @@ def secrets() -> None:
 
 @secrets.command("generate")
 def generate_secrets() -> None:
-    """Print a production .env: VETRAI_ENV=production and a fresh value of every required secret."""
+    """Print a production .env: VETRAI_ENV=production and a fresh value of every required secret
+    (and of the optional ones the platform can make, such as the metrics scrape token)."""
     import secrets as random
     from datetime import UTC, datetime
 
@@ -173,7 +174,7 @@ def generate_secrets() -> None:
     for _plugin, model in [("core", Settings), *plugin_settings_models(settings)]:
         for name, field in model.model_fields.items():
             marker = secret_marker(field)
-            if marker is None or not marker.production:
+            if marker is None or not (marker.production or marker.generate):
                 continue
             value = marker.generate() if marker.generate else random.token_urlsafe(32)
             lines.append(f"{env_name(model, name)}='{value}'")

@@ -8,6 +8,7 @@ from vetrai.core.auth import current_principal, require_scope
 from vetrai.core.errors import unprocessable
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.plugins.models import admission, service
+from vetrai.plugins.models import runtime as models_runtime
 from vetrai.plugins.models.schemas import (
     ModelsPageQuery,
     ModelsProviderCreate,
@@ -96,7 +97,7 @@ async def test_provider(provider_id: str) -> dict:
             {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
         ]
         raise unprocessable(errors) from None
-    return await service.test_provider(principal, provider_id, data.model)
+    return await models_runtime.test_provider(principal, provider_id, data.model)
 
 
 # --- usage ----------------------------------------------------------------------------------

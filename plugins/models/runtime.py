@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult, LLMResult
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from vetrai.core.hooks import Principal
 from vetrai.engine.runtime import NotRetryable
 from vetrai.plugins.models import service
 from vetrai.plugins.models.models import Provider, Secret
@@ -299,3 +300,26 @@ async def secret(config: Any, name: str) -> str:
     if row is None:
         raise MissingSecret(f"this organization has no secret named {name!r}")
     return _remember(rt, key, rt.sealer.open(row.value_sealed))
+
+
+async def test_provider(principal: Principal, provider_id: str, model: str | None = None) -> dict[str, Any]:
+    """One tiny completion through the provider; the outcome, never an exception, is the answer."""
+    row = await service.get_provider(principal, provider_id)
+    provider = resolve_provider_row(row, service.runtime())
+    name = model or provider.default_model
+    started = time.monotonic()
+    try:
+        llm = build_chat_model(provider, name, organization_id=None, max_tokens=1, max_retries=0)
+        await llm.ainvoke("Reply with OK.")
+    except ModelProviderError as exc:
+        return {"ok": False, "model": name, "latency_ms": None, "error": str(exc)}
+    except Exception as exc:  # a base URL the HTTP client cannot use, a model the SDK refuses
+        log.info("provider test of %s failed", provider.name, exc_info=True)
+        error = provider_error(provider.name, exc, service.runtime().settings.timeout_seconds)
+        return {"ok": False, "model": name, "latency_ms": None, "error": str(error)}
+    return {
+        "ok": True,
+        "model": name,
+        "latency_ms": int((time.monotonic() - started) * 1000),
+        "error": None,
+    }

@@ -9,7 +9,6 @@ entries and errors name providers, never keys.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -226,27 +225,6 @@ async def delete_provider(principal: Principal, provider_id: str) -> None:
         target_id=row.id,
         data={"name": row.name},
     )
-
-
-async def test_provider(principal: Principal, provider_id: str, model: str | None = None) -> dict[str, Any]:
-    """One tiny completion through the provider; the outcome, never an exception, is the answer."""
-    from vetrai.plugins.models.runtime import ModelProviderError, build_chat_model, resolve_provider_row
-
-    row = await get_provider(principal, provider_id)
-    provider = resolve_provider_row(row, runtime())
-    name = model or provider.default_model
-    llm = build_chat_model(provider, name, organization_id=None, max_tokens=1, max_retries=0)
-    started = time.monotonic()
-    try:
-        await llm.ainvoke("Reply with OK.")
-    except ModelProviderError as exc:
-        return {"ok": False, "model": name, "latency_ms": None, "error": str(exc)}
-    return {
-        "ok": True,
-        "model": name,
-        "latency_ms": int((time.monotonic() - started) * 1000),
-        "error": None,
-    }
 
 
 # --- secrets --------------------------------------------------------------------------------------

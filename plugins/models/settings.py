@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 PROVIDER_KINDS = ("openai",)
 
@@ -34,12 +36,10 @@ class ModelsOperatorProvider(BaseModel):
     )
 
 
-class ModelsSettings(BaseSettings):
+class ModelsSettings(PluginSettings, plugin="models"):
     """``VETRAI_MODELS_*``: the operator provider, secret encryption keys, prices, call limits."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VETRAI_MODELS_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     operator: ModelsOperatorProvider | None = Field(
         None,

@@ -99,7 +99,9 @@ async def test_every_metric_the_dashboard_queries_is_exported(full_app):
     client = full_app.test_client()
     assert (await client.get("/health")).status_code == 200
     assert (await client.get("/api/v1/me")).status_code == 401
-    exposition = await (await client.get("/metrics")).get_data(as_text=True)
+    assert (await client.get("/metrics")).status_code == 401
+    scrape = await client.get("/metrics", headers={"Authorization": "Bearer scrape"})
+    exposition = await scrape.get_data(as_text=True)
     exported = {sample.name for family in text_string_to_metric_families(exposition) for sample in family.samples}
     dashboard = json.loads((ROOT / "deploy/grafana/dashboards/vetrai.json").read_text())
     queries = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
@@ -117,7 +119,7 @@ async def full_app(settings_factory):
 
     from vetrai.core.app import create_app
 
-    async with TestApp(create_app(settings_factory()), startup_timeout=60) as test_app:
+    async with TestApp(create_app(settings_factory(metrics_token="scrape")), startup_timeout=60) as test_app:
         yield test_app
 
 
