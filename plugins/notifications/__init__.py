@@ -55,7 +55,7 @@ def vetrai_models() -> ModelSpec:
 def vetrai_blueprints() -> list[BlueprintSpec]:
     from vetrai.plugins.notifications import routes
 
-    return [BlueprintSpec(routes.blueprint, "/api/v1", tags=["notifications"])]
+    return [BlueprintSpec(routes.blueprint, "/api/v1/notifications", tags=["notifications"])]
 
 
 @hookimpl

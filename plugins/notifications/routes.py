@@ -43,7 +43,7 @@ async def _admin() -> Principal:
     return principal
 
 
-@blueprint.post("/notifications")
+@blueprint.post("")
 @require_scope(WRITE)
 @validate_request(NotificationsSend)
 @validate_response(NotificationsQueued, 202)
@@ -54,7 +54,7 @@ async def send_notification(data: NotificationsSend) -> tuple[dict, int]:
     return {"id": row.id, "status": row.status}, 202
 
 
-@blueprint.get("/notifications")
+@blueprint.get("")
 @require_scope(READ)
 @validate_querystring(NotificationsListQuery)
 @validate_response(NotificationsPage)
@@ -74,7 +74,7 @@ async def list_notifications(query_args: NotificationsListQuery) -> dict:
     return await paginate(service.visible_notifications(principal, **filters), page, service.serialize_notification)
 
 
-@blueprint.get("/notifications/channels")
+@blueprint.get("/channels")
 @require_scope(READ)
 @validate_response(NotificationsChannelList)
 async def list_channels() -> dict:
@@ -83,7 +83,7 @@ async def list_channels() -> dict:
     return {"items": [{"name": name, "description": channel.description} for name, channel in sorted(channels.items())]}
 
 
-@blueprint.get("/notifications/stream")
+@blueprint.get("/stream")
 @require_scope(READ)
 @document_response(NotificationsStreamEvent, 200)
 async def stream_notifications() -> Response:
@@ -146,7 +146,7 @@ async def stream_notifications() -> Response:
     return response
 
 
-@blueprint.post("/notifications/read-all")
+@blueprint.post("/read-all")
 @require_scope(WRITE)
 async def read_all() -> tuple[str, int]:
     """Mark every notification of yours read."""
@@ -154,7 +154,7 @@ async def read_all() -> tuple[str, int]:
     return "", 204
 
 
-@blueprint.get("/notifications/preferences")
+@blueprint.get("/preferences")
 @require_scope(READ)
 @validate_response(NotificationsPreferences)
 async def get_preferences() -> dict:
@@ -162,7 +162,7 @@ async def get_preferences() -> dict:
     return await service.get_preferences(await current_principal())
 
 
-@blueprint.put("/notifications/preferences")
+@blueprint.put("/preferences")
 @require_scope(WRITE)
 @validate_request(NotificationsPreferencesUpdate)
 @validate_response(NotificationsPreferences)
@@ -172,7 +172,7 @@ async def put_preferences(data: NotificationsPreferencesUpdate) -> dict:
     return await service.set_preferences(await current_principal(), rules)
 
 
-@blueprint.get("/notifications/templates")
+@blueprint.get("/templates")
 @require_scope(READ)
 @validate_querystring(NotificationsTemplateListQuery)
 @validate_response(NotificationsTemplatePage)
@@ -184,7 +184,7 @@ async def list_templates(query_args: NotificationsTemplateListQuery) -> dict:
     return await paginate(service.visible_templates(principal, **filters), page, service.serialize_template)
 
 
-@blueprint.post("/notifications/templates")
+@blueprint.post("/templates")
 @require_scope(WRITE)
 @validate_request(NotificationsTemplateCreate)
 @validate_response(NotificationsTemplateOut, 201)
@@ -194,7 +194,7 @@ async def create_template(data: NotificationsTemplateCreate) -> tuple[dict, int]
     return service.serialize_template(await service.create_template(principal, data.model_dump())), 201
 
 
-@blueprint.get("/notifications/templates/<template_id>")
+@blueprint.get("/templates/<template_id>")
 @require_scope(READ)
 @validate_response(NotificationsTemplateOut)
 async def get_template(template_id: str) -> dict:
@@ -202,7 +202,7 @@ async def get_template(template_id: str) -> dict:
     return service.serialize_template(await service.get_template(await _admin(), template_id))
 
 
-@blueprint.put("/notifications/templates/<template_id>")
+@blueprint.put("/templates/<template_id>")
 @require_scope(WRITE)
 @validate_request(NotificationsTemplateUpdate)
 @validate_response(NotificationsTemplateOut)
@@ -212,7 +212,7 @@ async def update_template(template_id: str, data: NotificationsTemplateUpdate) -
     return service.serialize_template(await service.update_template(await _admin(), template_id, changes))
 
 
-@blueprint.delete("/notifications/templates/<template_id>")
+@blueprint.delete("/templates/<template_id>")
 @require_scope(WRITE)
 async def delete_template(template_id: str) -> tuple[str, int]:
     """Delete a template of your organization; the global default applies again."""
@@ -220,7 +220,7 @@ async def delete_template(template_id: str) -> tuple[str, int]:
     return "", 204
 
 
-@blueprint.get("/notifications/<notification_id>")
+@blueprint.get("/<notification_id>")
 @require_scope(READ)
 @validate_response(NotificationsOut)
 async def get_notification(notification_id: str) -> dict:
@@ -228,7 +228,7 @@ async def get_notification(notification_id: str) -> dict:
     return service.serialize_notification(await service.get_notification(await current_principal(), notification_id))
 
 
-@blueprint.post("/notifications/<notification_id>/read")
+@blueprint.post("/<notification_id>/read")
 @require_scope(WRITE)
 async def read_notification(notification_id: str) -> tuple[str, int]:
     """Mark one of your notifications read."""
