@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -17,6 +18,19 @@ class Metrics:
             "vetrai_http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
         )
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency; the labelled children are looked up once per
+        (method, route, status), since ``labels()`` costs more than the update itself."""
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def gauge(self, name: str, documentation: str, labels: list[str]) -> Gauge:
         return Gauge(name, documentation, labels, registry=self.registry)

@@ -54,9 +54,12 @@ def vetrai_cli(group: click.Group) -> None:
 
 
 @hookimpl
-async def vetrai_startup(platform: Platform) -> None:
-    platform.state["auth"] = service.build_runtime(platform)
+async def vetrai_startup(platform: Platform, app: object) -> None:
+    rt = service.build_runtime(platform)
+    platform.state["auth"] = rt
     tasks.start_housekeeping(platform)
+    if app is not None and platform.redis is not None:
+        platform.spawn(rt.tokens.listen())
 
 
 @hookimpl

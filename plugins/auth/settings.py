@@ -26,3 +26,11 @@ class AuthSettings(BaseSettings):
     lockout_seconds: int = Field(900, description="How long an account or IP stays locked out.")
     login_rate_limit_per_ip: int = Field(0, description="Successful logins per IP per window; 0 = unlimited.")
     register_rate_limit_per_ip: int = Field(0, description="Registrations per IP per window; 0 = unlimited.")
+    token_cache_ttl_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a verified access token stays cached in process (invalidated at once on change; 0 = off).",
+    )
+    token_cache_max_entries: int = Field(
+        10_000, ge=1, description="Verified access tokens kept in the in-process cache."
+    )
