@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class NotificationTemplate(BaseModel):
@@ -56,6 +56,7 @@ class Notification(BaseModel, TenantMixin):
 
     class Meta:
         table = "notifications_notification"
+        indexes = (tenant_list_index("notifications_notification"),)
         unique_together = (("organization", "idempotency_key"),)
 
 
@@ -69,3 +70,4 @@ class NotificationPreference(BaseModel, TenantMixin):
 
     class Meta:
         table = "notifications_preference"
+        indexes = (tenant_list_index("notifications_preference"),)
