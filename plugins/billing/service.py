@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -30,6 +29,7 @@ from tortoise.transactions import in_transaction
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, unprocessable
+from vetrai.core.imports import lazy_module
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, current_platform
 from vetrai.core.tenancy import get_scoped
@@ -44,6 +44,7 @@ from vetrai.plugins.billing.models import (
 )
 from vetrai.plugins.billing.settings import USAGE_METRICS, BillingPlan, BillingSettings
 
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 log = logging.getLogger("vetrai.billing")
 
 ENTITLED_STATUSES = ("active", "trialing", "past_due")
