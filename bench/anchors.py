@@ -170,7 +170,6 @@ def aegra(concurrent: int) -> Iterator[Target]:
         "AUTH_TYPE": "noop",
         "AEGRA_CONFIG": str(GRAPHS / "langgraph.json"),
         "N_JOBS_PER_WORKER": str(concurrent + 10),
-        "MAX_CONCURRENT_RUNS": str(concurrent + 10),
         "LANGSMITH_TRACING": "false",
     }
     command = [
