@@ -161,6 +161,10 @@ def run_backend(backend_: Backend, workers: int, seconds: float) -> list[dict[st
                 )
             )
         for name, path, options in scenarios:
+            if options.get("method", "GET") == "GET":
+                # One second unmeasured first: the first requests of a route build caches
+                # (verified credentials, pydantic validators, prepared statements).
+                wrk(f"{base}{path}", seconds=1, **options)
             result = wrk(f"{base}{path}", seconds=seconds, **options)
             rows.append({"scenario": name, **result.as_dict(), "ratio": result.rps / baseline.rps})
     return [{"backend": backend_.name, "workers": workers, **row} for row in rows]
