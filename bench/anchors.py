@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,12 +246,24 @@ def vetrai_postgres(concurrent: int) -> Iterator[Target]:
 # --- the shared driver --------------------------------------------------------------------
 
 
+# Requests the client has open at once while runs are submitted or awaited all together: the
+# runs themselves all run at once, but a server's connection pool (Aegra's SQLAlchemy pool is
+# 30) should not decide the result by timing out requests that merely queue.
+MAX_OPEN_REQUESTS = 64
+
+
+async def _limited(semaphore: asyncio.Semaphore, awaitable: Awaitable[Any]) -> Any:
+    async with semaphore:
+        return await awaitable
+
+
 class SdkDriver:
     """langgraph-sdk against any LangGraph Server API: a run on a fresh thread, joined."""
 
     def __init__(self, target: Target) -> None:
         from langgraph_sdk.client import LangGraphClient
 
+        self.open = asyncio.Semaphore(MAX_OPEN_REQUESTS)
         # The SDK's own client allows 100 connections; 500 runs joined at once need more.
         self.client = LangGraphClient(
             httpx.AsyncClient(
@@ -282,12 +294,17 @@ class SdkDriver:
 
     async def all_at_once(self, graph: str, payloads: list[dict[str, Any]]) -> float:
         """Wall time from the first submission to the last completion (threads made before)."""
-        threads = await asyncio.gather(*(self.prepare() for _ in payloads))
+        threads = await asyncio.gather(*(_limited(self.open, self.prepare()) for _ in payloads))
         started = time.perf_counter()
         runs = await asyncio.gather(
-            *(self.start(thread, graph, payload) for thread, payload in zip(threads, payloads, strict=True))
+            *(
+                _limited(self.open, self.start(thread, graph, payload))
+                for thread, payload in zip(threads, payloads, strict=True)
+            )
         )
-        await asyncio.gather(*(self.finish(thread, run) for thread, run in zip(threads, runs, strict=True)))
+        await asyncio.gather(
+            *(_limited(self.open, self.finish(thread, run)) for thread, run in zip(threads, runs, strict=True))
+        )
         return time.perf_counter() - started
 
     async def close(self) -> None:
@@ -305,6 +322,7 @@ class JobsDriver:
             limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000),
         )
         self.poll = poll
+        self.open = asyncio.Semaphore(MAX_OPEN_REQUESTS)
         self.done: dict[str, asyncio.Future[str]] = {}
         self.watcher: asyncio.Task[None] | None = None
 
@@ -327,24 +345,31 @@ class JobsDriver:
                         break
             await asyncio.sleep(self.poll)
 
-    async def run(self, graph: str, payload: dict[str, Any]) -> float:
+    async def submit(self, graph: str, payload: dict[str, Any]) -> str:
         if self.watcher is None:
             self.watcher = asyncio.create_task(self._watch())
         template_input = payload if graph == "echo" else {"seconds": payload["seconds"], "steps": 1}
-        started = time.perf_counter()
         response = await self.client.post("/api/v1/workers/jobs", json={"template": graph, "input": template_input})
         response.raise_for_status()
         job_id = response.json()["id"]
-        future = self.done[job_id] = asyncio.get_running_loop().create_future()
-        status = await future
+        self.done[job_id] = asyncio.get_running_loop().create_future()
+        return job_id
+
+    async def wait(self, job_id: str) -> None:
+        status = await self.done[job_id]
         del self.done[job_id]
         if status != "succeeded":
-            raise RuntimeError(f"{graph} job ended {status}")
+            raise RuntimeError(f"job {job_id} ended {status}")
+
+    async def run(self, graph: str, payload: dict[str, Any]) -> float:
+        started = time.perf_counter()
+        await self.wait(await self.submit(graph, payload))
         return time.perf_counter() - started
 
     async def all_at_once(self, graph: str, payloads: list[dict[str, Any]]) -> float:
         started = time.perf_counter()
-        await asyncio.gather(*(self.run(graph, payload) for payload in payloads))
+        ids = await asyncio.gather(*(_limited(self.open, self.submit(graph, payload)) for payload in payloads))
+        await asyncio.gather(*(self.wait(job_id) for job_id in ids))
         return time.perf_counter() - started
 
     async def close(self) -> None:
