@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -270,7 +271,8 @@ class SdkDriver:
                 base_url=target.url,
                 headers=target.headers,
                 timeout=600,
-                limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000),
+                # Idle connections are dropped before uvicorn's 5 s keep-alive closes them.
+                limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000, keepalive_expiry=1.0),
             )
         )
 
@@ -319,7 +321,7 @@ class JobsDriver:
             base_url=target.url,
             headers=target.headers,
             timeout=600,
-            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000),
+            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000, keepalive_expiry=1.0),
         )
         self.poll = poll
         self.open = asyncio.Semaphore(MAX_OPEN_REQUESTS)
@@ -477,13 +479,30 @@ def _ratio(value: float | None, anchor: float | None, higher_is_better: bool) ->
     return f"{value / anchor:.2f}" if higher_is_better else f"{anchor / value:.2f}"
 
 
+def _merged(measured: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The previous results with the systems measured now replaced (same settings only)."""
+    path = HERE / "results" / "anchors.json"
+    if not path.exists():
+        return measured
+    previous = json.loads(path.read_text())
+    if any(previous.get(name) != getattr(args, name) for name in ("runs", "jobs", "in_flight", "concurrent")):
+        raise SystemExit("--update needs the same --runs/--jobs/--in-flight/--concurrent as the previous results")
+    fresh = {row["key"]: row for row in measured[1:]}
+    rows = measured[:1]  # the in-process floor, measured now
+    for row in previous["rows"]:
+        if "key" in row:
+            rows.append(fresh.pop(row["key"], row))
+    return rows + list(fresh.values())
+
+
 def main(args: argparse.Namespace) -> None:
     systems = list(args.systems)
     if not postgres_available():
         print("PostgreSQL is not reachable on 127.0.0.1:5432: Aegra and VetrAI on Postgres are left out")
         systems = [name for name in systems if name not in ("aegra", "vetrai-postgres")]
-    rows = [asyncio.run(in_process_floor(args.runs, args.jobs, args.in_flight))]
-    rows += [run_system(name, args) for name in systems]
+    measured = [asyncio.run(in_process_floor(args.runs, args.jobs, args.in_flight))]
+    measured += [run_system(name, args) for name in systems]
+    rows = _merged(measured, args) if args.update else measured
     anchor = next((row for row in rows if row.get("key") == "langgraph" and "error" not in row), None)
     table = []
     for row in rows:
@@ -536,4 +555,7 @@ if __name__ == "__main__":
     parser.add_argument("--in-flight", type=int, default=32)
     parser.add_argument("--concurrent", type=int, default=500)
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    parser.add_argument(
+        "--update", action="store_true", help="keep the previous results of the systems not measured now"
+    )
     main(parser.parse_args())
