@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,6 @@ from harness import (
     PG_ADMIN_URL,
     Server,
     _pg,
-    _stop,
     backend,
     free_port,
     postgres_available,
@@ -117,11 +117,20 @@ class Target:
 def _process(command: list[str], env: dict[str, str], log_name: str, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
     ANCHORS.mkdir(parents=True, exist_ok=True)
     log = open(ANCHORS / log_name, "wb")
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own: `aegra serve` runs uvicorn as a child, which must stop with it.
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process
     finally:
-        _stop(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         log.close()
 
 
