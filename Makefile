@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLES := $(wildcard examples/*/pyproject.toml)
 
-.PHONY: run test test-sqlite test-postgres migrate bench resilience clean lint
+.PHONY: run test test-sqlite test-postgres migrate bench bench-anchors resilience clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ test-postgres: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd bench && for script in api engine login startup; do ../$(BIN)/python $$script.py || exit 1; done
+	cd bench && ../$(BIN)/python readme_tables.py
+
+# LangGraph's dev server and Aegra (each in its own venv under bench/.anchors) against VetrAI on
+# the same graphs with the same client; then the README's tables from bench/results.
+bench-anchors: $(VENV)/.installed-test
+	cd bench && ../$(BIN)/python anchors.py && ../$(BIN)/python readme_tables.py
 
 resilience: $(VENV)/.installed-test
 	VETRAI_RESILIENCE=full VETRAI_TEST_BACKEND=postgres $(BIN)/python -m pytest --durations=25 tests/resilience

@@ -25,10 +25,12 @@ from typing import Any
 
 import httpx
 from harness import (
+    Check,
     Server,
     backend,
     postgres_available,
     print_table,
+    print_targets,
     register,
     superuser_token,
     vetrai_server,
@@ -215,8 +217,19 @@ def main(runs: int, jobs: int, concurrent: int) -> None:
     report["latency_seconds"] = {"in_process": baseline, "api": api, "cancel": cancels}
     print_table("Engine latency (ratio = p50 over the in-process p50)", ["scenario", "p50 ms", "p99 ms", "ratio"], rows)
 
+    checks = [
+        Check(
+            "echo p50 over the in-process floor (embedded SQLite)",
+            (api_p50 - base_p50) * 1000,
+            15,
+            higher_is_better=False,
+            unit=" ms",
+        ),
+        Check("cancel to cancelled, p99", percentile(cancels, 0.99) * 1000, 100, higher_is_better=False, unit=" ms"),
+    ]
     if not postgres_available():
         print("PostgreSQL is not reachable: skipping the worker throughput and memory measurements")
+        report["targets"] = print_targets(checks)
         write_results("engine", report)
         return
     scale_rows: list[list[Any]] = []
@@ -246,6 +259,17 @@ def main(runs: int, jobs: int, concurrent: int) -> None:
     )
     scale_rows.append(["2 workers over 1 (ratio)", report["throughput_ratio_2_over_1"]])
     print_table("Engine on Postgres + Redis", ["measurement", "value"], scale_rows)
+    checks += [
+        Check("echo runs/s, Postgres + Redis, one worker", report["echo_runs_per_second_1_workers"], 200, unit=""),
+        Check(
+            f"worker RSS with {running} sleep runs in flight",
+            loaded / 2**20,
+            300,
+            higher_is_better=False,
+            unit=" MiB",
+        ),
+    ]
+    report["targets"] = print_targets(checks)
     path = write_results("engine", report)
     print(f"\nwritten to {path}")
 

@@ -385,3 +385,39 @@ def write_results(name: str, report: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps({"benchmark": name, "machine": machine(), **report}, indent=2) + "\n")
     return path
+
+
+@dataclass
+class Check:
+    """One target of the performance issue, measured: ``value`` against ``limit``."""
+
+    target: str
+    value: float
+    limit: float
+    higher_is_better: bool = True
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "value": self.value, "limit": self.limit, "unit": self.unit, "met": self.met}
+
+
+def print_targets(checks: list[Check]) -> list[dict[str, Any]]:
+    """The issue's targets with what this run measured (ratios to the same run's baselines)."""
+    print_table(
+        "Targets",
+        ["target", "measured", "limit", "met"],
+        [
+            [
+                check.target,
+                f"{check.value:.2f}{check.unit}",
+                f"{'>=' if check.higher_is_better else '<='} {check.limit:g}{check.unit}",
+                "yes" if check.met else "NO",
+            ]
+            for check in checks
+        ],
+    )
+    return [check.as_dict() for check in checks]

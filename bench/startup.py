@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from harness import backend, hello_server, print_table, vetrai_server, wait_ready, write_results
+from harness import Check, backend, hello_server, print_table, print_targets, vetrai_server, wait_ready, write_results
 
 
 def measure_vetrai() -> tuple[float, int]:
@@ -42,12 +42,19 @@ def main(runs: int) -> None:
             ["vetrai serve, all plugins", v_time, v_rss / 2**20, v_time / h_time, v_rss / h_rss],
         ],
     )
+    targets = print_targets(
+        [
+            Check("start-up to ready, every plugin", v_time, 1.5, higher_is_better=False, unit=" s"),
+            Check("resident memory, every plugin", v_rss / 2**20, 150, higher_is_better=False, unit=" MiB"),
+        ]
+    )
     path = write_results(
         "startup",
         {
             "runs": runs,
             "vetrai": {"seconds": v_time, "rss_bytes": v_rss},
             "hello": {"seconds": h_time, "rss_bytes": h_rss},
+            "targets": targets,
         },
     )
     print(f"\nwritten to {path}")

@@ -115,26 +115,26 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     async def observe(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        platform.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        platform.metrics.latency.labels(request.method, route).observe(elapsed)
+        platform.metrics.observe_request(request.method, route, response.status_code, elapsed)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         span = g.pop("span", None)
         if span is not None:
             tracing.end_request_span(span, g.pop("span_token"), response.status_code)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "request_id": g.get("request_id"),
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
         return response
 
     @app.teardown_request

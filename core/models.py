@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.fields.base import Field
+from tortoise.indexes import Index
 from tortoise.models import Model, ModelMeta
 
 
@@ -41,8 +42,18 @@ class BaseModel(Model, metaclass=_OwnFieldsMeta):
         abstract = True
 
 
+def tenant_list_index(table: str) -> Index:
+    """The index every tenant list walks: ``vetrai.core.pagination`` filters by organization
+    and pages newest first by (created_at, id), so first and deep pages are index range scans.
+    Put it in the ``Meta.indexes`` of each tenant table that has a list endpoint."""
+    return Index(fields=("organization_id", "created_at", "id"), name=f"{table}_org_created_id")
+
+
 class TenantMixin(Model, metaclass=_OwnFieldsMeta):
-    """Owned by one organization; query it through ``vetrai.core.tenancy.scoped`` only."""
+    """Owned by one organization; query it through ``vetrai.core.tenancy.scoped`` only.
+
+    Tables with a list endpoint add ``indexes = (tenant_list_index("<table>"),)`` to their Meta.
+    """
 
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "core.Organization", related_name=False, on_delete=fields.CASCADE, db_index=True
@@ -84,6 +95,7 @@ class AuditLog(Model):
 
     class Meta:
         table = "core_audit_log"
+        indexes = (tenant_list_index("core_audit_log"),)
 
 
 class OutboxMessage(Model):

@@ -10,7 +10,7 @@ from vetrai.core.permissions import ORG_ADMIN
 
 if TYPE_CHECKING:
     import click
-    from quart import Request
+    from quart import Quart, Request
     from taskiq import AsyncBroker
 
     from vetrai.core.platform import Platform
@@ -78,10 +78,12 @@ def vetrai_schedules(platform: Platform) -> list[Schedule]:
 
 
 @hookimpl
-async def vetrai_startup(platform: Platform) -> None:
+async def vetrai_startup(platform: Platform, app: Quart | None) -> None:
     from vetrai.plugins.auth import service
 
-    platform.fill(service.RUNTIME, service.build_runtime(platform))
+    rt = platform.fill(service.RUNTIME, service.build_runtime(platform))
+    if app is not None and platform.redis is not None:
+        platform.spawn(rt.tokens.listen())
 
 
 @hookimpl(trylast=True)

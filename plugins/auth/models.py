@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class User(BaseModel, TenantMixin):
@@ -18,6 +18,7 @@ class User(BaseModel, TenantMixin):
 
     class Meta:
         table = "auth_user"
+        indexes = (tenant_list_index("auth_user"),)
 
 
 class Session(BaseModel):

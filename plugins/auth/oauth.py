@@ -11,6 +11,7 @@ from vetrai.core.security import sha256_hex
 from vetrai.plugins.auth.jwt import ALGORITHM
 from vetrai.plugins.auth.models import AccessToken, RefreshToken, RevokedJti, Session, User
 from vetrai.plugins.auth.service import deny_jti, now, revoke_session, runtime
+from vetrai.plugins.auth.token_cache import invalidate
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -53,6 +54,7 @@ async def revoke(token: str, hint: str | None) -> None:
         await deny_jti(claims.jti, claims.expires_at)
         return
     if await AccessToken.filter(token_hash=sha256_hex(token)).delete():
+        await invalidate("digest", sha256_hex(token))
         return
     if hint == "access_token":
         await _revoke_refresh(token)

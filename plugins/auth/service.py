@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import dataclasses
 import hashlib
 import hmac
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +43,7 @@ from vetrai.plugins.auth.lockout import Limiter, build_limiter, delay_for, subje
 from vetrai.plugins.auth.models import AccessToken, RefreshToken, RevokedJti, Session, User
 from vetrai.plugins.auth.passwords import hash_password, password_problems, verify_password
 from vetrai.plugins.auth.settings import AuthSettings
+from vetrai.plugins.auth.token_cache import TokenCache, VerifiedToken, invalidate
 
 TokenFormat = Literal["jwt", "opaque"]
 
@@ -51,6 +54,7 @@ class AuthRuntime:
     signer: JwtSigner
     limiter: Limiter
     grace_secret: bytes
+    tokens: TokenCache
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
     """Password-reset requests being handled after their 202 answer."""
 
@@ -67,7 +71,14 @@ def build_runtime(platform: Platform) -> AuthRuntime:
     issuer = settings.issuer or platform.settings.resolved_public_url
     signer = JwtSigner.from_settings(settings.jwt_private_keys, platform.settings.data_dir, issuer, settings.audience)
     limiter = build_limiter(platform.redis, platform.settings.redis_prefix, platform.settings.rate_limit_fail_open)
-    return AuthRuntime(settings, signer, limiter, platform.settings.resolved_secret_key.encode())
+    tokens = TokenCache(
+        "auth-tokens",
+        settings.token_cache_ttl_seconds,
+        settings.token_cache_max_entries,
+        platform.redis,
+        platform.settings.redis_prefix,
+    )
+    return AuthRuntime(settings, signer, limiter, platform.settings.resolved_secret_key.encode(), tokens)
 
 
 def runtime() -> AuthRuntime:
@@ -382,6 +393,7 @@ async def revoke_session(session: Session, reason: str) -> None:
     """End a family: its refresh tokens stop working, opaque tokens vanish, JWTs fail the sid check."""
     await Session.filter(id=session.id, revoked_at=None).update(revoked_at=now(), revoked_reason=reason)
     await AccessToken.filter(session_id=session.id).delete()
+    await invalidate("session", session.id)
 
 
 async def revoke_user_sessions(user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None) -> int:
@@ -396,6 +408,8 @@ async def revoke_user_sessions(user_id: uuid.UUID, reason: str, *, keep: uuid.UU
     if keep is not None:
         stale = stale.exclude(session_id=keep)
     await stale.delete()
+    # Over-invalidating the kept session is harmless: its next request verifies again.
+    await invalidate("user", user_id)
     return len(ids)
 
 
@@ -408,6 +422,7 @@ async def deny_jti(jti: str, expires_at: int) -> None:
         await RevokedJti.create(jti=jti, expires_at=until)
     except IntegrityError:
         pass
+    await invalidate("token", jti)
 
 
 async def logout(principal: Principal, refresh_token: str | None) -> None:
@@ -417,6 +432,7 @@ async def logout(principal: Principal, refresh_token: str | None) -> None:
         await deny_jti(principal.credential_id, int(extra.get("expires_at") or 0))
     elif extra.get("token_kind") == "opaque" and principal.credential_id:
         await AccessToken.filter(id=principal.credential_id).delete()
+        await invalidate("token", principal.credential_id)
     session_ids = {extra["session_id"]} if extra.get("session_id") else set()
     if refresh_token:
         row = await RefreshToken.get_or_none(token_hash=sha256_hex(refresh_token)).select_related("session")
@@ -428,10 +444,47 @@ async def logout(principal: Principal, refresh_token: str | None) -> None:
 
 
 async def authenticate_token(token: str) -> Principal | None:
-    """A Principal for a JWT or opaque access token; None for credentials that are not ours."""
+    """A Principal for a JWT or opaque access token; None for credentials that are not ours.
+
+    A verified token is served from the runtime's token cache (see ``token_cache``); its
+    expiry is checked on every request, everything else is invalidated when it changes.
+    """
     if token.startswith("vk_"):
         return None
-    extra: dict[str, Any]
+    rt = runtime()
+    digest = sha256_hex(token)
+    verified = rt.tokens.get(digest) or await rt.tokens.load(
+        digest, lambda: _verify_token(token), lambda entry: entry.tags(digest)
+    )
+    if verified is None:  # _verify_token raises rather than returning None
+        raise unauthorized("invalid or expired access token")
+    if verified.expires_at <= time.time():
+        rt.tokens.forget(digest)
+        raise unauthorized("invalid or expired access token")
+    extra: dict[str, Any] = {
+        "token_kind": verified.token_kind,
+        "session_id": verified.session_id,
+        "expires_at": verified.expires_at,
+        # The rows are fresh (or invalidated on change): the core skips its organization
+        # query and principal_user() reuses the user instead of loading it again.
+        "organization_checked": True,
+        "user": verified.user,
+        "revalidate": token_still_valid,
+    }
+    user = verified.user
+    return Principal(
+        user_id=user.id,
+        organization_id=user.organization_id,
+        role=user.role,
+        scopes=verified.scopes,
+        kind="user",
+        credential_id=verified.credential_id,
+        extra=extra,
+    )
+
+
+async def _verify_token(token: str) -> VerifiedToken:
+    """Check the signature or the stored hash, revocation, the user and the organization."""
     if token.count(".") == 2:
         try:
             claims = runtime().signer.decode(token)
@@ -445,23 +498,24 @@ async def authenticate_token(token: str) -> Principal | None:
         ):
             raise unauthorized("this session has been revoked")
         user = await User.get_or_none(id=claims.subject)
-        credential = claims.jti
-        extra = {"token_kind": "jwt", "session_id": claims.session_id, "expires_at": claims.expires_at}
+        credential, kind, session_id, expires_at = claims.jti, "jwt", claims.session_id, claims.expires_at
     else:
         row = await AccessToken.get_or_none(token_hash=sha256_hex(token)).select_related("user")
         if row is None or row.expires_at <= now():
             raise unauthorized("invalid or expired access token")
         user = row.user
-        credential = str(row.id)
-        extra = {"token_kind": "opaque", "session_id": row.session_id, "expires_at": int(row.expires_at.timestamp())}
+        credential, kind, session_id, expires_at = (
+            str(row.id),
+            "opaque",
+            row.session_id,
+            int(row.expires_at.timestamp()),
+        )
     if user is None or not user.is_active:
         raise unauthorized("this account is deactivated")
     if not await Organization.filter(id=user.organization_id, is_active=True).exists():
         raise unauthorized("the organization is deactivated")
-    # The rows are fresh for this request: the core skips its organization query and
-    # principal_user() reuses the user instead of loading it again.
-    extra.update(organization_checked=True, user=user, revalidate=token_still_valid)
-    return principal_for(user, kind="user", credential_id=credential, extra=extra)
+    scopes = current_platform().plugins.permissions.scopes_for_role(user.role)
+    return VerifiedToken(user, scopes, credential, kind, session_id, expires_at)
 
 
 async def token_still_valid(principal: Principal) -> bool:
@@ -478,9 +532,13 @@ async def token_still_valid(principal: Principal) -> bool:
 
 
 async def principal_user(principal: Principal) -> User:
-    """The caller's own user row: the one authentication loaded for this request if any."""
+    """The caller's own user row: a private copy of the one authentication loaded, if any.
+
+    A copy, because the loaded row is shared by every request with the same cached token and
+    callers may change and save what they get.
+    """
     user = principal.extra.get("user")
-    return user if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
+    return copy.copy(user) if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
 def principal_for(

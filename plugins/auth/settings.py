@@ -63,3 +63,11 @@ class AuthSettings(PluginSettings, plugin="auth"):
     purge_seconds: float = Field(
         3600.0, gt=0, description="How often expired tokens and sessions ended over 30 days ago are deleted."
     )
+    token_cache_ttl_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a verified access token stays cached in process (invalidated at once on change; 0 = off).",
+    )
+    token_cache_max_entries: int = Field(
+        10_000, ge=1, description="Verified access tokens kept in the in-process cache."
+    )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import stripe
 from tortoise.exceptions import IntegrityError
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
+from vetrai.core.imports import lazy_module
 from vetrai.core.models import Organization
 from vetrai.plugins.billing import stripe_api
 from vetrai.plugins.billing.models import BillingCustomer
 from vetrai.plugins.billing.runtime import BillingRuntime, organization_id_of, stripe_client
+
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 
 
 async def _user_email(principal: Principal) -> str | None:

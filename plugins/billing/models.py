@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class BillingCustomer(BaseModel, TenantMixin):
@@ -34,6 +34,7 @@ class BillingSubscription(BaseModel, TenantMixin):
 
     class Meta:
         table = "billing_subscription"
+        indexes = (tenant_list_index("billing_subscription"),)
 
 
 class BillingInvoice(BaseModel, TenantMixin):
@@ -55,6 +56,7 @@ class BillingInvoice(BaseModel, TenantMixin):
 
     class Meta:
         table = "billing_invoice"
+        indexes = (tenant_list_index("billing_invoice"),)
 
 
 class BillingPayment(BaseModel, TenantMixin):
@@ -72,6 +74,7 @@ class BillingPayment(BaseModel, TenantMixin):
 
     class Meta:
         table = "billing_payment"
+        indexes = (tenant_list_index("billing_payment"),)
 
 
 class BillingWebhookEvent(Model):

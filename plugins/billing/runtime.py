@@ -6,13 +6,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
-import stripe
-
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError
+from vetrai.core.imports import lazy_module
 from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.plugins.billing import stripe_api
 from vetrai.plugins.billing.settings import BillingSettings
+
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 
 
 @dataclass

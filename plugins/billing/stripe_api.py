@@ -6,11 +6,11 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-import stripe
-
 from vetrai.core.errors import ProblemError
+from vetrai.core.imports import lazy_module
 from vetrai.plugins.billing.settings import BillingSettings
 
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 T = TypeVar("T")
 log = logging.getLogger("vetrai.billing")
 

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import stripe
 from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict
+from vetrai.core.imports import lazy_module
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, current_platform
 from vetrai.core.tenancy import get_scoped
@@ -29,6 +29,8 @@ from vetrai.plugins.billing.models import BillingSubscription
 from vetrai.plugins.billing.plans import _price_item, plan_named
 from vetrai.plugins.billing.runtime import BillingRuntime, organization_id_of, runtime, stripe_client
 from vetrai.plugins.billing.stripe_objects import _lock_or_create, _subscription_fields
+
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 
 log = logging.getLogger("vetrai.billing")
 

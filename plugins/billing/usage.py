@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from vetrai.core.auth import Principal
+from vetrai.core.imports import lazy_module
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, current_platform
 from vetrai.plugins.billing.models import (
@@ -21,6 +21,8 @@ from vetrai.plugins.billing.models import (
 from vetrai.plugins.billing.runtime import organization_id_of, runtime
 from vetrai.plugins.billing.settings import USAGE_METRICS
 from vetrai.plugins.billing.subscriptions import ENTITLED_STATUSES
+
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 
 log = logging.getLogger("vetrai.billing")
 
@@ -77,6 +79,7 @@ async def on_event(name: str, data: dict[str, Any], organization_id: uuid.UUID |
 async def usage_of(
     principal: Principal, period: str | None, organization_id: uuid.UUID | None = None
 ) -> dict[str, Any]:
+
     owner = (
         organization_id if (organization_id is not None and principal.is_super_admin) else organization_id_of(principal)
     )

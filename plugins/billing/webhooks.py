@@ -13,12 +13,12 @@ import logging
 import uuid
 from typing import Any
 
-import stripe
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from vetrai.core.audit import record_audit
 from vetrai.core.errors import ProblemError
+from vetrai.core.imports import lazy_module
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, current_platform
 from vetrai.plugins.billing import stripe_api
@@ -31,6 +31,8 @@ from vetrai.plugins.billing.models import (
 from vetrai.plugins.billing.runtime import BillingRuntime, runtime
 from vetrai.plugins.billing.stripe_objects import _id, _invoice_fields, _lock_or_create, _metadata
 from vetrai.plugins.billing.subscriptions import Effects, apply_subscription
+
+stripe = lazy_module("stripe")  # loaded on first use: a deployment without Stripe never pays for it
 
 log = logging.getLogger("vetrai.billing")
 
@@ -335,6 +337,7 @@ async def _dispatch(
     fresh: dict[str, Any] | None,
     effects: Effects,
 ) -> tuple[str, uuid.UUID | None]:
+
     known = (
         event_type in SUBSCRIPTION_EVENTS | INVOICE_EVENTS | PAYMENT_EVENTS | RECORDED_ONLY_EVENTS
         or event_type == "charge.refunded"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class ApiKey(BaseModel, TenantMixin):
@@ -27,6 +27,7 @@ class ApiKey(BaseModel, TenantMixin):
 
     class Meta:
         table = "keys_api_key"
+        indexes = (tenant_list_index("keys_api_key"),)
 
 
 class ApiKeyUsage(Model):

@@ -1,16 +1,12 @@
 """Cheap key verification: an in-process cache of verified keys with cross-process invalidation.
 
-A verified key is kept for ``cache_ttl_seconds``. Every change that must take effect at once
-(update, revoke, rotate, the creator's role or activity) drops the entry in this process and,
-with Redis, is published on ``<prefix>keys:invalidate`` so every other server process drops it
-too within milliseconds. While the subscription is down nothing is cached, so a lost message
-can never keep a revoked key alive. A generation counter stops a lookup that raced with an
-invalidation from caching the stale row it read.
+A verified key is kept for ``cache_ttl_seconds`` in ``vetrai.core.cache``'s invalidated cache:
+every change that must take effect at once (update, revoke, rotate, the creator's role or
+activity, the organization) drops it in every process (``<prefix>keys:invalidate``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,13 +14,12 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from vetrai.core.cache import InvalidatedCache
 from vetrai.core.models import Organization
-from vetrai.core.pubsub import subscribe_forever
 from vetrai.core.tenancy import limits_of
 from vetrai.plugins.keys.models import ApiKey
 from vetrai.plugins.keys.settings import KeysSettings
 
-log = logging.getLogger("vetrai.keys")
 PLAN_RATE_LIMIT = "api_key_requests_per_minute"
 
 
@@ -75,31 +70,21 @@ def rate_limit_for(key: ApiKey, organization: Organization, settings: KeysSettin
     return ceiling
 
 
-class KeyCache:
+class KeyCache(InvalidatedCache[VerifiedKey]):
     def __init__(self, settings: KeysSettings, redis: Redis | None, prefix: str) -> None:
+        super().__init__("keys", settings.cache_ttl_seconds, settings.cache_max_entries, redis, prefix)
         self.settings = settings
-        self.redis = redis
-        self.channel = f"{prefix}keys:invalidate"
-        self.entries: dict[str, VerifiedKey] = {}
-        self.generation = 0
-        self.listening = redis is None
 
     async def lookup(self, key_hash: str) -> VerifiedKey | None:
-        entry = self.entries.get(key_hash)
-        if (
-            entry is not None
-            and self.listening
-            and time.monotonic() - entry.loaded_at < self.settings.cache_ttl_seconds
-        ):
-            return entry
-        generation = self.generation
+        return await self.load(key_hash, lambda: self._verify(key_hash), _tags)
+
+    async def _verify(self, key_hash: str) -> VerifiedKey | None:
         row = await ApiKey.get_or_none(key_hash=key_hash).select_related("created_by", "organization")
         if row is None:
-            self.entries.pop(key_hash, None)
             return None
         creator = row.created_by
         requests, window = rate_limit_for(row, row.organization, self.settings)
-        entry = VerifiedKey(
+        return VerifiedKey(
             key_id=row.id,
             organization_id=row.organization_id,
             creator_id=creator.id,
@@ -114,54 +99,7 @@ class KeyCache:
             rate_window_seconds=window,
             loaded_at=time.monotonic(),
         )
-        if self.listening and generation == self.generation and self.settings.cache_ttl_seconds > 0:
-            if len(self.entries) >= self.settings.cache_max_entries:
-                self.entries.clear()
-            self.entries[key_hash] = entry
-        return entry
 
-    def drop(self, kind: str, value: str) -> None:
-        """Forget cached keys matching ``kind`` (key, user, organization or all) in this process."""
-        self.generation += 1
-        if kind == "all":
-            self.entries.clear()
-            return
-        attribute = {"key": "key_id", "user": "creator_id", "organization": "organization_id"}.get(kind)
-        if attribute is None:
-            return
-        stale = [name for name, entry in self.entries.items() if str(getattr(entry, attribute)) == value]
-        for name in stale:
-            self.entries.pop(name, None)
 
-    async def invalidate(self, kind: str, value: object) -> None:
-        """Drop here at once, and tell every other process through Redis."""
-        self.drop(kind, str(value))
-        if self.redis is not None:
-            try:
-                await self.redis.publish(self.channel, f"{kind}:{value}")
-            except Exception:
-                log.exception("could not publish a key invalidation; other processes rely on the cache TTL")
-
-    async def listen(self) -> None:
-        """Apply other processes' invalidations; cache nothing while not subscribed."""
-        assert self.redis is not None
-        await subscribe_forever(
-            self.redis,
-            self.channel,
-            self._on_message,
-            on_subscribed=self._subscribed,
-            on_lost=self._lost,
-            name="key invalidation subscription",
-        )
-
-    def _on_message(self, data: bytes) -> None:
-        kind, _, value = data.decode().partition(":")
-        self.drop(kind, value)
-
-    def _subscribed(self) -> None:
-        self.drop("all", "")
-        self.listening = True
-
-    def _lost(self) -> None:
-        self.listening = False
-        self.drop("all", "")
+def _tags(entry: VerifiedKey) -> dict[str, object]:
+    return {"key": entry.key_id, "user": entry.creator_id, "organization": entry.organization_id}

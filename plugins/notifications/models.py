@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class NotificationTemplate(BaseModel):
@@ -59,6 +59,7 @@ class Notification(BaseModel, TenantMixin):
 
     class Meta:
         table = "notifications_notification"
+        indexes = (tenant_list_index("notifications_notification"),)
         unique_together = (("organization", "idempotency_key"),)
 
 
@@ -72,3 +73,4 @@ class NotificationPreference(BaseModel, TenantMixin):
 
     class Meta:
         table = "notifications_preference"
+        indexes = (tenant_list_index("notifications_preference"),)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class Ticket(BaseModel, TenantMixin):
@@ -33,6 +33,7 @@ class Ticket(BaseModel, TenantMixin):
 
     class Meta:
         table = "support_ticket"
+        indexes = (tenant_list_index("support_ticket"),)
 
 
 class TicketComment(BaseModel, TenantMixin):
@@ -49,6 +50,7 @@ class TicketComment(BaseModel, TenantMixin):
 
     class Meta:
         table = "support_comment"
+        indexes = (tenant_list_index("support_comment"),)
 
 
 class TicketAttachment(BaseModel, TenantMixin):
@@ -68,6 +70,7 @@ class TicketAttachment(BaseModel, TenantMixin):
 
     class Meta:
         table = "support_attachment"
+        indexes = (tenant_list_index("support_attachment"),)
 
 
 class SlaPolicy(BaseModel, TenantMixin):

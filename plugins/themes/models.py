@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class Theme(BaseModel, TenantMixin):
@@ -37,4 +37,5 @@ class Page(BaseModel, TenantMixin):
 
     class Meta:
         table = "themes_page"
+        indexes = (tenant_list_index("themes_page"),)
         unique_together = (("organization", "slug"),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -160,15 +161,22 @@ async def test_expired_opaque_token_is_rejected(app, client, member):
 
 
 async def test_deactivated_user_and_organization_are_rejected_at_once(app, client, member):
+    """Both tokens are verified (and cached) first; saving the rows, as every API and plugin does,
+    ends them on the next request."""
     from vetrai.core.models import Organization
     from vetrai.plugins.auth.models import User
 
     actor = await member()
     opaque = await member(token_format="opaque")
     assert await _status(client, actor.tokens["access_token"]) == 200
+    assert await _status(client, opaque.tokens["access_token"]) == 200
     async with app.app.app_context():
-        await User.filter(id=actor.user.id).update(is_active=False)
-        await Organization.filter(id=opaque.organization.id).update(is_active=False)
+        user = await User.get(id=actor.user.id)
+        user.is_active = False
+        await user.save(update_fields=["is_active", "updated_at"])
+        organization = await Organization.get(id=opaque.organization.id)
+        organization.is_active = False
+        await organization.save()
     assert await _status(client, actor.tokens["access_token"]) == 401
     assert await _status(client, opaque.tokens["access_token"]) == 401
     response = await client.post("/api/v1/refresh", json={"refresh_token": actor.tokens["refresh_token"]})
@@ -194,3 +202,69 @@ async def test_configured_keys_rotate_and_old_key_still_verifies(custom_app):
     previous = JwtSigner([old], "https://app.example.com", "vetrai")
     token, _ = previous.issue(actor.user.id, actor.organization.id, "user", 600)
     assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
+
+
+async def test_without_the_token_cache_direct_database_edits_apply_at_once(custom_app):
+    """With VETRAI_AUTH_TOKEN_CACHE_TTL_SECONDS=0 every request reads the rows, so even an edit
+    that bypasses the models (no signals) is seen at once."""
+    from vetrai.core.models import Organization
+    from vetrai.plugins.auth.models import User
+
+    test_app = await custom_app({"token_cache_ttl_seconds": 0})
+    client = test_app.test_client()
+    actor = await create_member(test_app)
+    opaque = await create_member(test_app, token_format="opaque")
+    assert await _status(client, actor.tokens["access_token"]) == 200
+    assert await _status(client, opaque.tokens["access_token"]) == 200
+    async with test_app.app.app_context():
+        await User.filter(id=actor.user.id).update(is_active=False)
+        await Organization.filter(id=opaque.organization.id).update(is_active=False)
+    assert await _status(client, actor.tokens["access_token"]) == 401
+    assert await _status(client, opaque.tokens["access_token"]) == 401
+
+
+async def test_cached_tokens_end_at_once_on_logout_revocation_and_demotion(client, member, platform):
+    """Every token below is used (so cached) before the change that must end or narrow it."""
+    jwt_actor = await member()
+    opaque_actor = await member(token_format="opaque")
+    for actor in (jwt_actor, opaque_actor):
+        assert await _status(client, actor.tokens["access_token"]) == 200
+        response = await client.post(
+            "/api/v1/logout", json={"refresh_token": actor.tokens["refresh_token"]}, headers=actor.headers
+        )
+        assert response.status_code in (200, 204)
+        assert await _status(client, actor.tokens["access_token"]) == 401
+
+    admin = await member("org_admin")
+    colleague = await member("org_admin", admin.organization)
+    assert (await client.get("/api/v1/users", headers=colleague.headers)).status_code == 200
+    response = await client.put(f"/api/v1/users/{colleague.id}", json={"role": "user"}, headers=admin.headers)
+    assert response.status_code == 200
+    assert (await client.get("/api/v1/users", headers=colleague.headers)).status_code == 403
+
+    assert (await client.get("/api/v1/users", headers=admin.headers)).status_code == 200
+    sessions = await (await client.get("/api/v1/me/sessions", headers=admin.headers)).get_json()
+    for session in sessions["items"]:
+        response = await client.delete(f"/api/v1/me/sessions/{session['id']}", headers=admin.headers)
+        assert response.status_code == 204
+    assert await _status(client, admin.tokens["access_token"]) == 401
+
+
+async def test_a_verified_token_is_served_from_the_cache(app, client, member, platform):
+    """The second request with a token reads nothing from the database for authentication."""
+    from vetrai.plugins.auth.service import runtime
+
+    async with app.app.app_context():
+        cache = runtime().tokens
+    deadline = time.monotonic() + 10
+    while not cache.listening:  # with Redis, nothing is cached until the invalidations are heard
+        assert time.monotonic() < deadline, "the invalidation subscription never came up"
+        await asyncio.sleep(0.05)
+    actor = await member()
+    assert await _status(client, actor.tokens["access_token"]) == 200
+    digest = hashlib.sha256(actor.tokens["access_token"].encode()).hexdigest()
+    async with app.app.app_context():
+        assert cache.get(digest) is not None
+        assert await _status(client, actor.tokens["access_token"]) == 200
+        cache.drop("user", actor.id)
+        assert cache.get(digest) is None

@@ -1,0 +1,77 @@
+"""Regenerate the README's benchmark tables from bench/results/*.json.
+
+Each table lives between ``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->`` in
+README.md; a table whose results file is missing is left as it is.
+
+    .venv/bin/python bench/readme_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+RESULTS = HERE / "results"
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    if value is None or value == "":
+        return ""
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def anchors_table(report: dict[str, Any]) -> str:
+    rows = [
+        f"| system | echo submit -> done p50 (ms) | echo runs/s ({report['jobs']} runs, {report['in_flight']} in flight) "
+        f"| {report['concurrent']} concurrent sleep(1) runs (s) |",
+        "|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        if "error" in row:
+            rows.append(f"| {row['system']} | failed: {row['error'][:80]} | | |")
+            continue
+        rows.append(
+            f"| {row['system']} | {_number(row['echo_p50_ms'])} | {_number(row['echo_runs_per_second'])} "
+            f"| {_number(row['sleep_wall_seconds'])} |"
+        )
+    return "\n".join(rows)
+
+
+def api_table(report: dict[str, Any]) -> str:
+    rows = [
+        "| backend | server processes | scenario | req/s | p99 ms | ratio to bare Quart |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        rows.append(
+            f"| {row['backend']} | {row['workers']} | {row['scenario']} | {row['rps']:.0f} | {row['p99_ms']:.0f} "
+            f"| {row['ratio']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
+    "anchors": ("anchors.json", anchors_table),
+    "api": ("api.json", api_table),
+}
+
+
+def regenerate(readme: str) -> str:
+    for name, (filename, render) in TABLES.items():
+        start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+        path = RESULTS / filename
+        if start not in readme or end not in readme or not path.exists():
+            continue
+        before, rest = readme.split(start, 1)
+        _, after = rest.split(end, 1)
+        readme = f"{before}{start}\n{render(json.loads(path.read_text()))}\n{end}{after}"
+    return readme
+
+
+if __name__ == "__main__":
+    README.write_text(regenerate(README.read_text()))
+    print(f"regenerated the benchmark tables in {README}")
