@@ -25,4 +25,10 @@ class WorkersSettings(BaseSettings):
         False,
         description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF).",
     )
+    max_events_per_run: int = Field(
+        10_000, description="Events one run may write (node updates, progress, tokens); past it the run fails."
+    )
+    max_output_bytes: int = Field(
+        5_000_000, description="Largest output (JSON bytes) a run may return; a larger one fails the run."
+    )
     checkpoint_pool_size: int = Field(10, description="Largest psycopg pool of the LangGraph Postgres checkpointer.")
