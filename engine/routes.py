@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
@@ -251,6 +252,9 @@ async def _stream(
 
 
 def _sse(item: dict) -> bytes:
+    # Keys sorted: a live event and its replay from the database (PostgreSQL's jsonb reorders
+    # keys) are the same bytes.
+    item = {**item, "data": json.loads(json.dumps(item["data"], sort_keys=True))}
     payload = WorkersEventOut.model_validate(item).model_dump_json()
     return f"id: {item['id']}\nevent: {item['type']}\ndata: {payload}\n\n".encode()
 
