@@ -343,6 +343,11 @@ class Runtime:
         interrupts = list(getattr(state, "interrupts", ()) or ())
         values = jsonable(dict(state.values) if isinstance(state.values, dict) else {"value": state.values})
         job.thread_values = values  # type: ignore[attr-defined]
+        job.thread_interrupts = {  # type: ignore[attr-defined]
+            task.id: [{"value": jsonable(item.value), "id": item.id} for item in task.interrupts]
+            for task in state.tasks
+            if task.interrupts
+        }
         if interrupts:
             return "interrupted", [jsonable(item.value) for item in interrupts]
         if job.api == "langgraph" or entry.plain:
@@ -465,8 +470,8 @@ class Runtime:
             updated_at=utcnow(),
         )
         if updated:
+            await self._update_thread(job, "interrupted")  # before the event that wakes waiting clients
             await add_event(self.platform, job.id, "status", {"status": "interrupted", "interrupts": values})
-            await self._update_thread(job, "interrupted")
             await kick_next(self.platform, job)
 
     async def _update_thread(self, job: Job, status: str) -> None:
@@ -476,6 +481,7 @@ class Runtime:
         changes: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if values is not None:
             changes["values"] = values
+        changes["interrupts"] = getattr(job, "thread_interrupts", None) or {}
         await Thread.filter(id=job.thread_id).update(**changes)
 
     async def _release(self, job: Job) -> None:
@@ -566,7 +572,9 @@ class StreamWriter:
                 self.messages[key] = self.messages[key] + message
             except TypeError:
                 self.messages[key] = message
-        await self._send("messages/partial" + suffix, [self.messages[key]])
+        from langchain_core.messages import message_chunk_to_message
+
+        await self._send("messages/partial" + suffix, [message_chunk_to_message(self.messages[key])])
 
     async def _send(self, event: str, data: Any) -> None:
         await self.runtime._event(self.job, "stream", {"event": event, "data": data})

@@ -18,8 +18,10 @@ class WorkersSettings(BaseSettings):
         30.0, description="A queued job untouched this long is sent to the broker again by the reaper."
     )
     idempotency_hours: float = Field(24.0, description="How long an idempotency_key returns the job it first created.")
-    event_poll_seconds: float = Field(0.2, description="How often an open event stream looks for new job events.")
-    keepalive_seconds: float = Field(15.0, description="Interval of keep-alive comments on an idle event stream.")
+    keepalive_seconds: float = Field(
+        15.0,
+        description="Interval of keep-alive comments on an idle event stream (it also re-reads the database then).",
+    )
     webhook_max_attempts: int = Field(5, description="Deliveries tried per job webhook (exponential backoff from 1 s).")
     webhook_allow_private: bool = Field(
         False,

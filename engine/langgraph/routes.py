@@ -342,9 +342,18 @@ async def create_batch() -> Response:
     return _json(runs)
 
 
+def _run_path(job: Job) -> str:
+    """The run's URL path under this API's prefix (the SDK reconnects to it)."""
+    prefix = request.path.split("/threads/", 1)[0].split("/runs", 1)[0]
+    stateless = (job.options or {}).get("on_completion") == "delete"
+    if stateless:
+        return f"{prefix}/runs/{job.id}"
+    return f"{prefix}/threads/{job.thread_id}/runs/{job.id}"
+
+
 def _run_response(job: Job) -> Response:
     response = _json(service.serialize_run(job))
-    response.headers["Content-Location"] = f"threads/{job.thread_id}/runs/{job.id}"
+    response.headers["Content-Location"] = _run_path(job)
     return response
 
 
@@ -454,7 +463,8 @@ def _sse(job: Job, after: int | None, replay: bool = True) -> Response:
     response = Response(_events(current_platform(), job, after, replay), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
-    response.headers["Location"] = f"threads/{job.thread_id}/runs/{job.id}/stream"
+    response.headers["Location"] = f"{_run_path(job)}/stream"
+    response.headers["Content-Location"] = _run_path(job)
     response.timeout = None
     return response
 
@@ -465,8 +475,9 @@ def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
 
 
 async def _events(platform: Platform, job: Job, after: int | None, replay: bool) -> AsyncIterator[bytes]:
-    """The run's stream: ``metadata`` first, then every recorded stream chunk, then ``error``
-    (if it failed) and ``end``. Subscribed before the catch-up read, so nothing is missed."""
+    """The run's stream: ``metadata`` first, then every recorded stream chunk, then ``error`` if
+    it failed; it closes when the run ends. Subscribed before the catch-up read, so nothing is
+    missed; every chunk has an id to resume from with ``Last-Event-ID``."""
     settings = platform.plugin_settings("workers", WorkersSettings)
     if after is None:
         yield _frame("metadata", {"run_id": str(job.id), "attempt": max(1, job.attempts)})
@@ -480,10 +491,8 @@ async def _events(platform: Platform, job: Job, after: int | None, replay: bool)
                 if frame:
                     yield frame
                 if done:
-                    yield _frame("end", None)
                     return
             if not await Job.filter(id=job.id).exists():
-                yield _frame("end", None)
                 return
             while True:
                 try:
@@ -498,7 +507,6 @@ async def _events(platform: Platform, job: Job, after: int | None, replay: bool)
                 if frame:
                     yield frame
                 if done:
-                    yield _frame("end", None)
                     return
 
 
@@ -542,7 +550,8 @@ async def _wait(job: Job) -> Any:
     values = thread.values if thread is not None and thread.values is not None else row.output
     if row.status == "interrupted":
         values = dict(values or {})
-        values["__interrupt__"] = [{"value": value, "id": None} for value in row.interrupt or []]
+        pending = [item for items in ((thread.interrupts if thread else None) or {}).values() for item in items]
+        values["__interrupt__"] = pending or [{"value": value, "id": None} for value in row.interrupt or []]
     return values
 
 

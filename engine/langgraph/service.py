@@ -274,9 +274,11 @@ def serialize_thread(row: Thread) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "metadata": row.metadata or {},
+        "state_updated_at": row.updated_at,
         "status": row.status,
         "config": {},
         "values": row.values,
+        "error": None,
         "interrupts": row.interrupts or {},
     }
 
@@ -529,7 +531,15 @@ async def create_run(
     """Queue a run on a thread (or, stateless, on a new thread deleted afterwards)."""
     if principal.organization_id is None:
         raise forbidden("runs belong to an organization")
-    assistant = await resolve_assistant(principal, str(body.get("assistant_id") or ""))
+    try:
+        assistant = await resolve_assistant(principal, str(body.get("assistant_id") or ""))
+    except ProblemError as exc:
+        if exc.status != 404:
+            raise
+        names = ", ".join(sorted(workflows()))
+        raise ProblemError(
+            422, f"Invalid assistant: {body.get('assistant_id')!r}: an assistant id or one of the graphs: {names}"
+        ) from None
     spec = _graph(assistant["graph_id"])
     stateless = thread_id is None
     if stateless:
