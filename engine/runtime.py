@@ -344,7 +344,9 @@ class Runtime:
         values = jsonable(dict(state.values) if isinstance(state.values, dict) else {"value": state.values})
         job.thread_values = values  # type: ignore[attr-defined]
         job.thread_interrupts = {  # type: ignore[attr-defined]
-            task.id: [{"value": jsonable(item.value), "id": item.id} for item in task.interrupts]
+            task.id: [
+                {"value": jsonable(item.value), "id": item.id, "response_schema": None} for item in task.interrupts
+            ]
             for task in state.tasks
             if task.interrupts
         }

@@ -165,6 +165,7 @@ class WorkersLangGraphState(BaseModel):
     values: Any
     next: list[str]
     checkpoint: dict[str, Any] | None
+    checkpoint_id: str | None
     metadata: dict[str, Any] | None
     created_at: str | None
     parent_checkpoint: dict[str, Any] | None

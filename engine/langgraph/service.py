@@ -406,7 +406,10 @@ async def _graph_of_thread(platform: Platform, row: Thread) -> Any | None:
 
 
 def _interrupts(items: Any) -> list[dict[str, Any]]:
-    return [{"value": jsonable(getattr(item, "value", item)), "id": getattr(item, "id", None)} for item in items or ()]
+    return [
+        {"value": jsonable(getattr(item, "value", item)), "id": getattr(item, "id", None), "response_schema": None}
+        for item in items or ()
+    ]
 
 
 def serialize_snapshot(snapshot: Any) -> dict[str, Any]:
@@ -418,13 +421,15 @@ def serialize_snapshot(snapshot: Any) -> dict[str, Any]:
             "thread_id": configurable.get("thread_id"),
             "checkpoint_ns": configurable.get("checkpoint_ns", ""),
             "checkpoint_id": configurable.get("checkpoint_id"),
-            "checkpoint_map": configurable.get("checkpoint_map"),
         }
+
+    current = checkpoint(snapshot.config)
 
     return {
         "values": jsonable(snapshot.values),
         "next": list(snapshot.next),
-        "checkpoint": checkpoint(snapshot.config),
+        "checkpoint": current,
+        "checkpoint_id": current["checkpoint_id"] if current else None,
         "metadata": jsonable(snapshot.metadata),
         "created_at": snapshot.created_at,
         "parent_checkpoint": checkpoint(snapshot.parent_config),
@@ -595,7 +600,12 @@ async def create_run(
         options=jsonable(options),
         stream_mode=modes,
         multitask_strategy=strategy,
-        metadata={**(body.get("metadata") or {}), "assistant_id": assistant["assistant_id"]},
+        metadata={
+            **(assistant["metadata"] or {}),
+            **(body.get("metadata") or {}),
+            "graph_id": spec.name,
+            "assistant_id": assistant["assistant_id"],
+        },
         webhook_url=body.get("webhook"),
         max_attempts=spec.max_attempts,
         timeout_seconds=spec.timeout_seconds,
