@@ -151,6 +151,14 @@ async def get_job(job_id: str) -> dict:
     return service.serialize_job(await service.get_job(await current_principal(), job_id))
 
 
+@blueprint.delete("/jobs/<job_id>")
+@require_scope("workers:write")
+async def delete_job(job_id: str) -> tuple[str, int]:
+    """Delete a finished or interrupted job with its events and checkpoints (409 while queued or running)."""
+    await service.delete_job(current_platform(), await current_principal(), job_id)
+    return "", 204
+
+
 @blueprint.post("/jobs/<job_id>/cancel")
 @require_scope("workers:write")
 @validate_response(WorkersJobOut, 202)

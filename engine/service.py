@@ -461,6 +461,39 @@ async def retry_job(platform: Platform, principal: Principal, job_id: str) -> Jo
     return job
 
 
+async def delete_job(platform: Platform, principal: Principal, job_id: str) -> None:
+    """A finished or interrupted job goes with its events and checkpoints (409 while queued or running)."""
+    from vetrai.engine.runtime import runtime_of
+
+    job = await get_job(principal, job_id)
+    if not await Job.filter(id=job.id).exclude(status__in=["queued", "running"]).delete():
+        raise conflict(f"the job is {job.status}: cancel it first")
+    if job.thread_id is None or job.thread_id == job.id:
+        runtime = runtime_of(platform)
+        await runtime.ensure_ready()
+        await runtime.checkpointer.adelete_thread(str(job.id))
+
+
+async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
+    """Bytes the organization's runs keep: their events and their threads' checkpoints (what
+    counts toward ``max_storage_bytes`` for the engine)."""
+    from tortoise.functions import Sum
+
+    from vetrai.engine import checkpoints
+    from vetrai.engine.runtime import runtime_of
+
+    events = (
+        await Job.filter(organization_id=organization_id).annotate(total=Sum("event_bytes")).first().values("total")
+    )
+    threads = {
+        str(key) for key in await Job.filter(organization_id=organization_id).values_list("thread_id", flat=True) if key
+    }
+    runtime = runtime_of(platform)
+    await runtime.ensure_ready()
+    saved = await checkpoints.checkpoint_bytes(runtime.checkpointer, sorted(threads))
+    return int((events or {}).get("total") or 0) + saved
+
+
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:
     """Whether an open event stream may go on: the one place a long-lived stream re-checks its
     caller (today: the organization is still active); a check that credentials were not revoked

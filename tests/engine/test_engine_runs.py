@@ -231,3 +231,26 @@ async def test_resume_value_is_kept_until_the_graph_consumed_it(make_user, jobs)
     done = await jobs.wait(actor, job["id"], "succeeded")
     row = await Job.get(id=done["id"])
     assert row.has_resume is False and row.resume_value is None
+
+
+async def test_delete_a_job_and_count_its_storage(client, platform, make_user, jobs):
+    actor = await make_user()
+    job = await jobs.create(actor, "sleep", {"seconds": 0.01, "steps": 3})
+    await jobs.wait(actor, job["id"], "succeeded")
+    used = await service.storage_used(platform, actor.organization.id)
+    assert used > 0  # its events and its checkpoint
+    running = await jobs.create(actor, "sleep", {"seconds": 60, "steps": 60})
+    await jobs.wait(actor, running["id"], "running")
+    refused = await client.delete(f"/api/v1/workers/jobs/{running['id']}", headers=actor.headers)
+    assert refused.status_code == 409
+    await jobs.action(actor, running["id"], "cancel")
+    await jobs.wait(actor, running["id"], "cancelled")
+    for job_id in (job["id"], running["id"]):
+        response = await client.delete(f"/api/v1/workers/jobs/{job_id}", headers=actor.headers)
+        assert response.status_code == 204
+        assert (await client.get(f"/api/v1/workers/jobs/{job_id}", headers=actor.headers)).status_code == 404
+    assert await service.storage_used(platform, actor.organization.id) == 0
+    other = await make_user()
+    mine = await jobs.create(actor, "echo", {})
+    await jobs.wait(actor, mine["id"], "succeeded")
+    assert (await client.delete(f"/api/v1/workers/jobs/{mine['id']}", headers=other.headers)).status_code == 404
