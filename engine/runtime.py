@@ -618,16 +618,11 @@ async def after_finish(
     status, checkpoint pruning and waking the next queued run."""
     from vetrai.engine.webhooks import send_webhook
 
-    if runtime is not None:
+    stateless = (job.options or {}).get("on_completion") == "delete" and job.thread_id is not None
+    if stateless:
+        await Thread.filter(id=job.thread_id).delete()
+    elif runtime is not None:
         await runtime._update_thread(job, "error" if status in ("failed", "timed_out") else "idle")
-        try:
-            if (job.options or {}).get("on_completion") == "delete" and job.thread_id is not None:
-                await Thread.filter(id=job.thread_id).delete()
-                await runtime.checkpointer.adelete_thread(str(job.thread_id))
-            elif job.thread_id is None or job.thread_id == job.id:
-                await checkpoints.prune_thread(runtime.checkpointer, str(job.id))
-        except Exception:
-            log.warning("cleaning up the checkpoints of run %s failed", job.id, exc_info=True)
     elif job.thread_id is not None and job.thread_id != job.id:
         busy = await Job.filter(thread_id=job.thread_id, status__in=("queued", "running")).exists()
         await Thread.filter(id=job.thread_id).update(status="busy" if busy else "idle", updated_at=utcnow())
@@ -637,6 +632,14 @@ async def after_finish(
     await emit(platform, job, "engine.job_finished", status, error)
     if job.webhook_url:
         await send_webhook(platform, job.id)
+    if runtime is not None:
+        try:
+            if stateless:
+                await runtime.checkpointer.adelete_thread(str(job.thread_id))
+            elif job.thread_id is None or job.thread_id == job.id:
+                await checkpoints.prune_thread(runtime.checkpointer, str(job.id))
+        except Exception:
+            log.warning("cleaning up the checkpoints of run %s failed", job.id, exc_info=True)
     await kick_next(platform, job)
 
 

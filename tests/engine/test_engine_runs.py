@@ -254,3 +254,17 @@ async def test_delete_a_job_and_count_its_storage(client, platform, make_user, j
     mine = await jobs.create(actor, "echo", {})
     await jobs.wait(actor, mine["id"], "succeeded")
     assert (await client.delete(f"/api/v1/workers/jobs/{mine['id']}", headers=other.headers)).status_code == 404
+
+
+async def test_checkpoints_are_pruned_to_the_latest_after_a_job_ends(platform, make_user, jobs):
+    actor = await make_user()
+    job = await jobs.create(actor, "sleep", {"seconds": 0.01, "steps": 4})
+    await jobs.wait(actor, job["id"], "succeeded")
+    saver = platform.state["workers"].checkpointer
+    config = {"configurable": {"thread_id": job["id"]}}
+    for _ in range(200):  # pruning follows the final status
+        kept = [item async for item in saver.alist(config)]
+        if len(kept) == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert len(kept) == 1 and kept[0].checkpoint["channel_values"].get("done") == 4
