@@ -166,6 +166,7 @@ class WorkersLangGraphState(BaseModel):
     next: list[str]
     checkpoint: dict[str, Any] | None
     checkpoint_id: str | None
+    parent_checkpoint_id: str | None = None
     metadata: dict[str, Any] | None
     created_at: str | None
     parent_checkpoint: dict[str, Any] | None

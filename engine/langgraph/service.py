@@ -430,6 +430,7 @@ def serialize_snapshot(snapshot: Any) -> dict[str, Any]:
         "next": list(snapshot.next),
         "checkpoint": current,
         "checkpoint_id": current["checkpoint_id"] if current else None,
+        "parent_checkpoint_id": (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
         "metadata": jsonable(snapshot.metadata),
         "created_at": snapshot.created_at,
         "parent_checkpoint": checkpoint(snapshot.parent_config),
@@ -524,7 +525,13 @@ def serialize_run(job: Job) -> dict[str, Any]:
         "updated_at": job.updated_at,
         "status": STATUS.get(job.status, job.status),
         "metadata": job.metadata or {},
-        "kwargs": {"input": job.input, **{k: v for k, v in (job.options or {}).items() if k != "has_input"}},
+        "kwargs": {
+            "input": job.input,
+            **{k: v for k, v in (job.options or {}).items() if k not in ("has_input", "stream_subgraphs")},
+            "stream_mode": job.stream_mode,
+            "subgraphs": bool((job.options or {}).get("stream_subgraphs")),
+            "webhook": job.webhook_url,
+        },
         "multitask_strategy": job.multitask_strategy or "enqueue",
         "usage": job.usage,
     }
@@ -601,6 +608,7 @@ async def create_run(
         stream_mode=modes,
         multitask_strategy=strategy,
         metadata={
+            **(thread.metadata or {}),
             **(assistant["metadata"] or {}),
             **(body.get("metadata") or {}),
             "graph_id": spec.name,
