@@ -4,7 +4,7 @@ kept and ignored, so newer clients keep working)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -95,16 +95,19 @@ class WorkersLangGraphRunCreate(WorkersLangGraphBody):
     durability: Literal["sync", "async", "exit"] | None = None
 
 
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^.]+$")]
+
+
 class WorkersLangGraphStorePut(WorkersLangGraphBody):
-    namespace: list[str]
+    namespace: list[Label] = Field(min_length=1, max_length=10)
     key: str = Field(min_length=1, max_length=500)
     value: dict[str, Any]
-    ttl: float | None = Field(None, gt=0, description="Minutes.")
+    ttl: float | None = Field(None, gt=0, le=10 * 366 * 24 * 60, description="Minutes (at most ten years).")
 
 
 class WorkersLangGraphStoreDelete(WorkersLangGraphBody):
-    namespace: list[str]
-    key: str
+    namespace: list[Label] = Field(min_length=1, max_length=10)
+    key: str = Field(min_length=1, max_length=500)
 
 
 class WorkersLangGraphCronCreate(WorkersLangGraphBody):
