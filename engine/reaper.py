@@ -15,8 +15,8 @@ from tortoise.expressions import Q
 
 from vetrai.engine.clock import db_now
 from vetrai.engine.dispatch import send_run
+from vetrai.engine.finishing import after_finish
 from vetrai.engine.models import Job
-from vetrai.engine.runtime import after_finish
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.streams import add_event
 

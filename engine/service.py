@@ -375,7 +375,7 @@ async def get_job(principal: Principal, job_id: str | uuid.UUID) -> Job:
 
 
 async def _emit_finished(platform: Platform, job: Job, status: str) -> None:
-    from vetrai.engine.runtime import emit
+    from vetrai.engine.finishing import emit
 
     await emit(platform, job, "engine.job_finished", status)
 

@@ -24,8 +24,9 @@ from vetrai.core.errors import ProblemError, conflict, forbidden, not_found
 from vetrai.core.tenancy import get_scoped, scoped
 from vetrai.engine.clock import jsonable, utcnow
 from vetrai.engine.dispatch import publish_cancel
+from vetrai.engine.finishing import after_finish
 from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, StoreItem, Thread
-from vetrai.engine.runtime import after_finish, runtime_of
+from vetrai.engine.runtime import runtime_of
 from vetrai.engine.service import enqueue_run
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
 from vetrai.engine.streams import add_event
