@@ -12,7 +12,9 @@ from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, 
 from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform
 from vetrai.engine import cli, routes, service, tasks
-from vetrai.engine.runtime import REAP_TASK, runtime_of
+from vetrai.engine.dispatch import REAP_TASK
+from vetrai.engine.langgraph import routes as langgraph_routes
+from vetrai.engine.runtime import runtime_of
 from vetrai.engine.settings import WorkersSettings
 
 
@@ -38,7 +40,10 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
-    return [BlueprintSpec(routes.blueprint, "/api/v1/workers", tags=["workers"])]
+    return [
+        BlueprintSpec(routes.blueprint, "/api/v1/workers", tags=["workers"]),
+        BlueprintSpec(langgraph_routes.blueprint, "/api/v1/langgraph", tags=["langgraph"]),
+    ]
 
 
 @hookimpl
@@ -74,6 +79,9 @@ async def vetrai_shutdown(platform: Platform) -> None:
     runtime = platform.state.get("workers")
     if runtime is not None:
         await runtime.close()
+    hub = platform.state.get("workers_hub")
+    if hub is not None:
+        await hub.close()
 
 
 @hookimpl

@@ -119,7 +119,7 @@ def sleep() -> WorkflowSpec:
         output_model=SleepOutput,
         build=_build_sleep,
         timeout_seconds=3600,
-        max_attempts=1,
+        max_attempts=3,
         recursion_limit=10_100,
         to_state=lambda values: {**values, "done": 0},
         to_output=lambda state: {"slept_seconds": state["seconds"], "steps": state.get("done", 0)},

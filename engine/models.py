@@ -1,11 +1,13 @@
-"""Workflow templates, jobs and job events (app label ``workers``)."""
+"""Workflow templates, runs (the jobs API calls them jobs) and their events, assistants, threads,
+crons and store items (app label ``workers``): the tables behind both the jobs API and the
+LangGraph Server API."""
 
 from __future__ import annotations
 
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, Organization, TenantMixin
 
 JOB_STATUSES = ("queued", "running", "interrupted", "succeeded", "failed", "cancelled", "timed_out")
 FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
@@ -33,7 +35,7 @@ class WorkflowTemplate(BaseModel):
 
 
 class Job(BaseModel, TenantMixin):
-    """One run of a template, the row is the source of truth, the broker only the transport"""
+    """One run of a graph on a thread (a job is a run on its own thread), the row is the source of truth, the broker only the transport"""
 
     template: fields.ForeignKeyNullableRelation[WorkflowTemplate] = fields.ForeignKeyField(
         "workers.WorkflowTemplate", related_name=False, on_delete=fields.SET_NULL, null=True
@@ -55,6 +57,22 @@ class Job(BaseModel, TenantMixin):
     recursion_limit = fields.IntField(default=50)
     current_node = fields.CharField(max_length=200, null=True)
     idempotency_key = fields.CharField(max_length=200, null=True, db_index=True)
+    api = fields.CharField(max_length=20, default="jobs", description="jobs or langgraph: the API that created it")
+    thread_id = fields.UUIDField(null=True, db_index=True, description="The thread it runs on (a job: its own id)")
+    assistant_id = fields.UUIDField(null=True)
+    assistant_version = fields.IntField(null=True)
+    graph_version = fields.CharField(max_length=50, default="", description="Version of the workflow package")
+    multitask_strategy = fields.CharField(max_length=20, null=True)
+    stream_mode = fields.JSONField(default=list, description="LangGraph stream modes recorded as events")
+    options = fields.JSONField(
+        default=dict, description="LangGraph run options: config, context, command, checkpoint_id, interrupts"
+    )
+    metadata = fields.JSONField(default=dict)
+    usage = fields.JSONField(null=True, description="Tokens used: input, output, total and by model")
+    fence = fields.IntField(default=0, description="Fencing token: raised by every claim, checked by every write")
+    reason = fields.CharField(max_length=50, null=True, description="Why it ended as it did (worker_lost, ...)")
+    event_count = fields.IntField(default=0)
+    event_bytes = fields.BigIntField(default=0, description="Bytes of its stored events (storage usage)")
     webhook_url = fields.CharField(max_length=2000, null=True)
     cancel_requested = fields.BooleanField(default=False)
     lease_owner = fields.CharField(max_length=100, null=True)
@@ -67,6 +85,7 @@ class Job(BaseModel, TenantMixin):
 
     class Meta:
         table = "workers_job"
+        unique_together = (("organization", "idempotency_key"),)
 
 
 class JobEvent(Model):
@@ -83,3 +102,101 @@ class JobEvent(Model):
 
     class Meta:
         table = "workers_job_event"
+
+
+class Assistant(BaseModel, TenantMixin):
+    """An organization's assistant: a graph with its own config, context and metadata, versioned"""
+
+    user_id = fields.UUIDField(null=True)
+    graph_id = fields.CharField(max_length=200, db_index=True)
+    name = fields.CharField(max_length=200, default="")
+    description = fields.TextField(null=True)
+    config = fields.JSONField(default=dict)
+    context = fields.JSONField(default=dict)
+    metadata = fields.JSONField(default=dict)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "workers_assistant"
+
+
+class AssistantVersion(Model):
+    """One saved version of an assistant (every update adds one)"""
+
+    id = fields.BigIntField(primary_key=True)
+    assistant: fields.ForeignKeyRelation[Assistant] = fields.ForeignKeyField(
+        "workers.Assistant", related_name=False, on_delete=fields.CASCADE, db_index=True
+    )
+    version = fields.IntField()
+    graph_id = fields.CharField(max_length=200)
+    name = fields.CharField(max_length=200, default="")
+    description = fields.TextField(null=True)
+    config = fields.JSONField(default=dict)
+    context = fields.JSONField(default=dict)
+    metadata = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "workers_assistant_version"
+        unique_together = (("assistant", "version"),)
+
+
+class Thread(BaseModel, TenantMixin):
+    """A conversation: its state lives in the checkpointer under this id"""
+
+    user_id = fields.UUIDField(null=True)
+    graph_id = fields.CharField(max_length=200, null=True)
+    status = fields.CharField(max_length=20, default="idle", db_index=True)
+    metadata = fields.JSONField(default=dict)
+    values = fields.JSONField(null=True, description="The state's values after its last run")
+    interrupts = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "workers_thread"
+
+
+class Cron(BaseModel, TenantMixin):
+    """A schedule that creates runs (on a thread or stateless) as its organization's runs"""
+
+    user_id = fields.UUIDField(null=True)
+    assistant_id = fields.UUIDField()
+    graph_id = fields.CharField(max_length=200)
+    thread_id = fields.UUIDField(null=True)
+    schedule = fields.CharField(max_length=200)
+    timezone = fields.CharField(max_length=100, default="UTC")
+    payload = fields.JSONField(default=dict)
+    metadata = fields.JSONField(default=dict)
+    end_time = fields.DatetimeField(null=True)
+    next_run_date = fields.DatetimeField(null=True, db_index=True)
+    enabled = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "workers_cron"
+
+
+class StoreItem(BaseModel, TenantMixin):
+    """A long-term memory item, its namespace is its organization's and never shared"""
+
+    namespace = fields.CharField(max_length=1000, description="Namespace labels joined by '.'")
+    key = fields.CharField(max_length=500)
+    value = fields.JSONField(default=dict)
+    expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "workers_store_item"
+        unique_together = (("organization", "namespace", "key"),)
+
+
+class RunQuota(Model):
+    """Runs created per organization and month: the monthly limit is one conditional UPDATE"""
+
+    id = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "core.Organization", related_name=False, on_delete=fields.CASCADE
+    )
+    month = fields.CharField(max_length=7)
+    runs = fields.IntField(default=0)
+
+    class Meta:
+        table = "workers_run_quota"
+        unique_together = (("organization", "month"),)

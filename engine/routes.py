@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import json
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
@@ -13,11 +13,11 @@ from quart_schema import (
     validate_response,
 )
 
-from vetrai.core.auth import current_principal, require_role, require_scope
+from vetrai.core.auth import Principal, current_principal, require_role, require_scope
 from vetrai.core.errors import ProblemError
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import ORG_ADMIN
-from vetrai.core.platform import current_platform
+from vetrai.core.platform import Platform, current_platform
 from vetrai.engine import service
 from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.schemas import (
@@ -37,6 +37,7 @@ from vetrai.engine.schemas import (
     WorkersTemplateUpdate,
 )
 from vetrai.engine.settings import WorkersSettings
+from vetrai.engine.streams import hub_of
 
 blueprint = Blueprint("workers", __name__)
 
@@ -150,6 +151,14 @@ async def get_job(job_id: str) -> dict:
     return service.serialize_job(await service.get_job(await current_principal(), job_id))
 
 
+@blueprint.delete("/jobs/<job_id>")
+@require_scope("workers:write")
+async def delete_job(job_id: str) -> tuple[str, int]:
+    """Delete a finished or interrupted job with its events and checkpoints (409 while queued or running)."""
+    await service.delete_job(current_platform(), await current_principal(), job_id)
+    return "", 204
+
+
 @blueprint.post("/jobs/<job_id>/cancel")
 @require_scope("workers:write")
 @validate_response(WorkersJobOut, 202)
@@ -204,35 +213,59 @@ async def job_events(job_id: str) -> Response | dict:
     after = _last_event_id(query.after)
     if query.format == "json":
         return {"items": [service.serialize_event(event) for event in await service.job_events(job, after)]}
-    settings = current_platform().plugin_settings("workers", WorkersSettings)
-    response = Response(_stream(job, after, settings), mimetype="text/event-stream")
+    platform = current_platform()
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    stream = _stream(platform, await current_principal(), job, after, settings)
+    response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     response.timeout = None
     return response
 
 
-async def _stream(job: Job, after: int | None, settings: WorkersSettings) -> AsyncIterator[bytes]:
-    last: JobEvent | None = None
-    quiet_since = time.monotonic()
+async def _stream(
+    platform: Platform, principal: Principal, job: Job, after: int | None, settings: WorkersSettings
+) -> AsyncIterator[bytes]:
+    """Subscribe first, replay the stored events after ``after`` once, then send what is
+    published; the database is read again only after a quiet keep-alive period."""
     yield b"retry: 2000\n\n"
-    while True:
-        status = await Job.filter(id=job.id).first().values_list("status", flat=True)
-        events = await service.job_events(job, after, limit=500)
-        for event in events:
-            payload = WorkersEventOut.model_validate(service.serialize_event(event)).model_dump_json()
-            yield f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n".encode()
-            after, last = event.id, event
-            quiet_since = time.monotonic()
-        if events:
-            continue
-        if status is None:
-            return
-        if last is None:
-            last = await JobEvent.filter(job_id=job.id).order_by("-id").first()
-        if service.stream_finished(status, last):
-            return
-        if time.monotonic() - quiet_since >= settings.keepalive_seconds:
-            yield b": keep-alive\n\n"
-            quiet_since = time.monotonic()
-        await asyncio.sleep(settings.event_poll_seconds)
+    async with hub_of(platform).subscribe(job.id) as queue:
+        last: dict | None = None
+        while True:
+            for event in await service.job_events(job, after, limit=500):
+                item = service.serialize_event(event)
+                yield _sse(item)
+                after, last = event.id, item
+            if last is None:
+                stored = await JobEvent.filter(job_id=job.id).exclude(type="stream").order_by("-id").first()
+                last = service.serialize_event(stored) if stored is not None else None
+            if last is not None and _ends(last):
+                return
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=settings.keepalive_seconds)
+                except TimeoutError:
+                    if not await service.stream_allowed(platform, principal):
+                        return
+                    yield b": keep-alive\n\n"
+                    break  # catch up from the database (a lost pub/sub message, a finished run)
+                if item.get("type") == "stream" or (after is not None and item["id"] <= after):
+                    continue
+                yield _sse(item)
+                after, last = item["id"], item
+                if _ends(item):
+                    return
+            if await Job.filter(id=job.id).count() == 0:
+                return
+
+
+def _sse(item: dict) -> bytes:
+    # Keys sorted: a live event and its replay from the database (PostgreSQL's jsonb reorders
+    # keys) are the same bytes.
+    item = {**item, "data": json.loads(json.dumps(item["data"], sort_keys=True))}
+    payload = WorkersEventOut.model_validate(item).model_dump_json()
+    return f"id: {item['id']}\nevent: {item['type']}\ndata: {payload}\n\n".encode()
+
+
+def _ends(item: dict) -> bool:
+    return item.get("type") == "status" and (item.get("data") or {}).get("status") in service.STREAM_END

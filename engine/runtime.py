@@ -1,60 +1,48 @@
-"""Executing jobs: atomic claim, lease + heartbeat, LangGraph checkpoints, cancel, retries, reaper.
+"""The run loop: claim a run, execute its graph with checkpoints, stream its events, settle it.
 
 Every process that runs tasks (``vetrai serve`` with the in-memory broker, ``vetrai worker``
-with Redis) builds one ``Runtime`` lazily on its first job. The job row is the source of
-truth: ``claim`` is one conditional UPDATE, so a duplicate delivery (taskiq-redis streams
-redeliver long tasks) does nothing, and every later write is conditional on still holding
-the lease. Cancellation reaches the run through Redis pub/sub (or directly in the same
-process), with the heartbeat polling the cancel flag as a fallback.
+with Redis) builds one ``Runtime`` lazily on its first run. The run row is the source of truth:
+``claims.claim`` is one conditional UPDATE that raises the fencing token, so a duplicate delivery
+does nothing and every later write of the attempt is conditional on the token. An attempt whose
+heartbeat can no longer renew its lease stops. Cancellation reaches the run through Redis pub/sub
+(or directly in the same process), with a poll of the cancel flag as a fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import os
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from tortoise.expressions import F, Q
-
-from vetrai.core.models import Organization
-from vetrai.core.outbound import (
-    PrivateAddressError,
-    ensure_public_host,
-    guarded_client,
-    hmac_sha256_hex,
-)
 from vetrai.core.pubsub import subscribe_forever
-from vetrai.core.tenancy import limits_of
-from vetrai.engine.models import FINISHED, Job, JobEvent
+from vetrai.engine import checkpoints
+from vetrai.engine.claims import claim, held, renew
+from vetrai.engine.clock import db_now, jsonable, utcnow
+from vetrai.engine.dispatch import cancel_channel, send_run
+from vetrai.engine.finishing import after_finish, emit, kick_next
+from vetrai.engine.models import Job, Thread
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
+from vetrai.engine.streams import EventLimitExceeded, LeaseLost, add_event
+from vetrai.engine.usage import UsageRecorder
 
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
+__all__ = ["Runtime", "runtime_of", "utcnow"]
+
 log = logging.getLogger("vetrai.engine")
-RUN_TASK = "workers.run_job"
-REAP_TASK = "workers.reap"
-WEBHOOK_TASK = "workers.deliver_webhook"
 CANCEL_POLL_SECONDS = 0.5
-ADVISORY_LOCK = 0x766574726169  # "vetrai": serializes checkpointer setup across processes
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+# LangGraph stream modes the run loop always asks for (the jobs API's events and the run's
+# current node); a LangGraph run adds the modes its client asked for.
+BASE_MODES = ("updates", "custom", "tasks", "messages")
+LANGGRAPH_MODES = {"values", "updates", "custom", "messages", "messages-tuple", "debug", "tasks", "checkpoints"}
 
 
 def error_of(exc: BaseException) -> dict[str, str]:
@@ -64,34 +52,6 @@ def error_of(exc: BaseException) -> dict[str, str]:
 
 class NotRetryable(Exception):
     """A failure another attempt cannot fix (unknown workflow, output not matching its model)."""
-
-
-async def add_event(job_id: uuid.UUID, type_: str, data: Any = None, node: str | None = None) -> JobEvent:
-    if data is None:
-        data = {}
-    elif not isinstance(data, dict):
-        data = {"value": data}
-    return await JobEvent.create(job_id=job_id, type=type_, node=node, data=jsonable(data))
-
-
-async def send_run(platform: Platform, job_id: uuid.UUID | str) -> None:
-    task = platform.broker.find_task(RUN_TASK)
-    if task is None:  # pragma: no cover - registered by vetrai_tasks
-        raise RuntimeError(f"task {RUN_TASK} is not registered")
-    await task.kiq(str(job_id))
-
-
-async def publish_cancel(platform: Platform, job_id: uuid.UUID) -> None:
-    """Tell the process holding the run (this one or another) to cancel it now."""
-    runtime: Runtime | None = platform.state.get("workers")
-    if runtime is not None:
-        runtime.cancel_local(str(job_id), "cancel")
-    if platform.redis is not None:
-        await platform.redis.publish(cancel_channel(platform), str(job_id))
-
-
-def cancel_channel(platform: Platform) -> str:
-    return f"{platform.settings.redis_prefix}workers:cancel"
 
 
 @dataclass
@@ -124,48 +84,20 @@ class Runtime:
             if self.checkpointer is not None:
                 return
             enforce_strict_msgpack()
-            await self._open_checkpointer()
+            self.checkpointer, self._close_checkpointer = await checkpoints.open_checkpointer(
+                self.platform.settings.resolved_database_url, self.settings.checkpoint_pool_size
+            )
             if self.platform.redis is not None:
                 self._spawn(self._listen_cancels())
             self._spawn(self._poll_cancels())
-
-    async def _open_checkpointer(self) -> None:
-        url = self.platform.settings.resolved_database_url
-        if url.startswith("sqlite"):
-            import aiosqlite
-            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-            path = url.removeprefix("sqlite://").split("?", 1)[0]
-            target = ":memory:" if ":memory:" in path else f"{path}.checkpoints"
-            # Autocommit: the saver's INSERT and COMMIT are two awaits, and a run cancelled between
-            # them (a cancel, a lost lease, a drain) left an open write transaction that locked
-            # every other connection to the file out ("database is locked").
-            conn = await aiosqlite.connect(target, isolation_level=None)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            saver = AsyncSqliteSaver(conn)
-            await saver.setup()
-            self.checkpointer, self._close_checkpointer = saver, conn.close
-            return
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
-
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=max(2, self.settings.checkpoint_pool_size),
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-            open=False,
-        )
-        await pool.open(wait=True)
-        saver = AsyncPostgresSaver(pool)
-        async with pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK,))
-            try:
-                await saver.setup()
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK,))
-        self.checkpointer, self._close_checkpointer = saver, pool.close
+            if self.platform.runs_tasks:
+                log.info(
+                    "run loop %s ready: lease %gs, heartbeat %gs, cancels via %s",
+                    self.worker_id,
+                    self.settings.lease_seconds,
+                    self.settings.heartbeat_seconds,
+                    "Redis pub/sub" if self.platform.redis is not None else "this process",
+                )
 
     def graph_for(self, spec: WorkflowSpec) -> Any:
         graph = self._graphs.get(spec.name)
@@ -181,7 +113,7 @@ class Runtime:
         return task
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs; running ones stop at once, release their lease and are re-queued
+        """Stop taking runs; running ones stop at once, release their lease and are re-queued
         (their checkpoints stay, so the next attempt continues where they were)."""
         self.closing = True
         runs = list(self.runs.values())
@@ -203,12 +135,12 @@ class Runtime:
     async def _listen_cancels(self) -> None:
         redis = self.platform.redis
         assert redis is not None
-        await subscribe_forever(
-            redis,
-            cancel_channel(self.platform),
-            lambda data: self.cancel_local(data.decode(), "cancel"),
-            name="cancel listener",
-        )
+
+        def on_message(data: bytes) -> None:
+            job_id, _, reason = data.decode().partition(":")
+            self.cancel_local(job_id, reason or "cancel")
+
+        await subscribe_forever(redis, cancel_channel(self.platform), on_message, name="cancel listener")
 
     async def _poll_cancels(self) -> None:
         """One query per process and half second while runs are held: cancels requested on
@@ -263,35 +195,12 @@ class Runtime:
             run.done.set()
 
     async def claim(self, key: uuid.UUID) -> Job | None:
-        now = utcnow()
-        claimable = (Q(status="queued") & (Q(run_after__isnull=True) | Q(run_after__lte=now))) | Q(
-            status="running", lease_expires_at__lt=now
-        )
-        claimed = await Job.filter(Q(id=key) & claimable).update(
-            status="running",
-            lease_owner=self.worker_id,
-            lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds),
-            attempts=F("attempts") + 1,
-            claimed_at=now,
-            updated_at=now,
-        )
-        if not claimed:
-            return None
-        job = await Job.get(id=key)
-        organization = await Organization.get_or_none(id=job.organization_id)
-        limit = limits_of(organization)["max_concurrent_jobs"] if organization else 0
-        ahead = await (
-            Job.filter(organization_id=job.organization_id, status="running")
-            .order_by("claimed_at", "id")
-            .limit(max(limit, 0))
-            .values_list("id", flat=True)
-        )
-        if job.id not in ahead:
-            # Over the organization's concurrency limit: back to the queue; a finishing run
-            # of the same organization (or the reaper) sends it again.
-            await Job.filter(id=key, lease_owner=self.worker_id, status="running").update(
-                status="queued", lease_owner=None, lease_expires_at=None, attempts=F("attempts") - 1, queued_at=now
-            )
+        job = await claim(key, self.worker_id, self.settings.lease_seconds)
+        if job is None or job.thread_id is None or job.thread_id == job.id:
+            return job
+        busy = await Job.filter(thread_id=job.thread_id, status="running").exclude(id=job.id).exists()
+        if busy:  # an earlier run of the thread still runs (enqueue): it wakes this one when done
+            await held(job).update(status="queued", lease_owner=None, lease_expires_at=None, queued_at=utcnow())
             return None
         return job
 
@@ -302,13 +211,16 @@ class Runtime:
         first = job.started_at is None
         if first:
             job.started_at = utcnow()
-            await Job.filter(id=job.id).update(started_at=job.started_at)
-        await add_event(job.id, "status", {"status": "running", "attempt": job.attempts})
+            await held(job).update(started_at=job.started_at)
+        await self._event(job, "status", {"status": "running", "attempt": job.attempts})
+        if job.thread_id is not None:
+            await Thread.filter(id=job.thread_id).update(status="busy", updated_at=utcnow())
         if first:
             await self._emit(job, "engine.job_started", "running")
-        spec = get_workflow(job.workflow)
+        entry = get_workflow(job.workflow)
         heartbeat = asyncio.create_task(self._heartbeat(job, run))
-        run.task = asyncio.create_task(self._execute(spec, job, run))
+        usage = UsageRecorder()
+        run.task = asyncio.create_task(self._execute(entry, job, run, usage))
         if run.reason:
             run.task.cancel()
         try:
@@ -319,88 +231,193 @@ class Runtime:
                 run.reason = run.reason or "drain"
                 run.task.cancel()
                 await asyncio.wait({run.task})
-                await self._settle(job, run)
+                await self._settle(job, run, usage)
                 raise
         finally:
             heartbeat.cancel()
-        return await self._settle(job, run)
+        return await self._settle(job, run, usage)
 
-    async def _execute(self, spec: WorkflowSpec | None, job: Job, run: Run) -> tuple[str, Any]:
-        if spec is None:
-            raise NotRetryable(f"workflow {job.workflow!r} is not installed on this worker")
+    async def _event(self, job: Job, type_: str, data: Any = None, node: str | None = None) -> None:
+        await add_event(
+            self.platform, job.id, type_, data, node, fence=job.fence, max_events=self.settings.max_events_per_run
+        )
+
+    def _config(self, entry: WorkflowSpec, job: Job, usage: UsageRecorder) -> dict[str, Any]:
+        options = job.options or {}
+        config: dict[str, Any] = dict(options.get("config") or {})
+        configurable = {
+            **(config.get("configurable") or {}),
+            "thread_id": str(job.thread_id or job.id),
+            "run_id": str(job.id),
+            "attempt": job.attempts,
+            "organization_id": str(job.organization_id),  # type: ignore[attr-defined]
+            "user_id": str(job.user_id) if job.user_id else None,
+            "assistant_id": str(job.assistant_id) if job.assistant_id else None,
+            "graph_id": entry.name,
+        }
+        if options.get("checkpoint_id") and job.attempts == 1:
+            configurable["checkpoint_id"] = options["checkpoint_id"]
+        config["configurable"] = configurable
+        config["recursion_limit"] = int(config.get("recursion_limit") or job.recursion_limit)
+        config["metadata"] = {**(config.get("metadata") or {}), **(job.metadata or {}), "run_id": str(job.id)}
+        config["callbacks"] = [usage]
+        return config
+
+    async def _payload(self, entry: WorkflowSpec, job: Job, graph: Any, config: dict[str, Any]) -> Any:
         from langgraph.types import Command
 
-        graph = self.graph_for(spec)
-        config: dict[str, Any] = {
-            "configurable": {"thread_id": str(job.id), "attempt": job.attempts},
-            "recursion_limit": job.recursion_limit,
-        }
-        payload: Any
+        options = job.options or {}
         if job.has_resume:
-            payload = Command(resume=job.resume_value)
-            await Job.filter(id=job.id).update(has_resume=False, resume_value=None)
-        elif await self.checkpointer.aget_tuple(config) is not None:
-            payload = None  # resume from the last checkpoint: finished nodes are not run again
-        else:
-            payload = spec.to_state(job.input)
+            return Command(resume=job.resume_value)
+        latest = await self.checkpointer.aget_tuple(
+            {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+        )
+        own_thread = job.thread_id is None or job.thread_id == job.id
+        mine = own_thread or (latest is not None and (latest.metadata or {}).get("run_id") == str(job.id))
+        if job.attempts > 1 and latest is not None and mine:
+            return None  # resume from the last checkpoint: finished nodes are not run again
+        command = options.get("command")
+        if command:
+            return Command(
+                resume=command.get("resume"),
+                update=command.get("update"),
+                goto=command.get("goto") or (),
+            )
+        if job.api == "langgraph":
+            return job.input if options.get("has_input", True) else None
+        return entry.to_state(job.input)
+
+    async def _execute(self, entry: WorkflowSpec | None, job: Job, run: Run, usage: UsageRecorder) -> tuple[str, Any]:
+        if entry is None:
+            raise NotRetryable(f"workflow {job.workflow!r} is not installed on this worker")
+        graph = self.graph_for(entry)
+        config = self._config(entry, job, usage)
+        payload = await self._payload(entry, job, graph, config)
+        requested = [mode for mode in (job.stream_mode or []) if mode in LANGGRAPH_MODES]
+        modes = sorted({*BASE_MODES, *("messages" if m == "messages-tuple" else m for m in requested)})
+        options = job.options or {}
+        kwargs: dict[str, Any] = {"stream_mode": modes}
+        for name in ("interrupt_before", "interrupt_after"):
+            if options.get(name):
+                kwargs[name] = options[name]
+        if options.get("context") is not None:
+            kwargs["context"] = options["context"]
+        if options.get("durability"):
+            kwargs["durability"] = options["durability"]
+        if options.get("stream_subgraphs"):
+            kwargs["subgraphs"] = True
+        writer = StreamWriter(self, job, requested)
         current: str | None = None
         async with asyncio.timeout(job.timeout_seconds):
-            async for mode, chunk in graph.astream(payload, config, stream_mode=["updates", "custom", "tasks"]):
+            async for item in graph.astream(payload, config, **kwargs):
+                namespace: tuple[str, ...] = ()
+                if kwargs.get("subgraphs"):
+                    namespace, mode, chunk = item
+                else:
+                    mode, chunk = item
+                if job.has_resume:  # LangGraph has the resume value in its checkpoint now
+                    await held(job).update(has_resume=False, resume_value=None)
+                    job.has_resume = False
+                await writer.write(mode, chunk, namespace)
+                if namespace:
+                    continue
                 if mode == "tasks":
                     if "input" in chunk:  # a node starts: it is the job's current node
                         current = chunk.get("name")
-                        await Job.filter(id=job.id).update(current_node=current)
+                        if not await held(job).update(current_node=current):
+                            raise LeaseLost(str(job.id))
                 elif mode == "updates":
                     for node, update in chunk.items():
                         if node == "__interrupt__":
-                            await add_event(
-                                job.id, "interrupt", {"values": [getattr(item, "value", item) for item in update]}
+                            await self._event(
+                                job, "interrupt", {"values": [getattr(item, "value", item) for item in update]}
                             )
                             continue
-                        await add_event(
-                            job.id, "node", update if isinstance(update, dict) else {"value": update}, node=node
-                        )
-                else:
-                    await add_event(job.id, "progress", chunk, node=current)
-            state = await graph.aget_state(config)
+                        await self._event(job, "node", update if isinstance(update, dict) else {"value": update}, node)
+                elif mode == "custom":
+                    await self._event(job, "progress", chunk, node=current)
+                elif mode == "messages":
+                    await self._token(job, chunk)
+            state = await graph.aget_state({"configurable": {"thread_id": config["configurable"]["thread_id"]}})
         interrupts = list(getattr(state, "interrupts", ()) or ())
+        values = jsonable(dict(state.values) if isinstance(state.values, dict) else {"value": state.values})
+        job.thread_values = values  # type: ignore[attr-defined]
+        job.thread_interrupts = {  # type: ignore[attr-defined]
+            task.id: [
+                {"value": jsonable(item.value), "id": item.id, "response_schema": None} for item in task.interrupts
+            ]
+            for task in state.tasks
+            if task.interrupts
+        }
         if interrupts:
             return "interrupted", [jsonable(item.value) for item in interrupts]
-        try:
-            output = spec.output_model.model_validate(spec.to_output(dict(state.values))).model_dump(mode="json")
-        except Exception as exc:
-            raise NotRetryable(f"the output does not match {spec.output_model.__name__}: {exc}") from exc
+        if job.api == "langgraph" or entry.plain:
+            output = values
+        else:
+            spec = entry
+            try:
+                output = spec.output_model.model_validate(spec.to_output(dict(state.values))).model_dump(mode="json")
+            except Exception as exc:
+                raise NotRetryable(f"the output does not match {spec.output_model.__name__}: {exc}") from exc
+        if len(jsonable_bytes(output)) > self.settings.max_output_bytes:
+            raise NotRetryable(f"the output is larger than {self.settings.max_output_bytes} bytes")
         return "succeeded", output
 
+    async def _token(self, job: Job, chunk: Any) -> None:
+        """A chat model's streamed text as a ``token`` event of the jobs API."""
+        message, metadata = chunk
+        text = getattr(message, "content", "")
+        if not isinstance(text, str) or not text:
+            return
+        model = (metadata or {}).get("ls_model_name") or (getattr(message, "response_metadata", None) or {}).get(
+            "model_name"
+        )
+        node = (metadata or {}).get("langgraph_node")
+        await self._event(job, "token", {"text": text, "node": node, "model": model}, node=node)
+
     async def _heartbeat(self, job: Job, run: Run) -> None:
+        """Renew the lease; stop the attempt when it is lost, or when renewing has failed for
+        longer than the lease (another worker may have claimed the run by now)."""
         interval = max(0.05, self.settings.heartbeat_seconds)
+        renewed_at = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
-                renewed = await Job.filter(id=job.id, lease_owner=self.worker_id, status="running").update(
-                    lease_expires_at=utcnow() + timedelta(seconds=self.settings.lease_seconds)
-                )
-                if not renewed:
+                if not await renew(job, self.settings.lease_seconds):
+                    log.warning("run %s lost its lease (fence %s): stopping this attempt", job.id, job.fence)
                     self.cancel_local(str(job.id), "lease_lost")
                     return
+                renewed_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("heartbeat of job %s failed", job.id)
+                log.exception("heartbeat of run %s failed", job.id)
+                if time.monotonic() - renewed_at > self.settings.lease_seconds:
+                    log.warning("run %s could not renew its lease in time: stopping this attempt", job.id)
+                    self.cancel_local(str(job.id), "lease_lost")
+                    return
 
-    async def _settle(self, job: Job, run: Run) -> str:
+    async def _settle(self, job: Job, run: Run, usage: UsageRecorder) -> str:
         task = run.task
         assert task is not None
+        job.usage = usage.summary() or job.usage
         if task.cancelled():
             reason = run.reason or "drain"
-            if reason == "cancel":
+            if reason in ("cancel", "interrupt"):
                 await self._finish(job, "cancelled")
+                return "cancelled"
+            if reason == "rollback":
+                await self._finish(job, "cancelled")
+                await Job.filter(id=job.id).delete()
                 return "cancelled"
             if reason == "lease_lost":
                 return "lost"
             await self._release(job)
             return "queued"
         exc = task.exception()
+        if isinstance(exc, LeaseLost):
+            log.warning("run %s attempt %s stopped: its lease was lost", job.id, job.attempts)
+            return "lost"
         if exc is None:
             status, value = task.result()
             if status == "interrupted":
@@ -415,9 +432,10 @@ class Runtime:
                 error={"type": "TimeoutError", "message": f"the run took longer than {job.timeout_seconds:g} s"},
             )
             return "timed_out"
-        if not isinstance(exc, NotRetryable):
+        retryable = not isinstance(exc, NotRetryable | EventLimitExceeded)
+        if retryable:
             log.warning("job %s attempt %s failed: %r", job.id, job.attempts, exc, exc_info=exc)
-        if not isinstance(exc, NotRetryable) and job.attempts < job.max_attempts:
+        if retryable and job.attempts < job.max_attempts:
             await self._retry_later(job, error_of(exc))
             return "queued"
         await self._finish(job, "failed", error=error_of(exc))
@@ -425,12 +443,9 @@ class Runtime:
 
     # --- state transitions --------------------------------------------------------------------
 
-    def _mine(self, job: Job) -> Any:
-        return Job.filter(id=job.id, lease_owner=self.worker_id, status="running")
-
     async def _finish(self, job: Job, status: str, output: Any = None, error: dict[str, str] | None = None) -> bool:
         now = utcnow()
-        updated = await self._mine(job).update(
+        updated = await held(job).update(
             status=status,
             output=output,
             error=error,
@@ -438,39 +453,51 @@ class Runtime:
             lease_owner=None,
             lease_expires_at=None,
             interrupt=None,
+            usage=job.usage,
             updated_at=now,
         )
         if not updated:
             return False
-        if output is not None:
-            await add_event(job.id, "output", output)
-        await add_event(job.id, "status", {"status": status, **({"error": error} if error else {})})
-        await self._emit(job, "engine.job_finished", status, error)
-        if job.webhook_url:
-            self._spawn(self._send_webhook(job.id))
-        await self._kick_next(job)
+        await after_finish(self.platform, job, status, output=output, error=error, runtime=self)
         return True
 
     async def _interrupted(self, job: Job, values: list[Any]) -> None:
-        updated = await self._mine(job).update(
-            status="interrupted", interrupt=values, lease_owner=None, lease_expires_at=None, updated_at=utcnow()
+        updated = await held(job).update(
+            status="interrupted",
+            interrupt=values,
+            lease_owner=None,
+            lease_expires_at=None,
+            usage=job.usage,
+            updated_at=utcnow(),
         )
         if updated:
-            await add_event(job.id, "status", {"status": "interrupted", "interrupts": values})
-            await self._kick_next(job)
+            await self._update_thread(job, "interrupted")  # before the event that wakes waiting clients
+            await add_event(self.platform, job.id, "status", {"status": "interrupted", "interrupts": values})
+            await kick_next(self.platform, job)
+
+    async def _update_thread(self, job: Job, status: str) -> None:
+        if job.thread_id is None or job.thread_id == job.id:
+            return
+        values = getattr(job, "thread_values", None)
+        changes: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+        if values is not None:
+            changes["values"] = values
+        changes["interrupts"] = getattr(job, "thread_interrupts", None) or {}
+        await Thread.filter(id=job.thread_id).update(**changes)
 
     async def _release(self, job: Job) -> None:
-        now = utcnow()
-        updated = await self._mine(job).update(
+        updated = await held(job).update(
             status="queued",
             lease_owner=None,
             lease_expires_at=None,
-            attempts=F("attempts") - 1,
-            queued_at=now,
-            updated_at=now,
+            attempts=job.attempts - 1,
+            queued_at=utcnow(),
+            updated_at=utcnow(),
         )
         if updated:
-            await add_event(job.id, "status", {"status": "queued", "reason": "worker shutdown"})
+            await add_event(self.platform, job.id, "status", {"status": "queued", "reason": "worker shutdown"})
+            await add_event(self.platform, job.id, "requeued", {"reason": "drained"})
+            log.info("run %s released by %s (drain) and re-queued", job.id, self.worker_id)
             if not self.platform.runs_tasks or self.platform.redis is not None:
                 try:
                     await send_run(self.platform, job.id)
@@ -479,8 +506,8 @@ class Runtime:
 
     async def _retry_later(self, job: Job, error: dict[str, str]) -> None:
         delay = job.retry_backoff_seconds * 2 ** max(0, job.attempts - 1)
-        now = utcnow()
-        updated = await self._mine(job).update(
+        now = await db_now()
+        updated = await held(job).update(
             status="queued",
             error=error,
             lease_owner=None,
@@ -490,49 +517,74 @@ class Runtime:
             updated_at=now,
         )
         if updated:
-            await add_event(job.id, "retry", {"attempt": job.attempts, "error": error, "delay_seconds": delay})
+            await add_event(
+                self.platform, job.id, "retry", {"attempt": job.attempts, "error": error, "delay_seconds": delay}
+            )
             self._spawn(self._send_later(job.id, delay))
 
     async def _send_later(self, job_id: uuid.UUID, delay: float) -> None:
         await asyncio.sleep(delay)
         await send_run(self.platform, job_id)
 
-    async def _kick_next(self, job: Job) -> None:
-        """A slot of the organization is free: send its oldest job that was sent back to the queue
-        (over the concurrency limit, or drained); fresh jobs have their own message in flight."""
-        now = utcnow()
-        waiting = await (
-            Job.filter(organization_id=job.organization_id, status="queued", claimed_at__isnull=False)
-            .filter(Q(run_after__isnull=True) | Q(run_after__lte=now))
-            .order_by("created_at")
-            .limit(1)
-            .values_list("id", flat=True)
-        )
-        if waiting:
-            waiting = waiting[0]
-            try:
-                await send_run(self.platform, waiting)
-            except Exception:
-                log.warning("could not send queued job %s; the reaper will", waiting)
-
     async def _emit(self, job: Job, name: str, status: str, error: dict[str, str] | None = None) -> None:
-        data: dict[str, Any] = {
-            "job_id": str(job.id),
-            "template": job.template_name,
-            "status": status,
-            "user_id": str(job.user_id) if job.user_id else None,
-        }
-        if error:
-            data["error"] = error
-        await self.platform.events.emit(name, data, organization_id=job.organization_id, actor_id=job.user_id)
-
-    async def _send_webhook(self, job_id: uuid.UUID) -> None:
-        task = self.platform.broker.find_task(WEBHOOK_TASK)
-        if task is not None:
-            await task.kiq(str(job_id), 1)
+        await emit(self.platform, job, name, status, error)
 
 
-# --- tasks (module functions so tests and the CLI can call them directly) ------------------------
+def jsonable_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, default=str).encode()
+
+
+class StreamWriter:
+    """Records the LangGraph stream modes a client asked for as ``stream`` events: ``data`` is
+    ``{"event": <SSE event name>, "data": <payload>}``, exactly what the SSE stream sends."""
+
+    def __init__(self, runtime: Runtime, job: Job, requested: list[str]) -> None:
+        self.runtime = runtime
+        self.job = job
+        self.requested = set(requested)
+        self.messages: dict[str, Any] = {}
+
+    async def write(self, mode: str, chunk: Any, namespace: tuple[str, ...]) -> None:
+        if not self.requested:
+            return
+        suffix = "|" + "|".join(namespace) if namespace else ""
+        if mode == "messages":
+            message, metadata = chunk
+            if "messages-tuple" in self.requested:
+                await self._send("messages" + suffix, [message, metadata])
+            if "messages" in self.requested:
+                await self._partial(message, metadata, suffix)
+            return
+        if mode not in self.requested:
+            return
+        if mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+            chunk = {**chunk, "__interrupt__": [_interrupt_json(item) for item in chunk["__interrupt__"]]}
+        await self._send(mode + suffix, chunk)
+
+    async def _partial(self, message: Any, metadata: Any, suffix: str) -> None:
+        key = getattr(message, "id", None) or "message"
+        if key not in self.messages:
+            self.messages[key] = message
+            await self._send("messages/metadata" + suffix, {key: {"metadata": metadata}})
+        else:
+            try:
+                self.messages[key] = self.messages[key] + message
+            except TypeError:
+                self.messages[key] = message
+        from langchain_core.messages import message_chunk_to_message
+
+        await self._send("messages/partial" + suffix, [message_chunk_to_message(self.messages[key])])
+
+    async def _send(self, event: str, data: Any) -> None:
+        await self.runtime._event(self.job, "stream", {"event": event, "data": data})
+
+
+def _interrupt_json(item: Any) -> Any:
+    if hasattr(item, "value"):
+        return {"value": jsonable(item.value), "id": getattr(item, "id", None)}
+    return jsonable(item)
 
 
 def runtime_of(platform: Platform) -> Runtime:
@@ -540,74 +592,3 @@ def runtime_of(platform: Platform) -> Runtime:
     if runtime is None:
         runtime = platform.state["workers"] = Runtime(platform)
     return runtime
-
-
-async def reap(platform: Platform) -> dict[str, int]:
-    """Re-send running jobs whose lease expired and queued jobs nobody picked up."""
-    settings = platform.plugin_settings("workers", WorkersSettings)
-    now = utcnow()
-    expired = await Job.filter(status="running", lease_expires_at__lt=now).limit(200).values_list("id", flat=True)
-    stale = await (
-        Job.filter(status="queued", queued_at__lt=now - timedelta(seconds=settings.stale_queued_seconds))
-        .filter(Q(run_after__isnull=True) | Q(run_after__lte=now))
-        .order_by("queued_at")
-        .limit(200)
-        .values_list("id", flat=True)
-    )
-    if stale:
-        await Job.filter(id__in=stale, status="queued").update(queued_at=now)
-    for job_id in [*expired, *stale]:
-        await send_run(platform, job_id)
-    return {"expired": len(expired), "stale": len(stale)}
-
-
-def webhook_secret(platform: Platform) -> str:
-    return hmac.new(
-        platform.settings.resolved_secret_key.encode(), b"vetrai-workers-webhook", hashlib.sha256
-    ).hexdigest()
-
-
-async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> bool:
-    """POST the finished job, signed ``X-VetrAI-Signature: t=<unix>,v1=<hex HMAC-SHA256>``."""
-    import httpx
-
-    from vetrai.engine.service import serialize_job
-
-    settings = platform.plugin_settings("workers", WorkersSettings)
-    job = await Job.get_or_none(id=job_id)
-    if job is None or not job.webhook_url or job.status not in FINISHED:
-        return False
-    body = json.dumps({"event": "engine.job_finished", "job": serialize_job(job)}, default=str).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "VetrAI-Webhooks",
-        "X-VetrAI-Event": "engine.job_finished",
-        "X-VetrAI-Delivery": f"{job.id}:{attempt}",
-        "X-VetrAI-Signature": f"t={timestamp},v1={hmac_sha256_hex(webhook_secret(platform), timestamp, body)}",
-    }
-    if not settings.webhook_allow_private:
-        try:
-            await ensure_public_host(job.webhook_url)
-        except PrivateAddressError as exc:
-            log.warning("webhook of job %s refused: %s (VETRAI_WORKERS_WEBHOOK_ALLOW_PRIVATE)", job.id, exc)
-            return False
-        except OSError as exc:
-            log.warning("webhook of job %s: cannot resolve its host: %s", job.id, exc)
-            return False
-    try:
-        # Checks the address it connects to: a host re-resolving to a private one is refused.
-        async with guarded_client(timeout=10, allow_private=settings.webhook_allow_private) as client:
-            response = await client.post(job.webhook_url, content=body, headers=headers)
-        if response.status_code < 300:
-            return True
-        problem = f"HTTP {response.status_code}"
-    except (httpx.HTTPError, PrivateAddressError, OSError) as exc:
-        problem = repr(exc)
-    log.warning("webhook of job %s attempt %s failed: %s", job.id, attempt, problem)
-    if attempt < settings.webhook_max_attempts:
-        await asyncio.sleep(min(300.0, 2 ** (attempt - 1)))
-        task = platform.broker.find_task(WEBHOOK_TASK)
-        if task is not None:
-            await task.kiq(job_id, attempt + 1)
-    return False

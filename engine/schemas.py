@@ -133,6 +133,13 @@ class WorkersJobOut(BaseModel):
     cancel_requested: bool
     idempotency_key: str | None
     webhook_url: str | None
+    thread_id: uuid.UUID | None = Field(None, description="The thread it ran on (a job: its own id).")
+    assistant_id: uuid.UUID | None = None
+    graph_version: str = Field("", description="Version of the workflow package that ran it.")
+    usage: dict[str, Any] | None = Field(
+        None, description="Tokens its chat models used: input_tokens, output_tokens, total_tokens, by_model."
+    )
+    reason: str | None = Field(None, description="Why it ended so, when not obvious (worker_lost).")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -160,7 +167,7 @@ class WorkersResume(BaseModel):
 
 class WorkersEventOut(BaseModel):
     id: int = Field(description="Sequence number (the SSE id; resume with Last-Event-ID).")
-    type: Literal["status", "node", "progress", "interrupt", "output", "retry"]
+    type: Literal["status", "node", "progress", "interrupt", "output", "retry", "requeued", "token", "stream"]
     node: str | None
     data: dict[str, Any]
     time: datetime

@@ -11,15 +11,20 @@ from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from vetrai.core.auth import Principal
-from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, unprocessable
+from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
+from vetrai.core.models import Organization
 from vetrai.core.platform import Platform
-from vetrai.core.tenancy import ensure_quota, get_scoped, scoped
-from vetrai.engine.models import FINISHED, Job, JobEvent, WorkflowTemplate
-from vetrai.engine.runtime import add_event, publish_cancel, send_run, utcnow
+from vetrai.core.tenancy import get_scoped, limits_of, scoped
+from vetrai.engine.clock import utcnow
+from vetrai.engine.dispatch import publish_cancel, send_run
+from vetrai.engine.models import FINISHED, Job, JobEvent, RunQuota, WorkflowTemplate
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
+from vetrai.engine.streams import add_event
+from vetrai.engine.streams import serialize_event as serialize_event
 
 log = logging.getLogger("vetrai.engine")
 STREAM_END = frozenset({*FINISHED, "interrupted"})
@@ -206,16 +211,17 @@ def serialize_job(job: Job) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "idempotency_key": job.idempotency_key,
         "webhook_url": job.webhook_url,
+        "thread_id": job.thread_id,
+        "assistant_id": job.assistant_id,
+        "graph_version": job.graph_version,
+        "usage": job.usage,
+        "reason": job.reason,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "duration_ms": duration,
     }
-
-
-def serialize_event(event: JobEvent) -> dict[str, Any]:
-    return {"id": event.id, "type": event.type, "node": event.node, "data": event.data, "time": event.created_at}
 
 
 async def _resolve_template(principal: Principal, template_id: uuid.UUID | None, name: str | None) -> WorkflowTemplate:
@@ -260,7 +266,6 @@ async def create_job(
     """Validate, insert ``queued`` and send ``run_job``; returns (job, created)."""
     if principal.organization_id is None:
         raise forbidden("jobs belong to an organization")
-    settings = platform.plugin_settings("workers", WorkersSettings)
     row = await _resolve_template(principal, template_id, template)
     spec = get_workflow(row.workflow)
     if spec is None:
@@ -269,29 +274,16 @@ async def create_job(
         )
     defaults = {**spec.defaults(), **(row.defaults or {})}
     values = validate_input(spec, {**defaults.get("input", {}), **(input or {})})
-    now = utcnow()
-    if idempotency_key:
-        existing = (
-            await Job.filter(
-                organization_id=principal.organization_id,
-                idempotency_key=idempotency_key,
-                created_at__gte=now - timedelta(hours=settings.idempotency_hours),
-            )
-            .order_by("-created_at")
-            .first()
-        )
-        if existing is not None:
-            return existing, False
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = await Job.filter(organization_id=principal.organization_id, created_at__gte=month_start).count()
-    await ensure_quota(principal.organization_id, "max_monthly_jobs", used)
-    job = await Job.create(
-        organization_id=principal.organization_id,
+    job_id = uuid.uuid4()
+    return await enqueue_run(
+        platform,
+        principal,
+        id=job_id,
+        thread_id=job_id,
         template_id=row.id,
         template_name=row.name,
         workflow=row.workflow,
-        user_id=principal.user_id,
-        status="queued",
+        graph_version=spec.version,
         input=values,
         max_attempts=int(defaults["max_attempts"]),
         timeout_seconds=float(defaults["timeout_seconds"]),
@@ -299,10 +291,71 @@ async def create_job(
         recursion_limit=int(defaults["recursion_limit"]),
         idempotency_key=idempotency_key,
         webhook_url=webhook_url,
-        queued_at=now,
     )
-    await add_event(job.id, "status", {"status": "queued"})
-    await send_run(platform, job.id)
+
+
+async def _seed_quota(organization_id: uuid.UUID, month: str, since: datetime) -> None:
+    if await RunQuota.exists(organization_id=organization_id, month=month):
+        return
+    used = await Job.filter(organization_id=organization_id, created_at__gte=since).count()
+    try:
+        await RunQuota.create(organization_id=organization_id, month=month, runs=used)
+    except IntegrityError:  # another create seeded it at the same moment
+        pass
+
+
+async def enqueue_run(
+    platform: Platform, principal: Principal, *, send: bool = True, **values: Any
+) -> tuple[Job, bool]:
+    """Insert a ``queued`` run and send it; returns (run, created).
+
+    The monthly quota is one conditional UPDATE of the organization's counter and the
+    idempotency key a unique constraint, both in the transaction that inserts the run, so two
+    simultaneous creates can neither pass the limit nor create the same key twice."""
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    organization_id = principal.organization_id
+    assert organization_id is not None
+    now = utcnow()
+    idempotency_key = values.get("idempotency_key")
+    if idempotency_key:
+        window_start = now - timedelta(hours=settings.idempotency_hours)
+        existing = await Job.get_or_none(organization_id=organization_id, idempotency_key=idempotency_key)
+        if existing is not None and existing.created_at >= window_start:
+            return existing, False
+        if existing is not None:  # an expired key is free again
+            await Job.filter(id=existing.id, created_at__lt=window_start).update(idempotency_key=None)
+    since = month_start(now)
+    month = since.strftime("%Y-%m")
+    await _seed_quota(organization_id, month, since)
+    organization = await Organization.get(id=organization_id)
+    maximum = limits_of(organization)["max_monthly_jobs"]
+    try:
+        async with in_transaction():
+            counted = await RunQuota.filter(organization_id=organization_id, month=month, runs__lt=maximum).update(
+                runs=F("runs") + 1
+            )
+            if not counted:
+                raise quota_exceeded(
+                    f"max_monthly_jobs of the {organization.plan!r} plan is {maximum}; upgrade the plan to add more",
+                    limit="max_monthly_jobs",
+                    maximum=maximum,
+                    current=maximum,
+                )
+            job = await Job.create(
+                organization_id=organization_id,
+                user_id=principal.user_id,
+                status="queued",
+                queued_at=now,
+                **values,
+            )
+    except IntegrityError:
+        existing = await Job.get_or_none(organization_id=organization_id, idempotency_key=idempotency_key)
+        if idempotency_key and existing is not None:
+            return existing, False
+        raise
+    await add_event(platform, job.id, "status", {"status": "queued"})
+    if send:
+        await send_run(platform, job.id)
     return job, True
 
 
@@ -322,17 +375,9 @@ async def get_job(principal: Principal, job_id: str | uuid.UUID) -> Job:
 
 
 async def _emit_finished(platform: Platform, job: Job, status: str) -> None:
-    await platform.events.emit(
-        "engine.job_finished",
-        {
-            "job_id": str(job.id),
-            "template": job.template_name,
-            "status": status,
-            "user_id": str(job.user_id) if job.user_id else None,
-        },
-        organization_id=job.organization_id,  # type: ignore[attr-defined]
-        actor_id=job.user_id,
-    )
+    from vetrai.engine.finishing import emit
+
+    await emit(platform, job, "engine.job_finished", status)
 
 
 async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> Job:
@@ -344,7 +389,7 @@ async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> J
     if await Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(
         status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
     ):
-        await add_event(job.id, "status", {"status": "cancelled"})
+        await add_event(platform, job.id, "status", {"status": "cancelled"})
         await _emit_finished(platform, job, "cancelled")
     elif await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):
         await publish_cancel(platform, job.id)
@@ -382,7 +427,7 @@ async def resume_job(platform: Platform, principal: Principal, job_id: str, valu
     )
     if not updated:
         raise conflict("the job is no longer interrupted")
-    await add_event(job.id, "status", {"status": "queued", "reason": "resume"})
+    await add_event(platform, job.id, "status", {"status": "queued", "reason": "resume"})
     await send_run(platform, job.id)
     await job.refresh_from_db()
     return job
@@ -410,14 +455,57 @@ async def retry_job(platform: Platform, principal: Principal, job_id: str) -> Jo
     )
     if not updated:
         raise conflict("the job changed meanwhile")
-    await add_event(job.id, "status", {"status": "queued", "reason": "retry"})
+    await add_event(platform, job.id, "status", {"status": "queued", "reason": "retry"})
     await send_run(platform, job.id)
     await job.refresh_from_db()
     return job
 
 
+async def delete_job(platform: Platform, principal: Principal, job_id: str) -> None:
+    """A finished or interrupted job goes with its events and checkpoints (409 while queued or running)."""
+    from vetrai.engine.runtime import runtime_of
+
+    job = await get_job(principal, job_id)
+    if not await Job.filter(id=job.id).exclude(status__in=["queued", "running"]).delete():
+        raise conflict(f"the job is {job.status}: cancel it first")
+    if job.thread_id is None or job.thread_id == job.id:
+        runtime = runtime_of(platform)
+        await runtime.ensure_ready()
+        await runtime.checkpointer.adelete_thread(str(job.id))
+
+
+async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
+    """Bytes the organization's runs keep: their events and their threads' checkpoints (what
+    counts toward ``max_storage_bytes`` for the engine)."""
+    from tortoise.functions import Sum
+
+    from vetrai.engine import checkpoints
+    from vetrai.engine.runtime import runtime_of
+
+    events = (
+        await Job.filter(organization_id=organization_id).annotate(total=Sum("event_bytes")).first().values("total")
+    )
+    threads = {
+        str(key) for key in await Job.filter(organization_id=organization_id).values_list("thread_id", flat=True) if key
+    }
+    runtime = runtime_of(platform)
+    await runtime.ensure_ready()
+    saved = await checkpoints.checkpoint_bytes(runtime.checkpointer, sorted(threads))
+    return int((events or {}).get("total") or 0) + saved
+
+
+async def stream_allowed(platform: Platform, principal: Principal) -> bool:
+    """Whether an open event stream may go on: the one place a long-lived stream re-checks its
+    caller (today: the organization is still active); a check that credentials were not revoked
+    belongs here too."""
+    if principal.organization_id is None:
+        return True
+    return await platform.organization_is_active(principal.organization_id)
+
+
 async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:
-    query = JobEvent.filter(job_id=job.id)
+    """The jobs API's events of a run (the LangGraph stream chunks are the other API's)."""
+    query = JobEvent.filter(job_id=job.id).exclude(type="stream")
     if after is not None:
         query = query.filter(id__gt=after)
     return await query.order_by("id").limit(limit)

@@ -18,11 +18,19 @@ class WorkersSettings(BaseSettings):
         30.0, description="A queued job untouched this long is sent to the broker again by the reaper."
     )
     idempotency_hours: float = Field(24.0, description="How long an idempotency_key returns the job it first created.")
-    event_poll_seconds: float = Field(0.2, description="How often an open event stream looks for new job events.")
-    keepalive_seconds: float = Field(15.0, description="Interval of keep-alive comments on an idle event stream.")
+    keepalive_seconds: float = Field(
+        15.0,
+        description="Interval of keep-alive comments on an idle event stream (it also re-reads the database then).",
+    )
     webhook_max_attempts: int = Field(5, description="Deliveries tried per job webhook (exponential backoff from 1 s).")
     webhook_allow_private: bool = Field(
         False,
         description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF).",
+    )
+    max_events_per_run: int = Field(
+        10_000, description="Events one run may write (node updates, progress, tokens); past it the run fails."
+    )
+    max_output_bytes: int = Field(
+        5_000_000, description="Largest output (JSON bytes) a run may return; a larger one fails the run."
     )
     checkpoint_pool_size: int = Field(10, description="Largest psycopg pool of the LangGraph Postgres checkpointer.")

@@ -1,8 +1,11 @@
 """Workflow templates as code: the ``WorkflowSpec`` and the ``vetrai.workflows`` registry.
 
-A distribution exposes entry points in the group ``vetrai.workflows``; each names either a
-``WorkflowSpec`` or a zero-argument factory returning one. vetrai's built-ins are registered
-the same way in its own pyproject.toml, so ``vetrai serve`` has them with nothing else installed.
+A distribution exposes entry points in the group ``vetrai.workflows``; each names a
+``WorkflowSpec``, a plain LangGraph graph (a ``StateGraph`` or a compiled graph) or a
+zero-argument factory returning either, exactly what a ``langgraph.json`` "graphs" entry may
+name. ``VETRAI_LANGGRAPH_CONFIG=path/to/langgraph.json`` adds that project's graphs. vetrai's
+built-ins are registered the same way in its own pyproject.toml, so ``vetrai serve`` has them
+with nothing else installed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from functools import lru_cache  # noqa: E402
 from importlib.metadata import entry_points  # noqa: E402
 from typing import Any  # noqa: E402
 
-from pydantic import BaseModel  # noqa: E402
+from pydantic import BaseModel, ConfigDict  # noqa: E402
 
 log = logging.getLogger("vetrai.engine")
 GROUP = "vetrai.workflows"
@@ -69,6 +72,7 @@ class WorkflowSpec:
     resume_model: type[BaseModel] | None = None
     to_state: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
     to_output: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
+    plain: bool = False
 
     def defaults(self) -> dict[str, Any]:
         return {
@@ -79,25 +83,112 @@ class WorkflowSpec:
         }
 
 
-def _load(value: Any) -> WorkflowSpec:
-    spec = value() if callable(value) and not isinstance(value, WorkflowSpec) else value
-    if not isinstance(spec, WorkflowSpec):
-        raise TypeError(f"expected a WorkflowSpec, got {type(spec).__name__}")
-    return spec
+class AnyObject(BaseModel):
+    """Any JSON object (the input and output of a plain graph: its state)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _is_graph(value: Any) -> bool:
+    from langgraph.graph import StateGraph
+    from langgraph.pregel import Pregel
+
+    return isinstance(value, StateGraph | Pregel)
+
+
+def _uncompiled(graph: Any) -> Any:
+    """The ``StateGraph`` of a graph: the engine compiles it with its own checkpointer."""
+    from langgraph.graph import StateGraph
+
+    if isinstance(graph, StateGraph):
+        return graph
+    builder = getattr(graph, "builder", None)
+    if isinstance(builder, StateGraph):
+        return builder
+    raise TypeError(f"{type(graph).__name__} is not a StateGraph or a compiled StateGraph")
+
+
+def plain_spec(name: str, graph: Any, description: str = "", version: str = "") -> WorkflowSpec:
+    """A ``WorkflowSpec`` for a plain graph: its state in, its state out."""
+    builder = _uncompiled(graph)
+    return WorkflowSpec(
+        name=name,
+        version=version,
+        description=description or f"The LangGraph graph {name!r}.",
+        input_model=AnyObject,
+        output_model=AnyObject,
+        build=lambda: builder,
+        plain=True,
+    )
+
+
+def _load(name: str, value: Any, version: str = "") -> WorkflowSpec:
+    if isinstance(value, WorkflowSpec):
+        return value
+    if _is_graph(value):
+        return plain_spec(name, value, version=version)
+    if callable(value):
+        return _load(name, value(), version)
+    raise TypeError(f"expected a WorkflowSpec, a graph or a factory, got {type(value).__name__}")
+
+
+def _config_graphs() -> list[tuple[str, Callable[[], Any]]]:
+    """The graphs of ``VETRAI_LANGGRAPH_CONFIG`` as (graph id, loader of ``path.py:attribute``)."""
+    import importlib
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    location = os.environ.get("VETRAI_LANGGRAPH_CONFIG")
+    if not location:
+        return []
+    path = Path(location).resolve()
+    graphs = json.loads(path.read_text()).get("graphs") or {}
+    found: list[tuple[str, Callable[[], Any]]] = []
+    for graph_id, target in graphs.items():
+        target = target["path"] if isinstance(target, dict) else target
+        module_path, _, attribute = str(target).rpartition(":")
+
+        def load(module_path: str = module_path, attribute: str = attribute, graph_id: str = graph_id) -> Any:
+            if module_path.endswith(".py") or "/" in module_path:
+                file = (path.parent / module_path).resolve()
+                module_spec = importlib.util.spec_from_file_location(f"vetrai_langgraph_{graph_id}", file)
+                if module_spec is None or module_spec.loader is None:
+                    raise ImportError(f"cannot load {file}")
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[module_spec.name] = module  # typing.get_type_hints looks the module up
+                module_spec.loader.exec_module(module)
+            else:
+                module = importlib.import_module(module_path)
+            return getattr(module, attribute)
+
+        found.append((graph_id, load))
+    return found
 
 
 @lru_cache(maxsize=1)
 def workflows() -> dict[str, WorkflowSpec]:
     """Every installed workflow by name; a broken or duplicate entry point is logged and skipped."""
     found: dict[str, WorkflowSpec] = {}
-    for entry in sorted(entry_points(group=GROUP), key=lambda item: (item.dist.name if item.dist else "", item.name)):
+    sources: list[tuple[str, str, Callable[[], Any], str]] = [
+        (entry.name, entry.value, entry.load, entry.dist.version if entry.dist else "")
+        for entry in sorted(
+            entry_points(group=GROUP), key=lambda item: (item.dist.name if item.dist else "", item.name)
+        )
+    ]
+    try:
+        sources += [(name, f"langgraph.json:{name}", loader, "") for name, loader in _config_graphs()]
+    except (OSError, ValueError):
+        log.exception("VETRAI_LANGGRAPH_CONFIG could not be read")
+    for name, where, loader, version in sources:
         try:
-            spec = _load(entry.load())
+            spec = _load(name, loader(), version)
         except Exception:
-            log.exception("workflow entry point %s (%s) failed to load", entry.name, entry.value)
+            log.exception("workflow entry point %s (%s) failed to load", name, where)
             continue
         if spec.name in found:
-            log.error("workflow %r from %s is already registered; skipped", spec.name, entry.value)
+            log.error("workflow %r from %s is already registered; skipped", spec.name, where)
             continue
         found[spec.name] = spec
     return found

@@ -1,11 +1,15 @@
-"""The engine's taskiq tasks; the work is in ``runtime`` so tests and the CLI can call it."""
+"""The engine's taskiq tasks; the work is in the run loop, the reaper and webhooks so tests and
+the CLI can call it directly."""
 
 from __future__ import annotations
 
 from taskiq import AsyncBroker
 
 from vetrai.core.platform import current_platform
-from vetrai.engine.runtime import REAP_TASK, RUN_TASK, WEBHOOK_TASK, deliver_webhook, reap, runtime_of
+from vetrai.engine.dispatch import REAP_TASK, RUN_TASK, WEBHOOK_TASK
+from vetrai.engine.reaper import reap
+from vetrai.engine.runtime import runtime_of
+from vetrai.engine.webhooks import deliver_webhook
 
 
 async def run_job(job_id: str) -> str | None:

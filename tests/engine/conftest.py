@@ -24,7 +24,6 @@ POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
 FAST_ENV = {
     "VETRAI_WORKERS_HEARTBEAT_SECONDS": "0.5",
     "VETRAI_WORKERS_LEASE_SECONDS": "2",
-    "VETRAI_WORKERS_EVENT_POLL_SECONDS": "0.05",
     "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "1",
     "VETRAI_WORKERS_KEEPALIVE_SECONDS": "0.1",
     "VETRAI_WORKERS_WEBHOOK_ALLOW_PRIVATE": "true",  # the tests' webhook receivers listen on loopback
@@ -46,10 +45,13 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """The app with its lifespan running; on Postgres with a taskiq Receiver consuming its
     Redis stream in this process (mark a test ``no_worker`` to leave jobs to other processes)."""
+    from quart.testing.app import TestApp
+
     from vetrai.core.app import create_app
 
     application = create_app(settings, extra_plugins=[EventRecorder()])
-    async with application.test_app() as test_app:
+    # Generous start/stop timeouts: the first start migrates a fresh database on a shared, busy machine.
+    async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
         if POSTGRES and not request.node.get_closest_marker("no_worker"):
             async with in_process_worker(test_app.app.extensions["vetrai"]):
                 yield test_app

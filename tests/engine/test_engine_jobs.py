@@ -30,7 +30,10 @@ async def test_echo_round_trip(make_user, jobs, recorded_events):
         await asyncio.sleep(0.02)
     assert names == [
         ("engine.job_started", {"job_id": job["id"], "template": "echo", "status": "running", "user_id": actor.id}),
-        ("engine.job_finished", {"job_id": job["id"], "template": "echo", "status": "succeeded", "user_id": actor.id}),
+        (
+            "engine.job_finished",
+            {"job_id": job["id"], "template": "echo", "status": "succeeded", "user_id": actor.id, "usage": None},
+        ),
     ]
 
 
@@ -83,7 +86,9 @@ async def test_cancel_stops_a_running_job(make_user, jobs, recorded_events):
         if finished:
             break
         await asyncio.sleep(0.02)
-    assert finished == [{"job_id": job["id"], "template": "sleep", "status": "cancelled", "user_id": actor.id}]
+    assert finished == [
+        {"job_id": job["id"], "template": "sleep", "status": "cancelled", "user_id": actor.id, "usage": None}
+    ]
 
 
 async def test_interrupt_and_resume(make_user, jobs):

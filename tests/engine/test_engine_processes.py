@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from vetrai.engine.dispatch import send_run
 from vetrai.engine.models import Job
-from vetrai.engine.runtime import send_run
 
 VETRAI = str(Path(sys.executable).with_name("vetrai"))
 pytestmark = pytest.mark.no_worker

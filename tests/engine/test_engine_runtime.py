@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from vetrai.core.outbound import hmac_sha256_hex
 from vetrai.engine import service
 from vetrai.engine.models import Job, JobEvent
-from vetrai.engine.runtime import Runtime, deliver_webhook, reap, utcnow, webhook_secret
+from vetrai.engine.reaper import reap
+from vetrai.engine.runtime import Runtime, utcnow
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, workflows
+from vetrai.engine.webhooks import deliver_webhook, webhook_secret
 
 CALLS: Counter[str] = Counter()
 

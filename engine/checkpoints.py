@@ -1,0 +1,110 @@
+"""LangGraph checkpointers: AsyncSqliteSaver beside the SQLite database, AsyncPostgresSaver on its
+own psycopg pool; pruning a finished thread down to its latest checkpoint; their size."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+ADVISORY_LOCK = 0x766574726169  # "vetrai": serializes checkpointer setup across processes
+
+
+async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """The saver for this database and the coroutine function that closes it."""
+    if database_url.startswith("sqlite"):
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        target = ":memory:" if ":memory:" in path else f"{path}.checkpoints"
+        # Autocommit: the saver's INSERT and COMMIT are two awaits, and a run cancelled between
+        # them (a cancel, a lost lease, a drain) left an open write transaction that locked
+        # every other connection to the file out ("database is locked").
+        conn = await aiosqlite.connect(target, isolation_level=None)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        return saver, conn.close
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=max(2, pool_size),
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+    )
+    await pool.open(wait=True)
+    saver = AsyncPostgresSaver(pool)
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK,))
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK,))
+    return saver, pool.close
+
+
+async def prune_thread(saver: Any, thread_id: str) -> int:
+    """Keep only the latest checkpoint of a thread whose run ended (its state and history
+    stay readable as one step); returns how many were removed."""
+    checkpoints = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]
+    old = [
+        item.config["configurable"]["checkpoint_id"]
+        for item in checkpoints[1:]
+        if item.config["configurable"].get("checkpoint_ns", "") == ""
+    ]
+    if not old:
+        return 0
+    await _delete_checkpoints(saver, thread_id, old)
+    return len(old)
+
+
+async def _delete_checkpoints(saver: Any, thread_id: str, checkpoint_ids: list[str]) -> None:
+    marks = ", ".join("?" for _ in checkpoint_ids)
+    if hasattr(saver, "conn") and not hasattr(saver.conn, "connection"):  # aiosqlite
+        for table in ("checkpoints", "writes"):
+            await saver.conn.execute(
+                f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id IN ({marks})",
+                (thread_id, *checkpoint_ids),
+            )
+        return
+    async with saver.conn.connection() as conn:
+        for table in ("checkpoints", "checkpoint_writes"):
+            await conn.execute(
+                f"DELETE FROM {table} WHERE thread_id = %s AND checkpoint_ns = '' AND checkpoint_id = ANY(%s)",
+                (thread_id, checkpoint_ids),
+            )
+
+
+async def checkpoint_bytes(saver: Any, thread_ids: list[str]) -> int:
+    """Bytes of the stored checkpoints and pending writes of these threads."""
+    if not thread_ids:
+        return 0
+    if hasattr(saver, "conn") and not hasattr(saver.conn, "connection"):
+        marks = ", ".join("?" for _ in thread_ids)
+        total = 0
+        for table, columns in (("checkpoints", "length(checkpoint) + length(metadata)"), ("writes", "length(value)")):
+            async with saver.conn.execute(
+                f"SELECT COALESCE(SUM({columns}), 0) FROM {table} WHERE thread_id IN ({marks})", tuple(thread_ids)
+            ) as cursor:
+                row = await cursor.fetchone()
+                total += int(row[0] or 0)
+        return total
+    async with saver.conn.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT (SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0)"
+            " FROM checkpoints WHERE thread_id = ANY(%(ids)s))"
+            " + (SELECT COALESCE(SUM(length(blob)), 0) FROM checkpoint_blobs WHERE thread_id = ANY(%(ids)s))"
+            " + (SELECT COALESCE(SUM(length(blob)), 0) FROM checkpoint_writes WHERE thread_id = ANY(%(ids)s))"
+            " AS total",
+            {"ids": thread_ids},
+        )
+        row = await cursor.fetchone()
+        return int(row["total"] or 0)
+
+
+async def delete_thread(saver: Any, thread_id: str) -> None:
+    await saver.adelete_thread(thread_id)

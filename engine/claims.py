@@ -1,0 +1,83 @@
+"""Claims and leases: which attempt holds a run.
+
+A claim is one conditional UPDATE that raises the run's fencing token (``fence``); every later
+write of that attempt is conditional on the token, so an attempt whose lease expired and whose
+run was claimed again can no longer change it. Lease times are the database's clock. A lost
+lease counts as an attempt: a run that kills its worker every time ends ``failed`` with reason
+``worker_lost`` instead of being claimed forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import F, Q
+
+from vetrai.core.models import Organization
+from vetrai.core.tenancy import limits_of
+from vetrai.engine.clock import db_now
+from vetrai.engine.models import Job
+
+log = logging.getLogger("vetrai.engine")
+
+
+def held(job: Job) -> Any:
+    """The run, only while this attempt (its fencing token) still holds it."""
+    return Job.filter(id=job.id, fence=job.fence, status="running")
+
+
+def claimable(now: datetime) -> Q:
+    queued = Q(status="queued") & (Q(run_after__isnull=True) | Q(run_after__lte=now))
+    lost = Q(status="running", lease_expires_at__lt=now, attempts__lt=F("max_attempts"))
+    return queued | lost
+
+
+async def claim(key: uuid.UUID, worker_id: str, lease_seconds: float) -> Job | None:
+    """Take the run for one attempt, or None (someone else has it, it is finished, over its
+    organization's concurrency limit, or its organization is deactivated)."""
+    now = await db_now()
+    claimed = await Job.filter(Q(id=key) & claimable(now)).update(
+        status="running",
+        lease_owner=worker_id,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+        attempts=F("attempts") + 1,
+        fence=F("fence") + 1,
+        claimed_at=now,
+        updated_at=now,
+    )
+    if not claimed:
+        return None
+    job = await Job.get(id=key)
+    organization = await Organization.get_or_none(id=job.organization_id)  # type: ignore[attr-defined]
+    if organization is None or not organization.is_active:
+        await _unclaim(job, now)
+        log.info("run %s not started: its organization is deactivated", job.id)
+        return None
+    limit = limits_of(organization)["max_concurrent_jobs"]
+    ahead = await (
+        Job.filter(organization_id=job.organization_id, status="running")  # type: ignore[attr-defined]
+        .order_by("claimed_at", "id")
+        .limit(max(limit, 0))
+        .values_list("id", flat=True)
+    )
+    if job.id not in ahead:
+        # Over the organization's concurrency limit: back to the queue; a finishing run
+        # of the same organization (or the reaper) sends it again.
+        await _unclaim(job, now)
+        return None
+    log.info("run %s claimed by %s (attempt %s, fence %s)", job.id, worker_id, job.attempts, job.fence)
+    return job
+
+
+async def _unclaim(job: Job, now: datetime) -> None:
+    await held(job).update(
+        status="queued", lease_owner=None, lease_expires_at=None, attempts=F("attempts") - 1, queued_at=now
+    )
+
+
+async def renew(job: Job, lease_seconds: float) -> bool:
+    now = await db_now()
+    return bool(await held(job).update(lease_expires_at=now + timedelta(seconds=lease_seconds)))

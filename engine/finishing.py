@@ -1,0 +1,101 @@
+"""What follows the end of a run, wherever it ended (the run loop, the reaper, a cancel from the
+API): the thread's status, the final events, the domain event, the webhook, checkpoint clean-up
+and waking the next queued run."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tortoise.expressions import Q
+
+from vetrai.engine import checkpoints
+from vetrai.engine.clock import utcnow
+from vetrai.engine.dispatch import send_run
+from vetrai.engine.models import Job, Thread
+from vetrai.engine.streams import add_event
+
+if TYPE_CHECKING:
+    from vetrai.core.platform import Platform
+    from vetrai.engine.runtime import Runtime
+
+log = logging.getLogger("vetrai.engine")
+
+
+async def emit(platform: Platform, job: Job, name: str, status: str, error: dict[str, str] | None = None) -> None:
+    data: dict[str, Any] = {
+        "job_id": str(job.id),
+        "template": job.template_name,
+        "status": status,
+        "user_id": str(job.user_id) if job.user_id else None,
+    }
+    if error:
+        data["error"] = error
+    if name == "engine.job_finished":
+        data["usage"] = job.usage
+    await platform.events.emit(name, data, organization_id=job.organization_id, actor_id=job.user_id)  # type: ignore[attr-defined]
+
+
+async def after_finish(
+    platform: Platform,
+    job: Job,
+    status: str,
+    *,
+    output: Any = None,
+    error: dict[str, str] | None = None,
+    runtime: Runtime | None = None,
+) -> None:
+    """What follows a final status: its events, the domain event, the webhook, the thread's
+    status, checkpoint pruning and waking the next queued run."""
+    from vetrai.engine.webhooks import send_webhook
+
+    stateless = (job.options or {}).get("on_completion") == "delete" and job.thread_id is not None
+    if stateless:
+        await Thread.filter(id=job.thread_id).delete()
+    elif runtime is not None:
+        await runtime._update_thread(job, "error" if status in ("failed", "timed_out") else "idle")
+    elif job.thread_id is not None and job.thread_id != job.id:
+        busy = await Job.filter(thread_id=job.thread_id, status__in=("queued", "running")).exists()
+        await Thread.filter(id=job.thread_id).update(status="busy" if busy else "idle", updated_at=utcnow())
+    if output is not None:
+        await add_event(platform, job.id, "output", output)
+    await add_event(platform, job.id, "status", {"status": status, **({"error": error} if error else {})})
+    await emit(platform, job, "engine.job_finished", status, error)
+    if job.webhook_url:
+        await send_webhook(platform, job.id)
+    if runtime is not None:
+        try:
+            if stateless:
+                await runtime.checkpointer.adelete_thread(str(job.thread_id))
+            elif job.thread_id is None or job.thread_id == job.id:
+                await checkpoints.prune_thread(runtime.checkpointer, str(job.id))
+        except Exception:
+            log.warning("cleaning up the checkpoints of run %s failed", job.id, exc_info=True)
+    await kick_next(platform, job)
+
+
+async def kick_next(platform: Platform, job: Job) -> None:
+    """A slot is free: send the next run of the same thread (enqueued behind this one) and the
+    organization's oldest run that was sent back to the queue (over the concurrency limit, or
+    drained); fresh runs have their own message in flight."""
+    now = utcnow()
+    ids: list[Any] = []
+    if job.thread_id is not None and job.thread_id != job.id:
+        ids += await (
+            Job.filter(thread_id=job.thread_id, status="queued")
+            .order_by("created_at")
+            .limit(1)
+            .values_list("id", flat=True)
+        )
+    ids += await (
+        Job.filter(organization_id=job.organization_id, status="queued", claimed_at__isnull=False)  # type: ignore[attr-defined]
+        .filter(Q(run_after__isnull=True) | Q(run_after__lte=now))
+        .order_by("created_at")
+        .limit(1)
+        .values_list("id", flat=True)
+    )
+    for waiting in dict.fromkeys(ids):
+        try:
+            await send_run(platform, waiting)
+        except Exception:
+            log.warning("could not send queued job %s; the reaper will", waiting)

@@ -1,0 +1,142 @@
+"""Run events: written once to the database, published once to whoever is streaming them.
+
+``add_event`` inserts the event (the durable history, replayed after ``Last-Event-ID``) and
+publishes it on the process's ``EventHub``: through Redis pub/sub when Redis is configured (every
+API process hears every worker), in-process otherwise (the in-memory broker runs jobs in the
+server). An open stream subscribes first, reads the database once for catch-up, then only waits
+on its queue; it looks at the database again only when it has been quiet for a keep-alive period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from vetrai.core.pubsub import subscribe_forever
+from vetrai.engine.clock import jsonable
+from vetrai.engine.models import Job, JobEvent
+
+if TYPE_CHECKING:
+    from vetrai.core.platform import Platform
+
+log = logging.getLogger("vetrai.engine")
+
+
+class LeaseLost(Exception):
+    """The attempt no longer holds the run (another claim raised the fencing token): stop writing."""
+
+
+class EventLimitExceeded(Exception):
+    """The run wrote more events than ``VETRAI_WORKERS_MAX_EVENTS_PER_RUN`` allows."""
+
+
+def serialize_event(event: JobEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "node": event.node, "data": event.data, "time": event.created_at}
+
+
+class EventHub:
+    """Fan-out of published run events to this process's open streams, keyed by run id."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def channel(self) -> str:
+        return f"{self.platform.settings.redis_prefix}workers:events"
+
+    async def publish(self, run_id: str, event: dict[str, Any]) -> None:
+        if self.platform.redis is not None:
+            message = json.dumps({"run_id": run_id, "event": event}, default=str)
+            try:
+                await self.platform.redis.publish(self.channel, message)
+                return
+            except Exception:
+                log.warning("publishing an event of run %s failed; local streams only", run_id, exc_info=True)
+        self._deliver(run_id, event)
+
+    def _deliver(self, run_id: str, event: dict[str, Any]) -> None:
+        for queue in self._queues.get(run_id, ()):
+            queue.put_nowait(event)
+
+    def _on_message(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return
+        self._deliver(str(message.get("run_id")), message.get("event") or {})
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, run_id: str | uuid.UUID) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        if self.platform.redis is not None and (self._listener is None or self._listener.done()):
+            self._listener = self.platform.spawn(
+                subscribe_forever(self.platform.redis, self.channel, self._on_message, name="run event listener")
+            )
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        key = str(run_id)
+        self._queues.setdefault(key, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            queues = self._queues.get(key)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    self._queues.pop(key, None)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+
+
+def hub_of(platform: Platform) -> EventHub:
+    hub = platform.state.get("workers_hub")
+    if hub is None:
+        hub = platform.state["workers_hub"] = EventHub(platform)
+    return hub
+
+
+async def add_event(
+    platform: Platform,
+    job_id: uuid.UUID | str,
+    type_: str,
+    data: Any = None,
+    node: str | None = None,
+    *,
+    fence: int | None = None,
+    max_events: int | None = None,
+) -> JobEvent:
+    """Store and publish one event. With ``fence`` (a running attempt's write) it is stored only
+    while that attempt still holds the run and the run is under ``max_events``."""
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        data = {"value": data}
+    data = jsonable(data)
+    size = len(json.dumps(data))
+    counters = {"event_count": F("event_count") + 1, "event_bytes": F("event_bytes") + size}
+    async with in_transaction():
+        if fence is None:
+            await Job.filter(id=job_id).update(**counters)
+        else:
+            query = Job.filter(id=job_id, fence=fence, status="running")
+            if max_events is not None:
+                query = query.filter(event_count__lt=max_events)
+            if not await query.update(**counters):
+                if await Job.filter(id=job_id, fence=fence, status="running").exists():
+                    raise EventLimitExceeded(f"the run wrote more than {max_events} events")
+                raise LeaseLost(str(job_id))
+        event = await JobEvent.create(job_id=job_id, type=type_, node=node, data=data)
+    await hub_of(platform).publish(str(job_id), jsonable(serialize_event(event)))
+    return event

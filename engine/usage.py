@@ -1,0 +1,22 @@
+"""Tokens a run used, from the ``usage_metadata`` of the chat models' AIMessages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import UsageMetadataCallbackHandler
+
+
+class UsageRecorder(UsageMetadataCallbackHandler):
+    """Passed in the run's ``config["callbacks"]``, so every chat model of the graph reports to it."""
+
+    def summary(self) -> dict[str, Any] | None:
+        by_model = {name: dict(usage) for name, usage in self.usage_metadata.items()}
+        if not by_model:
+            return None
+        return {
+            "input_tokens": sum(int(usage.get("input_tokens", 0)) for usage in by_model.values()),
+            "output_tokens": sum(int(usage.get("output_tokens", 0)) for usage in by_model.values()),
+            "total_tokens": sum(int(usage.get("total_tokens", 0)) for usage in by_model.values()),
+            "by_model": by_model,
+        }
