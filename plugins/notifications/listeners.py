@@ -134,8 +134,16 @@ async def _ticket(event: DomainEvent) -> None:
     await _send(event, users, "ticket_update", "support", ("email", "in_app"), data)
 
 
+JOB_STATUSES_TOLD = frozenset({"failed", "timed_out"})
+"""Finished runs worth a message: a platform running thousands of runs a minute must not mail
+(or even write an inbox row) for each success; the run's own API, stream and webhook say that."""
+
+
 async def _job_finished(event: DomainEvent) -> None:
-    """engine.job_finished: {job_id, template, status, user_id, error?}: the user who ran it."""
+    """engine.job_finished: {job_id, template, status, user_id, error?}: the user who ran it,
+    when the run failed or timed out."""
+    if event.data.get("status") not in JOB_STATUSES_TOLD:
+        return
     data = _plain(event.data)
     data.setdefault("template", "workflow")
     data.setdefault("status", "finished")

@@ -126,6 +126,10 @@ async def test_job_finished_and_payment_failed(app, platform, client, make_user,
         in_app.subject == "Job summarize failed" and in_app.body == f"Job {job['job_id']} finished: failed (timeout)."
     )
 
+    succeeded = {**job, "job_id": str(uuid.uuid4()), "status": "succeeded", "error": None}
+    await emit(app, platform, "engine.job_finished", succeeded, admin.organization, actor=member)
+    assert await Notification.filter(event="engine.job_finished").count() == 2  # a success tells nobody
+
     await emit(
         app,
         platform,
