@@ -24,6 +24,7 @@ that fails on purpose must not be a way to read the secrets it was given.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html as html_lib
 import re
 import string
@@ -38,7 +39,7 @@ from functools import wraps
 from types import FrameType, GeneratorType, TracebackType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -396,6 +397,7 @@ def _environment(autoescape: bool) -> _Sandbox:
     return _Sandbox(autoescape=autoescape, undefined=StrictUndefined, auto_reload=False, cache_size=0)
 
 
+COMPILED_TEMPLATES = 512
 TEXT_ENV = _environment(False)
 HTML_ENV = _environment(True)
 
@@ -486,9 +488,15 @@ def describe_failure(field: str, exc: BaseException) -> TemplateProblem:
     return TemplateProblem(f"{field}: {type(exc).__name__}{where}: the template failed to render")
 
 
+@functools.lru_cache(maxsize=COMPILED_TEMPLATES)
+def _compiled(source: str, html: bool) -> Template:
+    """Parsing and compiling is most of a render's cost; a source compiles once per process
+    (an edited template is another source, so nothing stale is ever used)."""
+    return (HTML_ENV if html else TEXT_ENV).from_string(source)
+
+
 def _render_one(part: Part, context: dict[str, Any]) -> str:
-    env = HTML_ENV if part.html else TEXT_ENV
-    template = env.from_string(part.source)
+    template = _compiled(part.source, part.html)
     pieces: list[str] = []
     size = 0
     for piece in template.generate(context):
