@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import cast
 
 from quart import Quart, Response, g, request
+from quart.testing.app import TestApp
 from quart_schema import QuartSchema, tag_blueprint
 from quart_schema.openapi import Info
 
@@ -34,6 +35,14 @@ access_log = logging.getLogger("vetrai.access")
 DOCS_ENDPOINTS = frozenset({"openapi", "swagger_ui", "redoc_ui", "docs_asset", "static"})
 
 
+class PlatformTestApp(TestApp):
+    """Quart's test app, given the time a start-up that migrates (or a loaded CI machine) needs:
+    Quart's 6 s default cancelled migrations half-way and left the database closed under them."""
+
+    def __init__(self, app: Quart, startup_timeout: int = 60, shutdown_timeout: int = 60) -> None:
+        super().__init__(app, startup_timeout, shutdown_timeout)
+
+
 def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[object] = ()) -> Quart:
     """Build the server. ``extra_plugins`` registers plugin objects beside the entry points."""
     settings = settings or Settings()
@@ -41,6 +50,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     platform = Platform.build(settings, extra_plugins)
 
     app = Quart("vetrai")
+    app.test_app_class = PlatformTestApp
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
     app.extensions["vetrai"] = platform

@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, TenantMixin
+from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 
 class Provider(BaseModel, TenantMixin):
@@ -23,6 +23,7 @@ class Provider(BaseModel, TenantMixin):
     class Meta:
         table = "models_provider"
         unique_together = (("organization", "name"),)
+        indexes = (tenant_list_index("models_provider"),)
 
 
 class Secret(BaseModel, TenantMixin):
@@ -36,6 +37,7 @@ class Secret(BaseModel, TenantMixin):
     class Meta:
         table = "models_secret"
         unique_together = (("organization", "name"),)
+        indexes = (tenant_list_index("models_secret"),)
 
 
 class Usage(Model):
