@@ -17,7 +17,8 @@ def text(relative: str) -> str:
 
 def test_no_project_file_points_at_a_design_document_outside_the_repo():
     files = [ROOT / "README.md", ROOT / "setup.py", ROOT / "pyproject.toml", *sorted((ROOT / "docs").glob("*.md"))]
-    assert [str(path.relative_to(ROOT)) for path in files if "DESIGN.md" in path.read_text()] == []
+    design = "DESIGN" + ".md"  # spelled apart so this file does not match its own search
+    assert [str(path.relative_to(ROOT)) for path in files if design in path.read_text()] == []
 
 
 def test_conformance_md_names_the_plugins_ci_really_runs_the_kit_on():
