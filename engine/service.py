@@ -13,7 +13,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from vetrai.core.auth import Principal
+from vetrai.core.auth import Principal, still_valid
 from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform
@@ -253,6 +253,15 @@ def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]
         raise unprocessable(errors, "the input does not match the template's input model") from None
 
 
+async def admit(spec: WorkflowSpec | Any, organization_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Let a workflow refuse a run before anything is written: a spec may carry an async
+    ``admit(organization_id, input)`` (model workflows check the organization has a provider
+    and tokens left), which raises a ``ProblemError`` to refuse."""
+    check = getattr(spec, "admit", None)
+    if check is not None:
+        await check(organization_id, values)
+
+
 async def create_job(
     platform: Platform,
     principal: Principal,
@@ -274,6 +283,7 @@ async def create_job(
         )
     defaults = {**spec.defaults(), **(row.defaults or {})}
     values = validate_input(spec, {**defaults.get("input", {}), **(input or {})})
+    await admit(spec, principal.organization_id, values)
     job_id = uuid.uuid4()
     return await enqueue_run(
         platform,
@@ -495,12 +505,10 @@ async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
 
 
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:
-    """Whether an open event stream may go on: the one place a long-lived stream re-checks its
-    caller (today: the organization is still active); a check that credentials were not revoked
-    belongs here too."""
-    if principal.organization_id is None:
-        return True
-    return await platform.organization_is_active(principal.organization_id)
+    """Whether an open event stream may go on: a long-lived stream authenticated once, at
+    connect, so it re-checks its caller (organization active, credential not revoked or
+    logged out) every keep-alive and ends when the answer turns false."""
+    return await still_valid(principal)
 
 
 async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:
