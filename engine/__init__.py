@@ -62,8 +62,8 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule(REAP_TASK, WorkersSettings().reaper_seconds)]
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    return [Schedule(REAP_TASK, platform.plugin_settings("workers", WorkersSettings).reaper_seconds)]
 
 
 @hookimpl
