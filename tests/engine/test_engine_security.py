@@ -43,8 +43,8 @@ async def test_deeply_nested_job_input_is_a_client_error(client, make_user, dept
 async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platform, make_user, jobs, host):
     import asyncio
 
-    from vetrai.engine.webhooks import deliver_webhook
     from vetrai.engine.settings import WorkersSettings
+    from vetrai.engine.webhooks import deliver_webhook
 
     hits: list[bytes] = []
 
