@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 import click
@@ -62,8 +64,8 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 
 
 @hookimpl
-def vetrai_schedules() -> list[Schedule]:
-    return [Schedule(REAP_TASK, WorkersSettings().reaper_seconds)]
+def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    return [Schedule(REAP_TASK, platform.plugin_settings("workers", WorkersSettings).reaper_seconds)]
 
 
 @hookimpl
@@ -87,3 +89,17 @@ async def vetrai_shutdown(platform: Platform) -> None:
 @hookimpl
 def vetrai_cli(group: click.Group) -> Any:
     cli.register(group)
+
+
+@hookimpl
+async def vetrai_purge_organization(platform: Platform, organization_id: uuid.UUID) -> None:
+    from vetrai.engine import retention
+
+    await retention.purge_organization(platform, organization_id)
+
+
+@hookimpl
+async def vetrai_purge_expired(platform: Platform, organization_id: uuid.UUID, before: datetime) -> int:
+    from vetrai.engine import retention
+
+    return await retention.purge_expired(platform, organization_id, before)

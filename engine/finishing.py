@@ -5,7 +5,7 @@ and waking the next queued run."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tortoise.expressions import Q
 
@@ -17,7 +17,16 @@ from vetrai.engine.streams import add_event
 
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
-    from vetrai.engine.runtime import Runtime
+
+
+class ThreadRuntime(Protocol):
+    """What finishing needs of the process's ``Runtime`` (typed structurally: the runtime
+    imports this module, so this module does not import it)."""
+
+    checkpointer: Any
+
+    async def _update_thread(self, job: Job, status: str) -> None: ...
+
 
 log = logging.getLogger("vetrai.engine")
 
@@ -43,7 +52,7 @@ async def after_finish(
     *,
     output: Any = None,
     error: dict[str, str] | None = None,
-    runtime: Runtime | None = None,
+    runtime: ThreadRuntime | None = None,
 ) -> None:
     """What follows a final status: its events, the domain event, the webhook, the thread's
     status, checkpoint pruning and waking the next queued run."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from vetrai.core.models import BaseModel, Organization, TenantMixin
+from vetrai.core.models import BaseModel, Organization, TenantMixin, tenant_list_index
 
 JOB_STATUSES = ("queued", "running", "interrupted", "succeeded", "failed", "cancelled", "timed_out")
 FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
@@ -86,6 +86,7 @@ class Job(BaseModel, TenantMixin):
     class Meta:
         table = "workers_job"
         unique_together = (("organization", "idempotency_key"),)
+        indexes = (tenant_list_index("workers_job"),)
 
 
 class JobEvent(Model):
@@ -118,6 +119,7 @@ class Assistant(BaseModel, TenantMixin):
 
     class Meta:
         table = "workers_assistant"
+        indexes = (tenant_list_index("workers_assistant"),)
 
 
 class AssistantVersion(Model):
@@ -153,6 +155,7 @@ class Thread(BaseModel, TenantMixin):
 
     class Meta:
         table = "workers_thread"
+        indexes = (tenant_list_index("workers_thread"),)
 
 
 class Cron(BaseModel, TenantMixin):
@@ -172,6 +175,7 @@ class Cron(BaseModel, TenantMixin):
 
     class Meta:
         table = "workers_cron"
+        indexes = (tenant_list_index("workers_cron"),)
 
 
 class StoreItem(BaseModel, TenantMixin):
@@ -184,6 +188,7 @@ class StoreItem(BaseModel, TenantMixin):
 
     class Meta:
         table = "workers_store_item"
+        indexes = (tenant_list_index("workers_store_item"),)
         unique_together = (("organization", "namespace", "key"),)
 
 

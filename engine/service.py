@@ -13,7 +13,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from vetrai.core.auth import Principal
+from vetrai.core.auth import Principal, still_valid
 from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform
@@ -25,6 +25,7 @@ from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
 from vetrai.engine.streams import add_event
 from vetrai.engine.streams import serialize_event as serialize_event
+from vetrai.engine.streams import serialize_job as serialize_job
 
 log = logging.getLogger("vetrai.engine")
 STREAM_END = frozenset({*FINISHED, "interrupted"})
@@ -188,42 +189,6 @@ def template_graph(row: WorkflowTemplate) -> dict[str, Any]:
 # --- jobs -------------------------------------------------------------------------------------
 
 
-def serialize_job(job: Job) -> dict[str, Any]:
-    duration = None
-    if job.started_at and job.finished_at:
-        duration = int((job.finished_at - job.started_at).total_seconds() * 1000)
-    return {
-        "id": job.id,
-        "organization_id": job.organization_id,  # type: ignore[attr-defined]
-        "template_id": job.template_id,  # type: ignore[attr-defined]
-        "template": job.template_name,
-        "workflow": job.workflow,
-        "user_id": job.user_id,
-        "status": job.status,
-        "input": job.input,
-        "output": job.output,
-        "error": job.error,
-        "interrupt": job.interrupt,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "timeout_seconds": job.timeout_seconds,
-        "current_node": job.current_node,
-        "cancel_requested": job.cancel_requested,
-        "idempotency_key": job.idempotency_key,
-        "webhook_url": job.webhook_url,
-        "thread_id": job.thread_id,
-        "assistant_id": job.assistant_id,
-        "graph_version": job.graph_version,
-        "usage": job.usage,
-        "reason": job.reason,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "duration_ms": duration,
-    }
-
-
 async def _resolve_template(principal: Principal, template_id: uuid.UUID | None, name: str | None) -> WorkflowTemplate:
     row: WorkflowTemplate | None = None
     if template_id is not None:
@@ -253,6 +218,15 @@ def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]
         raise unprocessable(errors, "the input does not match the template's input model") from None
 
 
+async def admit(spec: WorkflowSpec | Any, organization_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Let a workflow refuse a run before anything is written: a spec may carry an async
+    ``admit(organization_id, input)`` (model workflows check the organization has a provider
+    and tokens left), which raises a ``ProblemError`` to refuse."""
+    check = getattr(spec, "admit", None)
+    if check is not None:
+        await check(organization_id, values)
+
+
 async def create_job(
     platform: Platform,
     principal: Principal,
@@ -274,6 +248,7 @@ async def create_job(
         )
     defaults = {**spec.defaults(), **(row.defaults or {})}
     values = validate_input(spec, {**defaults.get("input", {}), **(input or {})})
+    await admit(spec, principal.organization_id, values)
     job_id = uuid.uuid4()
     return await enqueue_run(
         platform,
@@ -495,12 +470,10 @@ async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
 
 
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:
-    """Whether an open event stream may go on: the one place a long-lived stream re-checks its
-    caller (today: the organization is still active); a check that credentials were not revoked
-    belongs here too."""
-    if principal.organization_id is None:
-        return True
-    return await platform.organization_is_active(principal.organization_id)
+    """Whether an open event stream may go on: a long-lived stream authenticated once, at
+    connect, so it re-checks its caller (organization active, credential not revoked or
+    logged out) every keep-alive and ends when the answer turns false."""
+    return await still_valid(principal)
 
 
 async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vetrai.core.config import PluginSettings
 
 
-class WorkersSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VETRAI_WORKERS_", env_file=".env", extra="ignore")
+class WorkersSettings(PluginSettings, plugin="workers"):
+    """``VETRAI_WORKERS_*``: leases, the reaper, event streams, webhooks and run bounds."""
 
     lease_seconds: float = Field(
         30.0, description="How long a claimed job stays leased without a heartbeat before the reaper re-queues it."

@@ -140,3 +140,39 @@ async def add_event(
         event = await JobEvent.create(job_id=job_id, type=type_, node=node, data=data)
     await hub_of(platform).publish(str(job_id), jsonable(serialize_event(event)))
     return event
+
+
+def serialize_job(job: Job) -> dict[str, Any]:
+    duration = None
+    if job.started_at and job.finished_at:
+        duration = int((job.finished_at - job.started_at).total_seconds() * 1000)
+    return {
+        "id": job.id,
+        "organization_id": job.organization_id,  # type: ignore[attr-defined]
+        "template_id": job.template_id,  # type: ignore[attr-defined]
+        "template": job.template_name,
+        "workflow": job.workflow,
+        "user_id": job.user_id,
+        "status": job.status,
+        "input": job.input,
+        "output": job.output,
+        "error": job.error,
+        "interrupt": job.interrupt,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "timeout_seconds": job.timeout_seconds,
+        "current_node": job.current_node,
+        "cancel_requested": job.cancel_requested,
+        "idempotency_key": job.idempotency_key,
+        "webhook_url": job.webhook_url,
+        "thread_id": job.thread_id,
+        "assistant_id": job.assistant_id,
+        "graph_version": job.graph_version,
+        "usage": job.usage,
+        "reason": job.reason,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "duration_ms": duration,
+    }

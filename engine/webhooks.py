@@ -37,7 +37,7 @@ async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> 
     """POST the finished job, signed; a failure is sent again later with backoff."""
     import httpx
 
-    from vetrai.engine.service import serialize_job
+    from vetrai.engine.streams import serialize_job
 
     settings = platform.plugin_settings("workers", WorkersSettings)
     job = await Job.get_or_none(id=job_id)

@@ -13,7 +13,7 @@ from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_request
 
 from vetrai import __version__
-from vetrai.core.auth import current_principal, require_scope
+from vetrai.core.auth import Principal, current_principal, require_scope, still_valid
 from vetrai.core.errors import ProblemError
 from vetrai.core.openapi import public
 from vetrai.core.platform import Platform, current_platform
@@ -363,7 +363,7 @@ def _run_response(job: Job) -> Response:
 async def stream_run(thread_id: str, data: WorkersLangGraphRunCreate) -> Response:
     """Start a run and stream its events (SSE)."""
     job, _ = await service.create_run(current_platform(), await current_principal(), thread_id, _body(data))
-    return _sse(job, None)
+    return await _sse(job, None)
 
 
 @blueprint.post("/runs/stream")
@@ -372,7 +372,7 @@ async def stream_run(thread_id: str, data: WorkersLangGraphRunCreate) -> Respons
 async def stream_stateless_run(data: WorkersLangGraphRunCreate) -> Response:
     """Start a stateless run and stream its events (SSE)."""
     job, _ = await service.create_run(current_platform(), await current_principal(), None, _body(data))
-    return _sse(job, None)
+    return await _sse(job, None)
 
 
 @blueprint.post("/threads/<thread_id>/runs/wait")
@@ -453,14 +453,15 @@ async def join_stream(thread_id: str, run_id: str) -> Response:
         after = int(header) if header and header != "-1" else None
     except ValueError:
         raise ProblemError(400, "Last-Event-ID must be an event id") from None
-    return _sse(job, after, replay=after is not None or header == "-1")
+    return await _sse(job, after, replay=after is not None or header == "-1")
 
 
 # --- streaming ----------------------------------------------------------------------------------
 
 
-def _sse(job: Job, after: int | None, replay: bool = True) -> Response:
-    response = Response(_events(current_platform(), job, after, replay), mimetype="text/event-stream")
+async def _sse(job: Job, after: int | None, replay: bool = True) -> Response:
+    principal = await current_principal()
+    response = Response(_events(current_platform(), principal, job, after, replay), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     response.headers["Location"] = f"{_run_path(job)}/stream"
@@ -474,9 +475,12 @@ def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {json.dumps(data, default=_default)}\n\n".encode()
 
 
-async def _events(platform: Platform, job: Job, after: int | None, replay: bool) -> AsyncIterator[bytes]:
+async def _events(
+    platform: Platform, principal: Principal, job: Job, after: int | None, replay: bool
+) -> AsyncIterator[bytes]:
     """The run's stream: ``metadata`` first, then every recorded stream chunk, then ``error`` if
-    it failed; it closes when the run ends. Subscribed before the catch-up read, so nothing is
+    it failed; it closes when the run ends, or when its caller's credential stops being valid
+    (checked at every heartbeat). Subscribed before the catch-up read, so nothing is
     missed; every chunk has an id to resume from with ``Last-Event-ID``."""
     settings = platform.plugin_settings("workers", WorkersSettings)
     if after is None:
@@ -498,6 +502,8 @@ async def _events(platform: Platform, job: Job, after: int | None, replay: bool)
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=settings.keepalive_seconds)
                 except TimeoutError:
+                    if not await still_valid(principal):
+                        return
                     yield b": heartbeat\n\n"
                     break
                 if item["id"] <= seen or item["type"] not in ("stream", "status"):

@@ -27,7 +27,7 @@ from vetrai.engine.dispatch import publish_cancel
 from vetrai.engine.finishing import after_finish
 from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, StoreItem, Thread
 from vetrai.engine.runtime import runtime_of
-from vetrai.engine.service import enqueue_run
+from vetrai.engine.service import admit, enqueue_run
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
 from vetrai.engine.streams import add_event
 
@@ -554,6 +554,7 @@ async def create_run(
             422, f"Invalid assistant: {body.get('assistant_id')!r}: an assistant id or one of the graphs: {names}"
         ) from None
     spec = _graph(assistant["graph_id"])
+    await admit(spec, principal.organization_id, body.get("input") or {})
     stateless = thread_id is None
     if stateless:
         thread = await Thread.create(organization_id=principal.organization_id, user_id=principal.user_id)

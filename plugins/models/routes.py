@@ -7,8 +7,8 @@ from quart_schema import document_request, validate_querystring, validate_reques
 from vetrai.core.auth import current_principal, require_scope
 from vetrai.core.errors import unprocessable
 from vetrai.core.pagination import PageQuery, paginate
-from vetrai.plugins.models import admission, service
 from vetrai.plugins.models import runtime as models_runtime
+from vetrai.plugins.models import service
 from vetrai.plugins.models.schemas import (
     ModelsPageQuery,
     ModelsProviderCreate,
@@ -27,7 +27,6 @@ from vetrai.plugins.models.schemas import (
 
 blueprint = Blueprint("models", __name__)
 secrets_blueprint = Blueprint("models_secrets", __name__)
-blueprint.before_app_request(admission.admit_job_request)
 
 
 # --- providers ------------------------------------------------------------------------------

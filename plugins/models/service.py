@@ -470,7 +470,11 @@ async def operator_granted(organization_id: uuid.UUID | str) -> bool:
 
 
 async def admit(organization_id: uuid.UUID | str, values: dict[str, Any]) -> None:
-    """Refuse a model workflow before it is queued: 422 with no provider, 403 with no tokens left."""
+    """Refuse a model workflow before it is queued: 422 with no provider, 403 with no tokens left.
+    With the models plugin disabled its workflows are still installed but nothing is checked:
+    its tables are not there."""
+    if "models" not in current_platform().plugins.order:
+        return
     if not await has_provider(organization_id):
         raise unprocessable([{"loc": ["body", "template"], "msg": NO_PROVIDER, "type": "value_error"}], NO_PROVIDER)
     problem = await token_quota_problem(organization_id)

@@ -69,7 +69,7 @@ async def test_every_listed_tenant_table_has_the_list_index_in_the_database(app)
         if issubclass(model, TenantMixin)
     }
     one_per_organization = {"billing_customer", "support_sla_policy", "themes_theme"}
-    assert tenant_tables - one_per_organization - {"workers_job"} <= set(expected)
+    assert tenant_tables - one_per_organization <= set(expected)
     async with app.app.app_context():
         connection = connections.get("default")
         for table, name in expected.items():

@@ -90,7 +90,6 @@ def test_every_installed_plugins_settings_describe_every_field(settings_factory)
         undescribed = [env for env, _default, description in describe_settings(type(value)) if not description.strip()]
         assert not undescribed, f"plugin {name}: undescribed settings {undescribed}"
         assert str(type(value).model_config.get("env_prefix", "")).startswith(f"VETRAI_{name.upper()}_")
-    # The engine's WorkersSettings moves to PluginSettings with the engine's rewrite.
-    for name in set(builtin_plugin_names()) - {"workers"}:
+    for name in builtin_plugin_names():
         if name in loaded.settings:
             assert isinstance(loaded.settings[name], PluginSettings), f"{name} settings are not PluginSettings"

@@ -43,8 +43,8 @@ async def test_deeply_nested_job_input_is_a_client_error(client, make_user, dept
 async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platform, make_user, jobs, host):
     import asyncio
 
-    from vetrai.engine.runtime import deliver_webhook
     from vetrai.engine.settings import WorkersSettings
+    from vetrai.engine.webhooks import deliver_webhook
 
     hits: list[bytes] = []
 
@@ -66,3 +66,60 @@ async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platfor
         server.close()
         await server.wait_closed()
     assert hits == []
+
+
+# --- open event streams end when their credential does ------------------------------------------
+
+
+async def _stream_ends(client, path: str, headers: dict, cut, method: str = "GET", body: dict | None = None) -> None:
+    """Open the SSE stream at ``path``, run ``cut`` and expect the server to end it within seconds
+    (a run still going keeps it open otherwise)."""
+    import asyncio
+    import json
+
+    extra = {"Content-Type": "application/json"} if body is not None else {}
+    async with client.request(path, method=method, headers={**headers, **extra}) as connection:
+        if body is not None:
+            await connection.send(json.dumps(body).encode())
+        await connection.send_complete()
+        assert await asyncio.wait_for(connection.receive(), 10)  # the stream is open
+        await cut()
+
+        async def until_closed() -> None:
+            while await connection.receive():  # the response's last body message is empty
+                pass
+
+        await asyncio.wait_for(until_closed(), 15)
+
+
+async def test_a_job_event_stream_ends_when_its_user_logs_out(client, make_user, jobs):
+    actor = await make_user()
+    job = await jobs.create(actor, "sleep", {"seconds": 60, "steps": 60})
+    await jobs.wait(actor, job["id"], "running")
+
+    async def logout() -> None:
+        assert (await client.post("/api/v1/logout", json={}, headers=actor.headers)).status_code == 204
+
+    await _stream_ends(client, f"/api/v1/workers/jobs/{job['id']}/events", actor.headers, logout)
+    admin = await make_user(organization=actor.organization)
+    await jobs.action(admin, job["id"], "cancel")
+
+
+async def test_a_langgraph_run_stream_ends_when_its_user_logs_out(client, make_user, jobs):
+    actor = await make_user()
+
+    async def logout() -> None:
+        assert (await client.post("/api/v1/logout", json={}, headers=actor.headers)).status_code == 204
+
+    await _stream_ends(
+        client,
+        "/api/v1/langgraph/runs/stream",
+        actor.headers,
+        logout,
+        method="POST",
+        body={"assistant_id": "sleep", "input": {"seconds": 60, "steps": 60}},
+    )
+    admin = await make_user(organization=actor.organization)
+    listed = await (await client.get("/api/v1/workers/jobs", headers=admin.headers)).get_json()
+    for item in listed["items"]:
+        await jobs.action(admin, item["id"], "cancel")

@@ -172,3 +172,19 @@ async def test_the_specs_admit_is_the_engine_side_contract(make_user, add_provid
         await spec.admit(admin.organization.id, {})
     assert exhausted.value.status == 403 and exhausted.value.kind == "quota-exceeded"
     assert all(getattr(get_workflow(name), "admit", None) is not None for name in ("chat", "summarize", "extract"))
+
+
+async def test_the_langgraph_api_admits_model_runs_like_the_jobs_api(client, make_user):
+    from vetrai.engine.models import Job, Thread
+
+    admin = await make_user(role="org_admin")
+    response = await client.post(
+        "/api/v1/langgraph/runs/wait",
+        json={"assistant_id": "chat", "input": {"messages": [{"role": "user", "content": "hi"}]}},
+        headers=admin.headers,
+    )
+    problem = await response.get_json()
+    assert response.status_code == 422, problem
+    assert problem["detail"] == "no model provider configured for this organization"
+    assert await Job.filter(organization_id=admin.organization.id).count() == 0
+    assert await Thread.filter(organization_id=admin.organization.id).count() == 0  # nothing half-written
