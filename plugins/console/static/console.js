@@ -24,6 +24,16 @@
     });
   });
 
+  // The theme editor repaints its sample card as colours are picked, before anything is saved.
+  var sample = document.getElementById("theme-sample");
+  if (sample) {
+    document.querySelectorAll("input[data-preview]").forEach(function (input) {
+      var paint = function () { sample.style.setProperty("--sample-" + input.getAttribute("data-preview"), input.value); };
+      input.addEventListener("input", paint);
+      paint();
+    });
+  }
+
   // SLA clocks count down (they are drawn by the server; paused clocks carry no data-countdown).
   var clocks = document.querySelectorAll("[data-countdown]");
   if (clocks.length) {
