@@ -12,6 +12,7 @@ from vetrai.plugins.console import (  # noqa: F401
     billing_pages,
     inbox_pages,
     key_pages,
+    notification_pages,
     organization_pages,
     routes,
     run_pages,
