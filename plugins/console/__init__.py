@@ -14,6 +14,7 @@ from vetrai.plugins.console import (  # noqa: F401
     key_pages,
     notification_pages,
     organization_pages,
+    playground_pages,
     routes,
     run_pages,
     support_pages,
@@ -41,6 +42,7 @@ def vetrai_blueprints() -> list[BlueprintSpec]:
 def vetrai_console_pages() -> list[ConsolePage]:
     return [
         ConsolePage("runs", "Runs", url="/console/runs", order=10),
+        ConsolePage("playground", "Playground", url="/console/playground", order=15),
         ConsolePage("keys", "API keys", url="/console/keys", order=20),
         ConsolePage("organization", "Organization", url="/console/organization", roles=(ORG_ADMIN,), order=30),
         ConsolePage("support", "Support", url="/console/support", order=40),
