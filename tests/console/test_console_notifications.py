@@ -71,7 +71,7 @@ async def test_admin_previews_a_template_on_sample_data(browser_client, register
     preview = await browser.get(f"/console/notifications/templates/{template_id}?context=" + json.dumps({"count": 7}))
     assert preview.status_code == 200
     assert '<span id="preview-subject">Hi Ada</span>' in browser.last_html
-    assert '<pre id="preview-body">7 runs</pre>' in browser.last_html
+    assert '<pre id="preview-body" tabindex="0">7 runs</pre>' in browser.last_html
 
     broken = await browser.get(f"/console/notifications/templates/{template_id}?context=[1]")
     assert broken.status_code == 422 and 'id="preview-error"' in browser.last_html
