@@ -54,15 +54,22 @@ async def start_thread() -> Response:
 @hide
 async def thread_page(thread_id: str) -> Response:
     """The conversation, the thread's state and its checkpoints, and the message form (HTML)."""
-    assistant_id = request.args.get("assistant_id", "")
+    return await _thread_page(thread_id, request.args.get("assistant_id", ""), request.args.get("run_id", ""))
+
+
+async def _thread_page(
+    thread_id: str, assistant_id: str, run_id: str = "", status: int = 200, **extra: Any
+) -> Response:
     state = await langgraph_client.thread_state(api(), thread_id)
     history = await langgraph_client.thread_history(api(), thread_id)
     return await page(
         "console/playground_thread.html",
+        status,
         title="Playground",
         thread_id=thread_id,
         assistant_id=assistant_id,
-        run_id=request.args.get("run_id", ""),
+        run_id=run_id,
+        **extra,
         messages=langgraph_client.messages_of(state.get("values")),
         state_json=json.dumps(state.get("values"), indent=2, default=str),
         history=[
@@ -91,8 +98,8 @@ async def send_message(thread_id: str) -> Response:
     try:
         run = await langgraph_client.start_run(api(), thread_id, assistant_id, message, checkpoint_id)
     except ApiError as exc:
-        if exc.status in (400, 404, 409, 422):
-            return redirect(_thread_url(thread_id, assistant_id, error=exc.message), 303)
+        if exc.status in (400, 409, 422):
+            return await _thread_page(thread_id, assistant_id, status=exc.status, error=exc.message)
         raise
     return redirect(_thread_url(thread_id, assistant_id, run_id=run["run_id"]), 303)
 
