@@ -31,7 +31,7 @@ async def test_admin_saves_the_theme_and_sees_it_in_the_preview(browser_client, 
     await browser.get("/console/theme")
     assert 'href="/console/theme"' in browser.last_html and 'id="theme-preview"' in browser.last_html
     public_url = (await theme_of(client, admin["headers"]))["public_url"]
-    assert f'src="{public_url}"' in browser.last_html
+    assert f'src="{public_url}"' in browser.last_html  # the default theme: no version to bust the cache with
 
     created = await browser.submit(
         "/console/theme",
@@ -51,6 +51,7 @@ async def test_admin_saves_the_theme_and_sees_it_in_the_preview(browser_client, 
     assert theme["primary_color"] == "#1e3a8a" and theme["custom_css"] == ""
     await browser.get("/console/theme")
     assert 'value="#1e3a8a"' in browser.last_html
+    assert f'src="{theme["public_url"]}?v=' in browser.last_html  # a saved theme reloads the framed page
 
     public_css = await client.get(theme["css_url"])
     assert "#1e3a8a" in await public_css.get_data(as_text=True)
