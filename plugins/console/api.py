@@ -59,15 +59,23 @@ class ConsoleApi:
             timeout=30,
         )
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
         clean = {key: value for key, value in (params or {}).items() if value not in (None, "")}
-        response = await self._client.request(method, path, json=json, params=clean)
+        response = await self._client.request(method, path, json=json, params=clean, files=files)
         if response.status_code == 401 and self._renew is not None:
             # A 401 is decided before the route runs, so sending the request again is safe.
             token, self._renew = await self._renew(), None
             if token:
                 self._client.headers["Authorization"] = f"Bearer {token}"
-                response = await self._client.request(method, path, json=json, params=clean)
+                response = await self._client.request(method, path, json=json, params=clean, files=files)
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -85,6 +93,10 @@ class ConsoleApi:
 
     async def post(self, path: str, json: Any = None) -> Any:
         return await self.request("POST", path, json=json if json is not None else {})
+
+    async def upload(self, path: str, field: str, filename: str, content: bytes, content_type: str) -> Any:
+        """POST one file as multipart/form-data (the themes API's logo upload)."""
+        return await self.request("POST", path, files={field: (filename, content, content_type)})
 
     async def put(self, path: str, json: Any) -> Any:
         return await self.request("PUT", path, json=json)

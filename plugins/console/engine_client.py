@@ -96,3 +96,28 @@ async def monthly_run_count(api: ConsoleApi, month_start: str, cap: int = 1000) 
         cursor = page.get("next_cursor")
         if not cursor:
             return count, False
+
+
+async def daily_run_counts(api: ConsoleApi, since: str, cap: int = 2000) -> tuple[dict[str, dict[str, int]], bool]:
+    """Runs created per day since ``since`` (ISO date), failed ones counted apart; (by day, capped).
+
+    The engine has no per-day count, so the runs are read newest first, page by page, up to ``cap``.
+    """
+    days: dict[str, dict[str, int]] = {}
+    seen, cursor = 0, None
+    while True:
+        page = await api.get(f"{BASE}/jobs", limit=200, cursor=cursor)
+        for run in page["items"]:
+            day = str(run["created_at"])[:10]
+            if day < since:
+                return days, False
+            counts = days.setdefault(day, {"requests": 0, "errors": 0})
+            counts["requests"] += 1
+            if run["status"] in ("failed", "timed_out"):
+                counts["errors"] += 1
+            seen += 1
+            if seen >= cap:
+                return days, True
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return days, False

@@ -7,7 +7,14 @@ from vetrai.core.hooks import ConsolePage
 from vetrai.core.platform import current_platform
 
 # The console's own pages built on another plugin's API: shown only while that plugin is enabled.
-NEEDS_PLUGIN = {"runs": "workers", "keys": "keys", "support": "support", "inbox": "notifications", "billing": "billing"}
+NEEDS_PLUGIN = {
+    "runs": "workers",
+    "keys": "keys",
+    "support": "support",
+    "inbox": "notifications",
+    "billing": "billing",
+    "theme": "themes",
+}
 
 
 def visible_pages(principal: Principal) -> list[ConsolePage]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from quart import Response, redirect, request
@@ -11,8 +11,10 @@ from quart_schema import hide
 from vetrai.core.platform import current_platform
 from vetrai.plugins.console import engine_client
 from vetrai.plugins.console.api import ApiError
+from vetrai.plugins.console.charts import usage_chart
 from vetrai.plugins.console.routes import api, blueprint, error_page, page, session
 
+CHART_DAYS = 30
 ROLES = ("user", "org_admin", "support_agent", "billing_admin")
 
 
@@ -32,11 +34,13 @@ async def _organization_page(status: int = 200, **extra: Any) -> Response:
         month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat()
         runs_this_month, capped = await engine_client.monthly_run_count(api(), month[:19])
         usage.append(("Runs this month", runs_this_month, limits.get("max_monthly_jobs"), capped))
+    charts = await _daily_charts()
     audit = (await api().get("/api/v1/audit-logs", limit=20))["items"] if principal.can("auth:audit") else []
     return await page(
         "console/organization.html",
         status,
         audit=audit,
+        charts=charts,
         member_emails={member["id"]: member["email"] for member in members},
         title="Organization",
         organization=organization,
@@ -54,6 +58,43 @@ async def _organization_page(status: int = 200, **extra: Any) -> Response:
         roles=ROLES,
         **extra,
     )
+
+
+async def _daily_charts() -> list[dict[str, Any]]:
+    """Runs per day (failed ones darker) and, with the models plugin, tokens per day: the last 30 days."""
+    today = datetime.now(UTC).date()
+    first = (today - timedelta(days=CHART_DAYS - 1)).isoformat()
+    window = {"from": first, "to": today.isoformat()}
+    charts = []
+    if "workers" in current_platform().plugins.infos:
+        runs, capped = await engine_client.daily_run_counts(api(), first)
+        daily = [{"date": day, **counts} for day, counts in runs.items()]
+        charts.append(
+            {
+                "name": "runs",
+                "title": "Runs per day",
+                "unit": "runs",
+                "capped": capped,
+                "chart": usage_chart({**window, "daily": daily}),
+            }
+        )
+    if "models" in current_platform().plugins.infos:
+        usage = await api().get("/api/v1/models/usage", **{"from": first, "to": today.isoformat()})
+        tokens: dict[str, int] = {}
+        for item in usage["items"]:
+            day = str(item["day"])
+            tokens[day] = tokens.get(day, 0) + int(item["input_tokens"]) + int(item["output_tokens"])
+        daily = [{"date": day, "requests": count, "errors": 0} for day, count in tokens.items()]
+        charts.append(
+            {
+                "name": "tokens",
+                "title": "Model tokens per day",
+                "unit": "tokens",
+                "capped": False,
+                "chart": usage_chart({**window, "daily": daily}),
+            }
+        )
+    return charts
 
 
 @blueprint.get("/organization")

@@ -47,6 +47,9 @@ NOTICES = {
     "ticket-updated": "The ticket was updated.",
     "replied": "Your reply was added.",
     "all-read": "Every notification is marked read.",
+    "organization-updated": "The organization was updated.",
+    "theme-saved": "The theme was saved.",
+    "preferences-saved": "Your preferences were saved.",
     "subscribed": "Thank you: the subscription starts once Stripe confirms the payment.",
 }
 CONTENT_SECURITY_POLICY = (

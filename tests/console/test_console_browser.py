@@ -33,6 +33,22 @@ from vetrai.core.conformance import backend, in_process_worker
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 DOCS_SHOTS = ROOT / "docs" / "console"
+# The app the module's server runs, for the steps that need a user no API can create (a super admin).
+SERVED: dict[str, Any] = {}
+PLAYGROUND_PROJECT = Path(__file__).with_name("playground_project") / "langgraph.json"
+# Records the playground's streamed tokens across the reload that follows the stream's end.
+RECORD_TOKENS = """
+const Original = window.EventSource;
+window.EventSource = function (url) {
+  const source = new Original(url);
+  source.addEventListener('token', (event) => {
+    const seen = JSON.parse(sessionStorage.getItem('tokens') || '[]');
+    seen.push(JSON.parse(event.data).text);
+    sessionStorage.setItem('tokens', JSON.stringify(seen));
+  });
+  return source;
+};
+"""
 
 
 # One server and one browser connection for the whole module (starting a server with every
@@ -61,11 +77,17 @@ async def server(settings: Any) -> AsyncIterator[str]:
     from hypercorn.config import Config
 
     from vetrai.core.app import create_app
+    from vetrai.engine.spec import workflows
 
+    # The playground's graph (a fake chat model) stays registered while the server runs.
+    langgraph = pytest.MonkeyPatch()
+    langgraph.setenv("VETRAI_LANGGRAPH_CONFIG", str(PLAYGROUND_PROJECT))
+    workflows.cache_clear()
     with pytest.MonkeyPatch.context() as env:
         for name, value in FAST_ENGINE.items():
             env.setenv(name, value)
         app = create_app(settings)
+    SERVED["app"] = app
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
@@ -93,6 +115,8 @@ async def server(settings: Any) -> AsyncIterator[str]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+        langgraph.undo()
+        workflows.cache_clear()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -409,3 +433,84 @@ async def test_a_phone_width_has_no_horizontal_scrolling(server, playwright_brow
         await shots(page, "phone-runs", docs=True)
     finally:
         await context.close()
+
+
+async def test_theme_editor_notification_settings_and_the_super_admin_page(server, browser, playwright_browser, shots):
+    from types import SimpleNamespace
+
+    from tests.auth.conftest import create_member
+
+    admin = await register(server, "Brand Console")
+    bystander = await register(server, "Bystander Inc")
+    page = await browser.new_page()
+    accept_dialogs(page)
+    await sign_in(page, server, admin["email"])
+
+    await page.click("nav[aria-label=Console] >> text=Theme")
+    await page.get_by_label("Primary colour").fill("#7c2d12")
+    await page.get_by_role("button", name="Save theme").click()
+    await page.wait_for_selector("text=The theme was saved.")
+    assert await page.evaluate("() => getComputedStyle(document.querySelector('.topbar')).backgroundColor") == (
+        "rgb(124, 45, 18)"
+    )
+    frame = page.frame_locator("#theme-preview")
+    await frame.locator("body").wait_for()
+    await shots(page, "theme", docs=True)
+    await accessible(page)
+
+    await page.goto(f"{server}/console/notifications/preferences")
+    first_box = page.locator("input[name=on]:not([disabled])").first
+    await first_box.uncheck()
+    await page.get_by_role("button", name="Save preferences").click()
+    await page.wait_for_selector("text=Your preferences were saved.")
+    assert not await page.locator("input[name=on]:not([disabled])").first.is_checked()
+    await accessible(page)
+    async with httpx.AsyncClient(base_url=server) as http:
+        created = await http.post(
+            "/api/v1/notifications/templates",
+            headers=admin["headers"],
+            json={"name": "weekly_digest", "channel": "email", "subject": "Hi {{ user.name }}", "body": "Your week."},
+        )
+        assert created.status_code == 201, created.text
+    await page.click("text=Templates")
+    await page.click("table.templates >> text=weekly_digest")
+    await page.wait_for_selector("#preview-subject:has-text('Hi Ada')")
+    await shots(page, "notification-template", docs=True)
+    await accessible(page)
+    await page.close()
+
+    root = await create_member(SimpleNamespace(app=SERVED["app"]), "super_admin", password=PASSWORD)
+    root_context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await root_context.new_page()
+    accept_dialogs(page)
+    await sign_in(page, server, root.email)
+    await page.click("nav[aria-label=Console] >> text=Organizations")
+    await page.get_by_role("button", name="Deactivate Bystander Inc").click()
+    await page.wait_for_selector("text=The organization was updated.")
+    await page.get_by_role("button", name="Reactivate Bystander Inc").wait_for()
+    async with httpx.AsyncClient(base_url=server) as http:
+        assert (await http.get("/api/v1/me", headers=bystander["headers"])).status_code == 401
+    await shots(page, "admin", docs=True)
+    await accessible(page)
+    await root_context.close()
+
+
+async def test_chat_in_the_playground_with_tokens_streaming(server, browser, shots):
+    from tests.langgraph_server.project.graphs import REPLY
+
+    admin = await register(server, "Playground Co")
+    page = await browser.new_page()
+    await page.add_init_script(RECORD_TOKENS)
+    await sign_in(page, server, admin["email"])
+    await page.click("nav[aria-label=Console] >> text=Playground")
+    await page.get_by_label("Graph or assistant").select_option(label="fake_chat (fake_chat)")
+    await page.get_by_role("button", name="Start thread").click()
+    await page.get_by_label("Message", exact=True).fill("hi")
+    await page.get_by_role("button", name="Send").click()
+    await page.wait_for_selector(f"#chat li.chat-ai:not(#streaming):has-text('{REPLY}')")
+    tokens = await page.evaluate("() => JSON.parse(sessionStorage.getItem('tokens') || '[]')")
+    assert len(tokens) > 1 and "".join(tokens) == REPLY
+    assert await page.locator("table.history tr[data-checkpoint-id]").count() >= 3
+    await shots(page, "playground", docs=True)
+    await accessible(page)
+    await page.close()

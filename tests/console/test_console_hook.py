@@ -56,7 +56,14 @@ async def test_vetrai_console_pages_are_in_the_navigation_and_rendered(browser_c
     await browser.get("/console/runs")
     nav = browser.last_html[browser.last_html.index('<ul class="nav">') : browser.last_html.index("</ul>")]
     hrefs = [part.split('"')[1] for part in nav.split("href=")[1:]]
-    assert hrefs == ["/console/runs", "/console/x/greetings", "/console/keys", "/console/organization", "/docs"]
+    assert hrefs == [
+        "/console/runs",
+        "/console/x/greetings",
+        "/console/playground",
+        "/console/keys",
+        "/console/organization",
+        "/docs",
+    ]
     page = await browser.get("/console/x/greetings")
     assert page.status_code == 200
     assert "<p id='greeting'>Hello, org_admin of " in browser.last_html

@@ -24,6 +24,31 @@
     });
   });
 
+  // The theme editor repaints its sample card as colours are picked, before anything is saved.
+  var sample = document.getElementById("theme-sample");
+  if (sample) {
+    document.querySelectorAll("input[data-preview]").forEach(function (input) {
+      var paint = function () { sample.style.setProperty("--sample-" + input.getAttribute("data-preview"), input.value); };
+      input.addEventListener("input", paint);
+      paint();
+    });
+  }
+
+  // The playground streams the answer's tokens in, then reloads to show the state and history.
+  var streaming = document.getElementById("streaming");
+  if (streaming && window.EventSource) {
+    var streamed = document.getElementById("streamed");
+    var source = new EventSource(streaming.getAttribute("data-stream"));
+    source.addEventListener("token", function (event) { streamed.textContent += JSON.parse(event.data).text; });
+    source.addEventListener("end", function () {
+      source.close();
+      streaming.setAttribute("data-done", "true");
+      var url = new URL(window.location.href);
+      url.searchParams.delete("run_id");
+      window.location.replace(url.toString());
+    });
+  }
+
   // SLA clocks count down (they are drawn by the server; paused clocks carry no data-countdown).
   var clocks = document.querySelectorAll("[data-countdown]");
   if (clocks.length) {
