@@ -188,8 +188,12 @@ def workflows() -> dict[str, WorkflowSpec]:
             log.exception("workflow entry point %s (%s) failed to load", name, where)
             continue
         if spec.name in found:
-            log.error("workflow %r from %s is already registered; skipped", spec.name, where)
-            continue
+            if not where.startswith("langgraph.json:"):
+                log.error("workflow %r from %s is already registered; skipped", spec.name, where)
+                continue
+            # The deployment's own langgraph.json is its explicit choice: a LangGraph project's
+            # "chat" graph must serve as written, not lose to a built-in of the same name.
+            log.warning("graph %r from %s replaces the installed workflow of that name", spec.name, where)
         found[spec.name] = spec
     return found
 
