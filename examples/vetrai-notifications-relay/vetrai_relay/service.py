@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,13 +167,11 @@ async def post(config: RelaySettings, row: RelayDelivery) -> int:
         except OSError as exc:
             raise TemporaryFailure(f"cannot resolve the relay host: {exc}") from None
     body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
     secret = config.secret.get_secret_value() if config.secret else ""
     headers = {
         "Content-Type": "application/json",
         "X-VetrAI-Event": row.event_name,
-        "X-VetrAI-Timestamp": timestamp,
-        "X-VetrAI-Signature": f"sha256={outbound.hmac_sha256_hex(secret, timestamp, body)}",
+        **outbound.signature_headers(secret, body),
         "Idempotency-Key": str(row.event_id),
     }
     try:
