@@ -53,9 +53,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def paginate(
     queryset: QuerySet[Any],
     query: PageQuery,
-    serialize: Callable[[Any], T] | Callable[[Any], Awaitable[T]],
+    out: type[BaseModel] | Callable[[Any], T] | Callable[[Any], Awaitable[T]],
 ) -> dict[str, Any]:
-    """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first."""
+    """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first.
+
+    ``out`` is the response model of one item, built from each row's attributes (the schema is
+    the one place a response is written), or a function for rows that need more than their own
+    columns.
+    """
     if query.cursor:
         created_at, row_id = decode_cursor(query.cursor)
         # ``created_at <= c`` bounds the (organization_id, created_at, id) index range; the OR
@@ -66,7 +71,10 @@ async def paginate(
     rows = rows[: query.limit]
     items = []
     for row in rows:
-        item = serialize(row)
+        if isinstance(out, type) and issubclass(out, BaseModel):
+            items.append(out.model_validate(row, from_attributes=True))
+            continue
+        item = out(row)
         if isinstance(item, Awaitable):
             item = await item
         items.append(item)
