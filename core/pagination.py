@@ -13,7 +13,8 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, Field
 from tortoise.expressions import Q
@@ -69,12 +70,15 @@ async def paginate(
     rows = await queryset.order_by("-created_at", "-id").limit(query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = []
+    build: Callable[[Any], Any]
+    if isinstance(out, type) and issubclass(out, BaseModel):
+        model = out
+        build = partial(model.model_validate, from_attributes=True)
+    else:
+        build = cast(Callable[[Any], Any], out)
+    items: list[Any] = []
     for row in rows:
-        if isinstance(out, type) and issubclass(out, BaseModel):
-            items.append(out.model_validate(row, from_attributes=True))
-            continue
-        item = out(row)
+        item = build(row)
         if isinstance(item, Awaitable):
             item = await item
         items.append(item)
