@@ -26,6 +26,7 @@ from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications import service
 from vetrai.plugins.notifications.channels import NotificationMessage
 from vetrai.plugins.notifications.models import Notification, NotificationTemplate
+from vetrai.plugins.notifications.schemas import NotificationsOut
 from vetrai.plugins.notifications.service import (
     DELIVERY_KIND,
     SECURITY,
@@ -176,7 +177,7 @@ async def attempt(row: Notification, rt: NotificationsRuntime, *, last: bool) ->
     if row.channel == "in_app" and row.user_id is not None:
         fresh = await Notification.get(id=row.id)
         try:
-            await rt.hub.publish(str(row.user_id), service.serialize_notification(fresh))
+            await rt.hub.publish(str(row.user_id), NotificationsOut.model_validate(fresh).model_dump())
         except Exception:
             log.exception("could not stream notification %s", row.id)
 
