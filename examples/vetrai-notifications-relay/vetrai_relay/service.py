@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from vetrai.core import outbound, outbox
 from vetrai.core.auth import Principal
@@ -246,23 +246,7 @@ async def requeue() -> int:
     """
     if settings().url is None:
         return 0
-    current = now()
-    grace = timedelta(seconds=60)
-    stale = await (
-        RelayDelivery.filter(
-            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
-            | Q(status="queued", next_attempt_at__lt=current - grace)
-            | Q(status="sending", locked_until__lt=current)
-        )
-        .limit(500)
-        .values_list("id", "organization_id")
-    )
-    known = set(
-        await OutboxMessage.filter(kind=KIND, key__in=[str(row_id) for row_id, _org in stale]).values_list(
-            "key", flat=True
-        )
-    )
-    adopted = [(row_id, organization_id) for row_id, organization_id in stale if str(row_id) not in known]
+    adopted = await outbox.unadopted(RelayDelivery, KIND)
     for row_id, organization_id in adopted:
         await enqueue(row_id, organization_id)
     return len(adopted)
