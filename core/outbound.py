@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+import time
 import typing
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -34,9 +35,44 @@ class PrivateAddressError(ValueError):
     """The URL has no host, or its host resolves to an address inside a private network."""
 
 
+SIGNATURE_HEADER = "X-VetrAI-Signature"
+
+
 def hmac_sha256_hex(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over ``"<timestamp>." + body``: the timestamp is signed so replays age out."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signature_headers(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """The one signature every outbound webhook carries: ``X-VetrAI-Signature: t=<unix>,v1=<hex>``.
+
+    The timestamp travels inside the signed header so a receiver needs a single header and
+    can refuse replays once they are older than its tolerance.
+    """
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {SIGNATURE_HEADER: f"t={stamp},v1={hmac_sha256_hex(secret, stamp, body)}"}
+
+
+def verify_signature(secret: str, body: bytes, header: str, *, tolerance_seconds: int = 300) -> bool:
+    """For receivers: ``header`` (the X-VetrAI-Signature value) signs ``body`` and is recent.
+
+    Any ``v1=`` entry may match (a sender rotating its secret can send two); the comparison is
+    constant-time and a timestamp further than ``tolerance_seconds`` from now is refused.
+    """
+    stamp = ""
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            stamp = value
+        elif key == "v1":
+            candidates.append(value)
+    if not (stamp.isascii() and stamp.isdigit()) or not candidates:
+        return False
+    if abs(time.time() - int(stamp)) > tolerance_seconds:
+        return False
+    expected = hmac_sha256_hex(secret, stamp, body)
+    return any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in candidates)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -72,7 +108,7 @@ async def resolve(host: str, port: int = 0) -> list[str]:
     except ValueError:
         pass
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 async def public_addresses(host: str, port: int = 0, resolver: Resolver = resolve) -> list[str]:

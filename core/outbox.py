@@ -47,6 +47,8 @@ from vetrai.core.models import OutboxMessage
 from vetrai.core.platform import current_platform
 
 if TYPE_CHECKING:
+    from tortoise.models import Model
+
     from vetrai.core.metrics import Metrics
     from vetrai.core.platform import Platform
 
@@ -295,6 +297,30 @@ async def deliver(message_id: str) -> str:
         if delay is None or delay > INLINE_RETRY_SECONDS:
             return status
         await asyncio.sleep(delay)
+
+
+async def unadopted(
+    model: type[Model], kind: str, *, grace: timedelta = timedelta(seconds=60), limit: int = 500
+) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """``(id, organization_id)`` of a delivery table's stuck rows the outbox has no message for.
+
+    Rows written before a plugin used the outbox (or while it could not send) stay ``queued``,
+    or ``sending`` with an expired lease; rows the outbox knows are its sweep's business. The
+    table needs ``status``, ``next_attempt_at``, ``locked_until`` and ``created_at``.
+    """
+    current = now()
+    stale = await (
+        model.filter(
+            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
+            | Q(status="queued", next_attempt_at__lt=current - grace)
+            | Q(status="sending", locked_until__lt=current)
+        )
+        .limit(limit)
+        .values_list("id", "organization_id")
+    )
+    keys = [str(row_id) for row_id, _organization_id in stale]
+    known = {str(key) for key in await OutboxMessage.filter(kind=kind, key__in=keys).values_list("key", flat=True)}
+    return [(row_id, organization_id) for row_id, organization_id in stale if str(row_id) not in known]
 
 
 async def sweep(platform: Platform | None = None, limit: int = SWEEP_BATCH) -> int:

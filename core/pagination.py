@@ -13,7 +13,8 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, Field
 from tortoise.expressions import Q
@@ -53,9 +54,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def paginate(
     queryset: QuerySet[Any],
     query: PageQuery,
-    serialize: Callable[[Any], T] | Callable[[Any], Awaitable[T]],
+    out: type[BaseModel] | Callable[[Any], T] | Callable[[Any], Awaitable[T]],
 ) -> dict[str, Any]:
-    """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first."""
+    """One page of ``queryset`` as ``{"items", "next_cursor"}``, newest first.
+
+    ``out`` is the response model of one item, built from each row's attributes (the schema is
+    the one place a response is written), or a function for rows that need more than their own
+    columns.
+    """
     if query.cursor:
         created_at, row_id = decode_cursor(query.cursor)
         # ``created_at <= c`` bounds the (organization_id, created_at, id) index range; the OR
@@ -64,9 +70,15 @@ async def paginate(
     rows = await queryset.order_by("-created_at", "-id").limit(query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = []
+    build: Callable[[Any], Any]
+    if isinstance(out, type) and issubclass(out, BaseModel):
+        model = out
+        build = partial(model.model_validate, from_attributes=True)
+    else:
+        build = cast(Callable[[Any], Any], out)
+    items: list[Any] = []
     for row in rows:
-        item = serialize(row)
+        item = build(row)
         if isinstance(item, Awaitable):
             item = await item
         items.append(item)

@@ -14,6 +14,7 @@ from vetrai.core.tenancy import scoped
 from vetrai.plugins.auth import oauth, recovery, service, users
 from vetrai.plugins.auth.schemas import (
     AuthAccepted,
+    AuthAuditLogOut,
     AuthAuditPage,
     AuthAuditQuery,
     AuthChangePassword,
@@ -59,7 +60,7 @@ async def register(data: AuthRegister) -> tuple[dict, int]:
     user = await service.register(data.email, data.password, data.first_name, data.last_name, data.organization_name)
     await recovery.send_verification(user)
     tokens = await service.issue_tokens(user, user_agent=_user_agent(), ip=client_ip())
-    return {"user": service.serialize_user(user), **tokens}, 201
+    return {"user": AuthUserOut.model_validate(user), **tokens}, 201
 
 
 @blueprint.post("/login")
@@ -97,21 +98,21 @@ async def logout() -> tuple[str, int]:
 
 @blueprint.get("/me")
 @validate_response(AuthUserOut)
-async def me() -> dict:
+async def me() -> AuthUserOut:
     """Your own profile."""
     principal = await current_principal()
-    return service.serialize_user(await service.principal_user(principal))
+    return AuthUserOut.model_validate(await service.principal_user(principal))
 
 
 @blueprint.put("/me")
 @validate_request(AuthProfileUpdate)
 @validate_response(AuthUserOut)
-async def update_me(data: AuthProfileUpdate) -> dict:
+async def update_me(data: AuthProfileUpdate) -> AuthUserOut:
     """Change your profile (first and last name); fields not sent stay as they are."""
     principal = await current_principal()
     service.require_user_session(principal)
     user = await service.update_profile(principal, data.model_dump(exclude_unset=True, exclude_none=True))
-    return service.serialize_user(user)
+    return AuthUserOut.model_validate(user)
 
 
 @blueprint.post("/change-password")
@@ -162,39 +163,39 @@ async def list_users(query_args: AuthUserListQuery) -> dict:
         is_active=query_args.is_active,
         email=query_args.email,
     )
-    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_user)
+    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), AuthUserOut)
 
 
 @blueprint.post("/users")
 @require_scope("auth:write")
 @validate_request(AuthUserCreate)
 @validate_response(AuthUserOut, 201)
-async def create_user(data: AuthUserCreate) -> tuple[dict, int]:
+async def create_user(data: AuthUserCreate) -> tuple[AuthUserOut, int]:
     """Add a user to your organization with a role you may grant (counts against max_users)."""
     principal = await current_principal()
     user = await users.add_user(principal, data.model_dump())
-    return service.serialize_user(user), 201
+    return AuthUserOut.model_validate(user), 201
 
 
 @blueprint.get("/users/<user_id>")
 @require_scope("auth:read")
 @validate_response(AuthUserOut)
-async def get_user(user_id: str) -> dict:
+async def get_user(user_id: str) -> AuthUserOut:
     """One user of your organization (another organization's is a 404)."""
     principal = await current_principal()
-    return service.serialize_user(await users.get_user(principal, user_id))
+    return AuthUserOut.model_validate(await users.get_user(principal, user_id))
 
 
 @blueprint.put("/users/<user_id>")
 @require_scope("auth:write")
 @validate_request(AuthUserUpdate)
 @validate_response(AuthUserOut)
-async def update_user(user_id: str, data: AuthUserUpdate) -> dict:
+async def update_user(user_id: str, data: AuthUserUpdate) -> AuthUserOut:
     """Change a user's profile, role or active flag (409 for the last org_admin)."""
     principal = await current_principal()
     changes = {field: value for field, value in data.model_dump(exclude_unset=True).items() if value is not None}
     user = await users.update_user(principal, user_id, changes)
-    return service.serialize_user(user)
+    return AuthUserOut.model_validate(user)
 
 
 @blueprint.delete("/users/<user_id>")
@@ -259,24 +260,8 @@ async def audit_logs(query_args: AuthAuditQuery) -> dict:
     return await paginate(
         scoped(AuditLog, principal, **filters),
         PageQuery(limit=query_args.limit, cursor=query_args.cursor),
-        _serialize_audit,
+        AuthAuditLogOut,
     )
-
-
-def _serialize_audit(entry: AuditLog) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "created_at": entry.created_at,
-        "organization_id": entry.organization_id,
-        "actor_id": entry.actor_id,
-        "actor_kind": entry.actor_kind,
-        "action": entry.action,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "ip": entry.ip,
-        "user_agent": entry.user_agent,
-        "data": entry.data or {},
-    }
 
 
 @blueprint.post("/revoke")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_serializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_serializer
 
 
 class AuthUserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     email: str
     role: str
@@ -149,6 +151,8 @@ class AuthSessionPage(BaseModel):
 
 
 class AuthAuditLogOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     created_at: datetime
     organization_id: uuid.UUID | None
@@ -159,7 +163,7 @@ class AuthAuditLogOut(BaseModel):
     target_id: str | None
     ip: str | None
     user_agent: str | None
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], BeforeValidator(lambda data: data or {})]
 
 
 class AuthAuditQuery(BaseModel):

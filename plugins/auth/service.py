@@ -646,18 +646,3 @@ def serialize_session(session: Session, current_session_id: uuid.UUID | None) ->
         "created_at": session.created_at,
         "updated_at": session.updated_at,
     }
-
-
-def serialize_user(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "role": user.role,
-        "organization_id": user.organization_id,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email_verified": user.email_verified,
-        "is_active": user.is_active,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-    }

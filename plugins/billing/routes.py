@@ -52,10 +52,10 @@ async def list_plans() -> dict:
 @require_scope("billing:write")
 @validate_request(BillingSubscriptionCreate)
 @validate_response(BillingSubscriptionOut, 201)
-async def create_subscription(data: BillingSubscriptionCreate) -> tuple[dict, int]:
+async def create_subscription(data: BillingSubscriptionCreate) -> tuple[BillingSubscriptionOut, int]:
     """Subscribe the organization to a plan (creates its Stripe customer when missing); 402 when the card is declined."""
     row = await service.create_subscription(await current_principal(), data.plan, data.payment_method)
-    return service.serialize_subscription(row), 201
+    return BillingSubscriptionOut.model_validate(row), 201
 
 
 @blueprint.get("/subscriptions")
@@ -66,7 +66,7 @@ async def create_subscription(data: BillingSubscriptionCreate) -> tuple[dict, in
 async def list_subscriptions(query_args: BillingListQuery) -> dict:
     """The organization's subscriptions, current and past, newest first."""
     return await paginate(
-        scoped(BillingSubscription, await current_principal()), _page(query_args), service.serialize_subscription
+        scoped(BillingSubscription, await current_principal()), _page(query_args), BillingSubscriptionOut
     )
 
 
@@ -74,9 +74,11 @@ async def list_subscriptions(query_args: BillingListQuery) -> dict:
 @require_role(*MANAGERS)
 @require_scope("billing:read")
 @validate_response(BillingSubscriptionOut)
-async def get_subscription(subscription_id: str) -> dict:
+async def get_subscription(subscription_id: str) -> BillingSubscriptionOut:
     """One subscription of the organization."""
-    return service.serialize_subscription(await service.get_subscription(await current_principal(), subscription_id))
+    return BillingSubscriptionOut.model_validate(
+        await service.get_subscription(await current_principal(), subscription_id)
+    )
 
 
 @blueprint.post("/subscriptions/<subscription_id>/cancel")
@@ -84,11 +86,11 @@ async def get_subscription(subscription_id: str) -> dict:
 @require_scope("billing:write")
 @document_request(BillingSubscriptionCancel)
 @validate_response(BillingSubscriptionOut)
-async def cancel_subscription(subscription_id: str) -> dict:
+async def cancel_subscription(subscription_id: str) -> BillingSubscriptionOut:
     """Cancel at the end of the period (default) or now (``at_period_end: false``); body optional."""
     data = await optional_body(BillingSubscriptionCancel)
     row = await service.cancel_subscription(await current_principal(), subscription_id, data.at_period_end)
-    return service.serialize_subscription(row)
+    return BillingSubscriptionOut.model_validate(row)
 
 
 @blueprint.get("/invoices")
@@ -98,18 +100,16 @@ async def cancel_subscription(subscription_id: str) -> dict:
 @validate_response(BillingInvoicePage)
 async def list_invoices(query_args: BillingListQuery) -> dict:
     """The organization's invoices, newest first."""
-    return await paginate(
-        scoped(BillingInvoice, await current_principal()), _page(query_args), service.serialize_invoice
-    )
+    return await paginate(scoped(BillingInvoice, await current_principal()), _page(query_args), BillingInvoiceOut)
 
 
 @blueprint.get("/invoices/<invoice_id>")
 @require_role(*MANAGERS)
 @require_scope("billing:read")
 @validate_response(BillingInvoiceOut)
-async def get_invoice(invoice_id: str) -> dict:
+async def get_invoice(invoice_id: str) -> BillingInvoiceOut:
     """One invoice with its lines."""
-    return service.serialize_invoice(await get_scoped(BillingInvoice, await current_principal(), invoice_id))
+    return BillingInvoiceOut.model_validate(await get_scoped(BillingInvoice, await current_principal(), invoice_id))
 
 
 @blueprint.get("/payments")
@@ -119,18 +119,16 @@ async def get_invoice(invoice_id: str) -> dict:
 @validate_response(BillingPaymentPage)
 async def list_payments(query_args: BillingListQuery) -> dict:
     """The organization's payments (amount, status, failure reason, refunds), newest first."""
-    return await paginate(
-        scoped(BillingPayment, await current_principal()), _page(query_args), service.serialize_payment
-    )
+    return await paginate(scoped(BillingPayment, await current_principal()), _page(query_args), BillingPaymentOut)
 
 
 @blueprint.get("/payments/<payment_id>")
 @require_role(*MANAGERS)
 @require_scope("billing:read")
 @validate_response(BillingPaymentOut)
-async def get_payment(payment_id: str) -> dict:
+async def get_payment(payment_id: str) -> BillingPaymentOut:
     """One payment."""
-    return service.serialize_payment(await get_scoped(BillingPayment, await current_principal(), payment_id))
+    return BillingPaymentOut.model_validate(await get_scoped(BillingPayment, await current_principal(), payment_id))
 
 
 @blueprint.get("/usage")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class BillingPlanOut(BaseModel):
@@ -43,6 +43,8 @@ class BillingSubscriptionCancel(BaseModel):
 
 
 class BillingSubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     plan: str
@@ -79,6 +81,8 @@ class BillingInvoiceLine(BaseModel):
 
 
 class BillingInvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     number: str | None
@@ -89,7 +93,7 @@ class BillingInvoiceOut(BaseModel):
     hosted_invoice_url: str | None
     period_start: datetime | None
     period_end: datetime | None
-    lines: list[BillingInvoiceLine]
+    lines: Annotated[list[BillingInvoiceLine], BeforeValidator(lambda lines: lines or [])]
     stripe_invoice_id: str
     stripe_subscription_id: str | None
     created_at: datetime
@@ -102,6 +106,8 @@ class BillingInvoicePage(BaseModel):
 
 
 class BillingPaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     amount: int

@@ -26,7 +26,6 @@ from vetrai.plugins.billing.subscriptions import apply_subscription as apply_sub
 from vetrai.plugins.billing.subscriptions import cancel_subscription as cancel_subscription
 from vetrai.plugins.billing.subscriptions import create_subscription as create_subscription
 from vetrai.plugins.billing.subscriptions import get_subscription as get_subscription
-from vetrai.plugins.billing.subscriptions import serialize_subscription as serialize_subscription
 from vetrai.plugins.billing.subscriptions import sync_organization as sync_organization
 from vetrai.plugins.billing.usage import add_usage as add_usage
 from vetrai.plugins.billing.usage import on_event as on_event
@@ -42,6 +41,4 @@ from vetrai.plugins.billing.webhooks import RECORDED_ONLY_EVENTS as RECORDED_ONL
 from vetrai.plugins.billing.webhooks import SUBSCRIPTION_EVENTS as SUBSCRIPTION_EVENTS
 from vetrai.plugins.billing.webhooks import bad_webhook as bad_webhook
 from vetrai.plugins.billing.webhooks import process_event as process_event
-from vetrai.plugins.billing.webhooks import serialize_invoice as serialize_invoice
-from vetrai.plugins.billing.webhooks import serialize_payment as serialize_payment
 from vetrai.plugins.billing.webhooks import verify_webhook as verify_webhook

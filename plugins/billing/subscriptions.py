@@ -43,25 +43,6 @@ OPEN_STATUSES = ("incomplete", "trialing", "active", "past_due", "unpaid", "paus
 """Statuses that count as the organization's one current subscription."""
 
 
-def serialize_subscription(row: BillingSubscription) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "organization_id": row.organization_id,  # type: ignore[attr-defined]
-        "plan": row.plan,
-        "status": row.status,
-        "current_period_start": row.current_period_start,
-        "current_period_end": row.current_period_end,
-        "cancel_at_period_end": row.cancel_at_period_end,
-        "canceled_at": row.canceled_at,
-        "ended_at": row.ended_at,
-        "stripe_subscription_id": row.stripe_subscription_id,
-        "stripe_customer_id": row.stripe_customer_id,
-        "stripe_price_id": row.stripe_price_id,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
 @dataclass
 class Effects:
     """Domain events to emit once the transaction that caused them has committed."""

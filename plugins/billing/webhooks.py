@@ -96,43 +96,6 @@ PAYMENT_EVENTS = frozenset(
 RECORDED_ONLY_EVENTS = frozenset({"checkout.session.completed", "customer.created", "customer.updated"})
 
 
-def serialize_invoice(row: BillingInvoice) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "organization_id": row.organization_id,  # type: ignore[attr-defined]
-        "number": row.number,
-        "status": row.status,
-        "amount_due": row.amount_due,
-        "amount_paid": row.amount_paid,
-        "currency": row.currency,
-        "hosted_invoice_url": row.hosted_invoice_url,
-        "period_start": row.period_start,
-        "period_end": row.period_end,
-        "lines": row.lines or [],
-        "stripe_invoice_id": row.stripe_invoice_id,
-        "stripe_subscription_id": row.stripe_subscription_id,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
-def serialize_payment(row: BillingPayment) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "organization_id": row.organization_id,  # type: ignore[attr-defined]
-        "amount": row.amount,
-        "amount_refunded": row.amount_refunded,
-        "currency": row.currency,
-        "status": row.status,
-        "failure_reason": row.failure_reason,
-        "stripe_payment_intent_id": row.stripe_payment_intent_id,
-        "stripe_invoice_id": row.stripe_invoice_id,
-        "stripe_charge_id": row.stripe_charge_id,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
 def bad_webhook(detail: str) -> ProblemError:
     return ProblemError(400, detail, kind="invalid-webhook", title="Invalid webhook")
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -28,6 +30,22 @@ class ApiKey(BaseModel, TenantMixin):
     class Meta:
         table = "keys_api_key"
         indexes = (tenant_list_index("keys_api_key"),)
+
+    @property
+    def status(self) -> str:
+        """What the key does now: revoked and expired win over the switch an admin can flip."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= datetime.now(UTC):
+            return "expired"
+        return "active" if self.is_active else "inactive"
+
+    @property
+    def rate_limit(self) -> dict[str, int] | None:
+        """The key's own limit, when both of its halves are set."""
+        if self.rate_limit_requests and self.rate_limit_window_seconds:
+            return {"requests": self.rate_limit_requests, "window_seconds": self.rate_limit_window_seconds}
+        return None
 
 
 class ApiKeyUsage(Model):

@@ -65,13 +65,13 @@ async def list_scopes() -> dict:
 @require_scope("keys:write")
 @validate_request(KeysKeyCreate)
 @validate_response(KeysKeyCreated, 201)
-async def create_key(data: KeysKeyCreate) -> tuple[dict, int]:
+async def create_key(data: KeysKeyCreate) -> tuple[KeysKeyCreated, int]:
     """Create a key in your organization; the full key is in this response only."""
     principal = await current_principal()
     key, secret = await service.create_key(
         principal, data.name, data.scopes, data.expires_at, data.rate_limit.model_dump() if data.rate_limit else None
     )
-    return {**service.serialize_key(key), "key": secret}, 201
+    return KeysKeyCreated.model_validate({**KeysKeyOut.model_validate(key).model_dump(), "key": secret}), 201
 
 
 @blueprint.get("")
@@ -82,28 +82,28 @@ async def list_keys(query_args: KeysKeyListQuery) -> dict:
     """The organization's keys for admins, your own keys otherwise (never the secrets)."""
     principal = await current_principal()
     page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_keys(principal), page, service.serialize_key)
+    return await paginate(service.visible_keys(principal), page, KeysKeyOut)
 
 
 @blueprint.get("/<key_id>")
 @require_scope("keys:read")
 @validate_response(KeysKeyOut)
-async def get_key(key_id: str) -> dict:
+async def get_key(key_id: str) -> KeysKeyOut:
     """Read a key (no secret)."""
-    return service.serialize_key(await service.get_key(await current_principal(), key_id))
+    return KeysKeyOut.model_validate(await service.get_key(await current_principal(), key_id))
 
 
 @blueprint.put("/<key_id>")
 @require_scope("keys:write")
 @validate_request(KeysKeyUpdate)
 @validate_response(KeysKeyOut)
-async def update_key(key_id: str, data: KeysKeyUpdate) -> dict:
+async def update_key(key_id: str, data: KeysKeyUpdate) -> KeysKeyOut:
     """Change name, scopes, rate limit, expiry or is_active; effective at once on every server."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     if "rate_limit" in changes and data.rate_limit is not None:
         changes["rate_limit"] = data.rate_limit.model_dump()
     key = await service.update_key(await current_principal(), key_id, changes)
-    return service.serialize_key(key)
+    return KeysKeyOut.model_validate(key)
 
 
 @blueprint.delete("/<key_id>")
@@ -118,11 +118,11 @@ async def revoke_key(key_id: str) -> tuple[str, int]:
 @require_scope("keys:write")
 @document_request(KeysRotate)
 @validate_response(KeysKeyCreated, 201)
-async def rotate_key(key_id: str) -> tuple[dict, int]:
+async def rotate_key(key_id: str) -> tuple[KeysKeyCreated, int]:
     """Issue a replacement key; the old one works for ``grace_seconds`` more (body optional)."""
     data = await optional_body(KeysRotate)
     key, secret = await service.rotate_key(await current_principal(), key_id, data.grace_seconds)
-    return {**service.serialize_key(key), "key": secret}, 201
+    return KeysKeyCreated.model_validate({**KeysKeyOut.model_validate(key).model_dump(), "key": secret}), 201
 
 
 @blueprint.get("/<key_id>/usage")

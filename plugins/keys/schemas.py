@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCOPE_PATTERN = r"^[a-z0-9_-]+:[a-z0-9_-]+$"
 
@@ -50,6 +50,8 @@ class KeysRotate(BaseModel):
 
 
 class KeysKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     prefix: str
@@ -65,6 +67,20 @@ class KeysKeyOut(BaseModel):
     replaced_by: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, row: Any) -> Any:
+        """A stored key: its links are shown by id under the names of the relations."""
+        if isinstance(row, dict):
+            return row
+        return {
+            **{name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)},
+            "scopes": list(row.scopes or []),
+            "created_by": row.created_by_id,
+            "rotated_from": row.rotated_from_id,
+            "replaced_by": row.replaced_by_id,
+        }
 
 
 class KeysKeyCreated(KeysKeyOut):

@@ -399,37 +399,6 @@ async def key_usage(
     }
 
 
-def key_status(key: ApiKey) -> str:
-    if key.revoked_at is not None:
-        return "revoked"
-    if key.expires_at is not None and key.expires_at <= now():
-        return "expired"
-    return "active" if key.is_active else "inactive"
-
-
-def serialize_key(key: ApiKey) -> dict[str, Any]:
-    rate_limit = None
-    if key.rate_limit_requests and key.rate_limit_window_seconds:
-        rate_limit = {"requests": key.rate_limit_requests, "window_seconds": key.rate_limit_window_seconds}
-    return {
-        "id": key.id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "scopes": list(key.scopes or []),
-        "expires_at": key.expires_at,
-        "rate_limit": rate_limit,
-        "is_active": key.is_active,
-        "status": key_status(key),
-        "last_used_at": key.last_used_at,
-        "organization_id": key.organization_id,
-        "created_by": key.created_by_id,
-        "rotated_from": key.rotated_from_id,
-        "replaced_by": key.replaced_by_id,
-        "created_at": key.created_at,
-        "updated_at": key.updated_at,
-    }
-
-
 async def _invalidate(kind: str, value: uuid.UUID) -> None:
     try:
         platform = current_platform()

@@ -15,11 +15,9 @@ endpoint configured in ``VETRAI_NOTIFICATIONS_SMS_WEBHOOK_URL`` /
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,8 +39,6 @@ if TYPE_CHECKING:
     from vetrai.plugins.notifications.service import NotificationsRuntime
 
 log = logging.getLogger("vetrai.notifications")
-SIGNATURE_HEADER = "X-VetrAI-Signature"
-TIMESTAMP_HEADER = "X-VetrAI-Timestamp"
 
 
 @dataclass(frozen=True)
@@ -173,20 +169,6 @@ async def send_in_app(message: NotificationMessage) -> None:
 # --- signed HTTP (webhook, sms, push) ------------------------------------------------------
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>." + body), as sent in X-VetrAI-Signature."""
-    return f"sha256={outbound.hmac_sha256_hex(secret, timestamp, body)}"
-
-
-def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, tolerance_seconds: int = 300) -> bool:
-    """For receivers: the signature matches and the timestamp is recent."""
-    try:
-        fresh = abs(time.time() - int(timestamp)) <= tolerance_seconds
-    except ValueError:
-        return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
-
-
 async def ensure_public_host(url: str) -> None:
     """Refuse URLs whose host resolves to loopback, private, link-local or reserved addresses."""
     try:
@@ -204,12 +186,10 @@ async def post_signed(url: str, payload: dict[str, Any], notification_id: uuid.U
     if not allow_private:
         await ensure_public_host(url)
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
-    timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"VetrAI-Notifications/{__version__}",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(rt.webhook_secret, timestamp, body),
+        **outbound.signature_headers(rt.webhook_secret, body),
         "X-VetrAI-Notification-Id": str(notification_id),
         "Idempotency-Key": str(notification_id),
     }

@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from vetrai.core import outbox
 from vetrai.core.hooks import Backoff, DeliveryError, OutboxHandler, TemporaryDeliveryError
@@ -26,6 +26,7 @@ from vetrai.plugins.auth.models import User
 from vetrai.plugins.notifications import service
 from vetrai.plugins.notifications.channels import NotificationMessage
 from vetrai.plugins.notifications.models import Notification, NotificationTemplate
+from vetrai.plugins.notifications.schemas import NotificationsOut
 from vetrai.plugins.notifications.service import (
     DELIVERY_KIND,
     SECURITY,
@@ -176,7 +177,7 @@ async def attempt(row: Notification, rt: NotificationsRuntime, *, last: bool) ->
     if row.channel == "in_app" and row.user_id is not None:
         fresh = await Notification.get(id=row.id)
         try:
-            await rt.hub.publish(str(row.user_id), service.serialize_notification(fresh))
+            await rt.hub.publish(str(row.user_id), NotificationsOut.model_validate(fresh).model_dump())
         except Exception:
             log.exception("could not stream notification %s", row.id)
 
@@ -232,23 +233,7 @@ async def requeue() -> int:
     Finds notifications that are queued (or were being sent with an expired lease) and have no
     outbox message, and enqueues one; rows the outbox already knows are left to its sweep.
     """
-    current = now()
-    grace = timedelta(seconds=60)
-    stale = await (
-        Notification.filter(
-            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
-            | Q(status="queued", next_attempt_at__lt=current - grace)
-            | Q(status="sending", locked_until__lt=current)
-        )
-        .limit(500)
-        .values_list("id", "organization_id")
-    )
-    known = set(
-        await OutboxMessage.filter(kind=DELIVERY_KIND, key__in=[str(row_id) for row_id, _org in stale]).values_list(
-            "key", flat=True
-        )
-    )
-    adopted = [(row_id, org) for row_id, org in stale if str(row_id) not in known]
+    adopted = await outbox.unadopted(Notification, DELIVERY_KIND)
     for row_id, organization_id in adopted:
         await outbox.kick_delivery(await _message_id(row_id, organization_id))
     if adopted:

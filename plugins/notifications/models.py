@@ -4,6 +4,9 @@ from tortoise import fields
 
 from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
+SECURITY = "security"
+"""The category of password resets and verification mails: never opted out of, body never shown."""
+
 
 class NotificationTemplate(BaseModel):
     """A Jinja2 template of one channel, of an organization or (organization NULL) a global default"""
@@ -24,6 +27,11 @@ class NotificationTemplate(BaseModel):
     class Meta:
         table = "notifications_template"
         unique_together = (("owner_key", "name", "channel", "locale"),)
+
+    @property
+    def is_default(self) -> bool:
+        """A global default shipped for a system event: no organization owns it."""
+        return self.organization_id is None  # type: ignore[attr-defined]
 
 
 class Notification(BaseModel, TenantMixin):

@@ -71,7 +71,7 @@ async def list_notifications(query_args: NotificationsListQuery) -> dict:
     if query_args.recipient_id is not None:
         filters["user_id"] = query_args.recipient_id
     page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_notifications(principal, **filters), page, service.serialize_notification)
+    return await paginate(service.visible_notifications(principal, **filters), page, NotificationsOut)
 
 
 @blueprint.get("/channels")
@@ -117,7 +117,7 @@ async def stream_notifications() -> Response:
             if last_event_id:
                 # A reconnecting EventSource: what was delivered since its last event first.
                 for row in await service.in_app_since(principal, last_event_id):
-                    item = service.serialize_notification(row)
+                    item = NotificationsOut.model_validate(row).model_dump()
                     replayed.add(str(item["id"]))
                     yield frame(item)
             quiet_since = time.monotonic()
@@ -181,35 +181,35 @@ async def list_templates(query_args: NotificationsTemplateListQuery) -> dict:
     principal = await _admin()
     filters = {name: value for name in ("name", "channel") if (value := getattr(query_args, name))}
     page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_templates(principal, **filters), page, service.serialize_template)
+    return await paginate(service.visible_templates(principal, **filters), page, NotificationsTemplateOut)
 
 
 @blueprint.post("/templates")
 @require_scope(WRITE)
 @validate_request(NotificationsTemplateCreate)
 @validate_response(NotificationsTemplateOut, 201)
-async def create_template(data: NotificationsTemplateCreate) -> tuple[dict, int]:
+async def create_template(data: NotificationsTemplateCreate) -> tuple[NotificationsTemplateOut, int]:
     """Create a template (422 if it does not compile or uses forbidden constructs)."""
     principal = await _admin()
-    return service.serialize_template(await service.create_template(principal, data.model_dump())), 201
+    return NotificationsTemplateOut.model_validate(await service.create_template(principal, data.model_dump())), 201
 
 
 @blueprint.get("/templates/<template_id>")
 @require_scope(READ)
 @validate_response(NotificationsTemplateOut)
-async def get_template(template_id: str) -> dict:
+async def get_template(template_id: str) -> NotificationsTemplateOut:
     """Read a template of your organization or a global default (admins)."""
-    return service.serialize_template(await service.get_template(await _admin(), template_id))
+    return NotificationsTemplateOut.model_validate(await service.get_template(await _admin(), template_id))
 
 
 @blueprint.put("/templates/<template_id>")
 @require_scope(WRITE)
 @validate_request(NotificationsTemplateUpdate)
 @validate_response(NotificationsTemplateOut)
-async def update_template(template_id: str, data: NotificationsTemplateUpdate) -> dict:
+async def update_template(template_id: str, data: NotificationsTemplateUpdate) -> NotificationsTemplateOut:
     """Change a template (partial); global defaults only by super_admin (403 otherwise)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    return service.serialize_template(await service.update_template(await _admin(), template_id, changes))
+    return NotificationsTemplateOut.model_validate(await service.update_template(await _admin(), template_id, changes))
 
 
 @blueprint.delete("/templates/<template_id>")
@@ -223,9 +223,9 @@ async def delete_template(template_id: str) -> tuple[str, int]:
 @blueprint.get("/<notification_id>")
 @require_scope(READ)
 @validate_response(NotificationsOut)
-async def get_notification(notification_id: str) -> dict:
+async def get_notification(notification_id: str) -> NotificationsOut:
     """One notification with its delivery status, attempts and error."""
-    return service.serialize_notification(await service.get_notification(await current_principal(), notification_id))
+    return NotificationsOut.model_validate(await service.get_notification(await current_principal(), notification_id))
 
 
 @blueprint.post("/<notification_id>/read")

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from vetrai.plugins.notifications.models import SECURITY
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
@@ -45,6 +47,8 @@ class NotificationsQueued(BaseModel):
 
 
 class NotificationsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     recipient_id: uuid.UUID | None
@@ -65,6 +69,21 @@ class NotificationsOut(BaseModel):
     updated_at: datetime
     sent_at: datetime | None
     read_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reader_view(cls, row: Any) -> Any:
+        """A stored row as its reader sees it: nothing unrendered, no body or data of security mail."""
+        if isinstance(row, dict):
+            return row
+        secret = row.category == SECURITY
+        return {
+            **{name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)},
+            "recipient_id": row.user_id,
+            "subject": row.subject if row.rendered else None,
+            "body": None if secret or not row.rendered else row.body,
+            "data": {} if secret else row.data,
+        }
 
 
 class NotificationsPage(BaseModel):
@@ -109,6 +128,8 @@ class NotificationsTemplateUpdate(BaseModel):
 
 
 class NotificationsTemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID | None
     is_default: bool = Field(description="A global default shipped for a system event (read-only but for super_admin).")

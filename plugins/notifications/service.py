@@ -40,7 +40,12 @@ from vetrai.core.models import Organization
 from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped, limits_of, scoped
 from vetrai.plugins.auth.models import User
-from vetrai.plugins.notifications.models import Notification, NotificationPreference, NotificationTemplate
+from vetrai.plugins.notifications.models import (
+    SECURITY,
+    Notification,
+    NotificationPreference,
+    NotificationTemplate,
+)
 from vetrai.plugins.notifications.settings import NotificationsSettings
 from vetrai.plugins.notifications.stream import StreamHub
 from vetrai.plugins.notifications.templates import (
@@ -55,7 +60,6 @@ from vetrai.plugins.notifications.templates import (
 log = logging.getLogger("vetrai.notifications")
 GLOBAL = "global"
 DELIVERY_KIND = "notifications.deliver"
-SECURITY = "security"
 CATEGORIES: dict[str, str] = {
     SECURITY: "Password resets, email verification and password changes (always sent)",
     "account": "Welcome and account messages",
@@ -119,51 +123,6 @@ def runtime(platform: Platform | None = None) -> NotificationsRuntime:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- serialization ---------------------------------------------------------------------------
-
-
-def serialize_notification(row: Notification) -> dict[str, Any]:
-    secret = row.category == SECURITY
-    return {
-        "id": row.id,
-        "organization_id": row.organization_id,
-        "recipient_id": row.user_id,
-        "to": row.to,
-        "channel": row.channel,
-        "category": row.category,
-        "event": row.event,
-        "template_id": row.template_id,
-        "template_name": row.template_name,
-        "subject": row.subject if row.rendered else None,
-        "body": None if secret or not row.rendered else row.body,
-        "data": {} if secret else row.data,
-        "status": row.status,
-        "attempts": row.attempts,
-        "error": row.error,
-        "idempotency_key": row.idempotency_key,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "sent_at": row.sent_at,
-        "read_at": row.read_at,
-    }
-
-
-def serialize_template(row: NotificationTemplate) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "organization_id": row.organization_id,
-        "is_default": row.organization_id is None,
-        "name": row.name,
-        "channel": row.channel,
-        "locale": row.locale,
-        "subject": row.subject,
-        "body": row.body,
-        "html": row.html,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
 
 
 # --- queueing a delivery ---------------------------------------------------------------------

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
@@ -156,17 +155,3 @@ async def add_attachment(
         },
     )
     return attachment
-
-
-def serialize_attachment(attachment: TicketAttachment) -> dict[str, Any]:
-    return {
-        "id": attachment.id,
-        "ticket_id": attachment.ticket_id,
-        "filename": attachment.filename,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "sha256": attachment.sha256,
-        "uploaded_by_id": attachment.uploaded_by_id,
-        "created_at": attachment.created_at,
-        "updated_at": attachment.updated_at,
-    }

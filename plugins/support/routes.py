@@ -119,7 +119,7 @@ async def list_comments(ticket_id: str, query_args: SupportPageQuery) -> dict:
 @require_scope("support:write")
 @document_request(SupportAttachmentUpload, source=DataSource.FORM_MULTIPART)
 @validate_response(SupportAttachmentOut, 201)
-async def add_attachment(ticket_id: str) -> tuple[dict, int]:
+async def add_attachment(ticket_id: str) -> tuple[SupportAttachmentOut, int]:
     """Upload a file (multipart field ``file``), streamed to storage: 413 over the size limit,
     415 for a type outside the allow-list (sniffed from the bytes), 403 past the storage quota."""
     principal = await current_principal()
@@ -129,7 +129,7 @@ async def add_attachment(ticket_id: str) -> tuple[dict, int]:
         raise service.too_large(limit)
     part = await file_upload()
     attachment = await service.add_attachment(principal, ticket_id, part.filename, part.chunks)
-    return service.serialize_attachment(attachment), 201
+    return SupportAttachmentOut.model_validate(attachment), 201
 
 
 @blueprint.get("/tickets/<ticket_id>/attachments")
@@ -140,9 +140,7 @@ async def list_attachments(ticket_id: str, query_args: SupportPageQuery) -> dict
     """A ticket's attachments, newest first."""
     principal = await current_principal()
     ticket = await service.get_ticket(principal, ticket_id)
-    return await paginate(
-        service.visible_attachments(principal, ticket), _page(query_args), service.serialize_attachment
-    )
+    return await paginate(service.visible_attachments(principal, ticket), _page(query_args), SupportAttachmentOut)
 
 
 @blueprint.get("/tickets/<ticket_id>/attachments/<attachment_id>")

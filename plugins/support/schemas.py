@@ -172,6 +172,8 @@ class SupportAttachmentUpload(BaseModel):
 
 
 class SupportAttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     ticket_id: uuid.UUID
     filename: str = Field(description="The uploaded name, sanitized for display.")

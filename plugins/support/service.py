@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from vetrai.plugins.support.attachments import add_attachment as add_attachment
 from vetrai.plugins.support.attachments import get_attachment as get_attachment
-from vetrai.plugins.support.attachments import serialize_attachment as serialize_attachment
 from vetrai.plugins.support.attachments import storage_used as storage_used
 from vetrai.plugins.support.attachments import too_large as too_large
 from vetrai.plugins.support.attachments import visible_attachments as visible_attachments

@@ -121,7 +121,7 @@ async def list_pages(query_args: ThemesPageListQuery) -> dict:
     queryset = service.visible_pages(await current_principal(), query_args.organization_id)
     if query_args.is_published is not None:
         queryset = queryset.filter(is_published=query_args.is_published)
-    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_page)
+    return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), ThemesPageOut)
 
 
 @blueprint.post("/pages")
@@ -130,19 +130,21 @@ async def list_pages(query_args: ThemesPageListQuery) -> dict:
 @validate_querystring(ThemesTargetQuery)
 @validate_request(ThemesPageCreate)
 @validate_response(ThemesPageOut, 201)
-async def create_page(data: ThemesPageCreate, query_args: ThemesTargetQuery) -> tuple[dict, int]:
+async def create_page(data: ThemesPageCreate, query_args: ThemesTargetQuery) -> tuple[ThemesPageOut, int]:
     """Create a page; its HTML is sanitized on save (409 for a slug already used)."""
     page = await service.create_page(await current_principal(), data.model_dump(), query_args.organization_id)
-    return service.serialize_page(page), 201
+    return ThemesPageOut.model_validate(page), 201
 
 
 @blueprint.get("/pages/<slug>")
 @require_scope("themes:read")
 @validate_querystring(ThemesTargetQuery)
 @validate_response(ThemesPageOut)
-async def get_page(slug: str, query_args: ThemesTargetQuery) -> dict:
+async def get_page(slug: str, query_args: ThemesTargetQuery) -> ThemesPageOut:
     """Read a page (drafts included)."""
-    return service.serialize_page(await service.get_page(await current_principal(), slug, query_args.organization_id))
+    return ThemesPageOut.model_validate(
+        await service.get_page(await current_principal(), slug, query_args.organization_id)
+    )
 
 
 @blueprint.put("/pages/<slug>")
@@ -151,10 +153,10 @@ async def get_page(slug: str, query_args: ThemesTargetQuery) -> dict:
 @validate_querystring(ThemesTargetQuery)
 @validate_request(ThemesPageUpdate)
 @validate_response(ThemesPageOut)
-async def update_page(slug: str, data: ThemesPageUpdate, query_args: ThemesTargetQuery) -> dict:
+async def update_page(slug: str, data: ThemesPageUpdate, query_args: ThemesTargetQuery) -> ThemesPageOut:
     """Change a page (partial); HTML sanitized on save, a new slug must be free (409)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    return service.serialize_page(
+    return ThemesPageOut.model_validate(
         await service.update_page(await current_principal(), slug, changes, query_args.organization_id)
     )
 

@@ -124,6 +124,8 @@ class ThemesPageUpdate(BaseModel):
 
 
 class ThemesPageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     slug: str

@@ -303,21 +303,6 @@ async def delete_asset(principal: Principal, kind: str, target_org: uuid.UUID | 
 # --- pages ----------------------------------------------------------------------------------
 
 
-def serialize_page(page: Page) -> dict[str, Any]:
-    return {
-        "id": page.id,
-        "organization_id": page.organization_id,  # type: ignore[attr-defined]
-        "slug": page.slug,
-        "title": page.title,
-        "content": page.content,
-        "meta_description": page.meta_description,
-        "is_published": page.is_published,
-        "nav_order": page.nav_order,
-        "created_at": page.created_at,
-        "updated_at": page.updated_at,
-    }
-
-
 def _clean_content(content: str) -> str:
     limit = settings().max_page_bytes
     if len(content.encode()) > limit:

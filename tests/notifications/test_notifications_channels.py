@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from vetrai.core.hooks import NotificationChannel, TemporaryDeliveryError, hookimpl
-from vetrai.plugins.notifications.channels import verify_signature
+from vetrai.core.outbound import verify_signature
 
 from .conftest import WEBHOOK_SECRET, wait_status
 
@@ -20,15 +20,10 @@ def check_signed(request, notification_id):
     headers = {name.lower(): value for name, value in request["headers"].items()}
     assert headers["content-type"] == "application/json"
     assert headers["x-vetrai-notification-id"] == notification_id
-    assert verify_signature(
-        WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"]
-    )
-    assert not verify_signature(
-        "another secret", headers["x-vetrai-timestamp"], request["body"], headers["x-vetrai-signature"]
-    )
-    assert not verify_signature(
-        WEBHOOK_SECRET, headers["x-vetrai-timestamp"], request["body"] + b" ", headers["x-vetrai-signature"]
-    )
+    assert "x-vetrai-timestamp" not in headers
+    assert verify_signature(WEBHOOK_SECRET, request["body"], headers["x-vetrai-signature"])
+    assert not verify_signature("another secret", request["body"], headers["x-vetrai-signature"])
+    assert not verify_signature(WEBHOOK_SECRET, request["body"] + b" ", headers["x-vetrai-signature"])
     return json.loads(request["body"])
 
 

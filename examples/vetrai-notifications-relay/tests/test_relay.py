@@ -20,6 +20,7 @@ import pytest
 from conftest import SECRET
 
 from vetrai.core.conformance import in_process_worker
+from vetrai.core.outbound import verify_signature
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -55,10 +56,11 @@ async def test_a_registration_reaches_the_service_signed(client, make_user, rece
     request = await eventually(
         lambda: next((r for r in receiver.requests if r.headers["x-vetrai-event"] == "auth.user_registered"), None)
     )
-    expected = hmac.new(
-        SECRET.encode(), request.headers["x-vetrai-timestamp"].encode() + b"." + request.body, hashlib.sha256
-    ).hexdigest()
-    assert request.headers["x-vetrai-signature"] == f"sha256={expected}"
+    stamp, digest = (part.partition("=")[2] for part in request.headers["x-vetrai-signature"].split(","))
+    expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    assert request.headers["x-vetrai-signature"] == f"t={stamp},v1={expected}"
+    assert verify_signature(SECRET, request.body, request.headers["x-vetrai-signature"])
+    assert not verify_signature("another secret", request.body, request.headers["x-vetrai-signature"])
     assert request.path == "/vetrai-events"
     event = json.loads(request.body)
     assert event["name"] == "auth.user_registered" and event["data"]["email"] == "ada@example.com"

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from vetrai.core import outbound, outbox
 from vetrai.core.auth import Principal
@@ -168,13 +167,11 @@ async def post(config: RelaySettings, row: RelayDelivery) -> int:
         except OSError as exc:
             raise TemporaryFailure(f"cannot resolve the relay host: {exc}") from None
     body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
     secret = config.secret.get_secret_value() if config.secret else ""
     headers = {
         "Content-Type": "application/json",
         "X-VetrAI-Event": row.event_name,
-        "X-VetrAI-Timestamp": timestamp,
-        "X-VetrAI-Signature": f"sha256={outbound.hmac_sha256_hex(secret, timestamp, body)}",
+        **outbound.signature_headers(secret, body),
         "Idempotency-Key": str(row.event_id),
     }
     try:
@@ -249,23 +246,7 @@ async def requeue() -> int:
     """
     if settings().url is None:
         return 0
-    current = now()
-    grace = timedelta(seconds=60)
-    stale = await (
-        RelayDelivery.filter(
-            Q(status="queued", next_attempt_at=None, created_at__lt=current - grace)
-            | Q(status="queued", next_attempt_at__lt=current - grace)
-            | Q(status="sending", locked_until__lt=current)
-        )
-        .limit(500)
-        .values_list("id", "organization_id")
-    )
-    known = set(
-        await OutboxMessage.filter(kind=KIND, key__in=[str(row_id) for row_id, _org in stale]).values_list(
-            "key", flat=True
-        )
-    )
-    adopted = [(row_id, organization_id) for row_id, organization_id in stale if str(row_id) not in known]
+    adopted = await outbox.unadopted(RelayDelivery, KIND)
     for row_id, organization_id in adopted:
         await enqueue(row_id, organization_id)
     return len(adopted)
