@@ -7,10 +7,9 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from typing import TYPE_CHECKING
 
-from vetrai.core.outbound import PrivateAddressError, ensure_public_host, guarded_client, hmac_sha256_hex
+from vetrai.core.outbound import PrivateAddressError, ensure_public_host, guarded_client, signature_headers
 from vetrai.engine.dispatch import WEBHOOK_TASK
 from vetrai.engine.models import FINISHED, Job
 from vetrai.engine.settings import WorkersSettings
@@ -44,13 +43,12 @@ async def deliver_webhook(platform: Platform, job_id: str, attempt: int = 1) -> 
     if job is None or not job.webhook_url or job.status not in FINISHED:
         return False
     body = json.dumps({"event": "engine.job_finished", "job": serialize_job(job)}, default=str).encode()
-    timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "VetrAI-Webhooks",
         "X-VetrAI-Event": "engine.job_finished",
         "X-VetrAI-Delivery": f"{job.id}:{attempt}",
-        "X-VetrAI-Signature": f"t={timestamp},v1={hmac_sha256_hex(webhook_secret(platform), timestamp, body)}",
+        **signature_headers(webhook_secret(platform), body),
     }
     if not settings.webhook_allow_private:
         try:
