@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import cast
+from typing import Any, cast
 
 from quart import Quart, Response, g, request
 from quart.testing.app import TestApp
@@ -18,7 +19,7 @@ from vetrai import __version__
 from vetrai.core import tracing
 from vetrai.core.auth import current_principal, warn_untrusted_forwarding
 from vetrai.core.config import Settings
-from vetrai.core.errors import ProblemError, register_error_handlers
+from vetrai.core.errors import ProblemError, register_error_handlers, unprocessable
 from vetrai.core.json_depth import MAX_JSON_DEPTH, THREAD_ABOVE_BYTES, too_deep
 from vetrai.core.logging import configure_logging
 from vetrai.core.openapi import (
@@ -171,3 +172,31 @@ async def refuse_deep_json() -> None:
     deep = await asyncio.to_thread(too_deep, data) if len(data) > THREAD_ABOVE_BYTES else too_deep(data)
     if deep:
         raise ProblemError(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels", kind="json-too-deep")
+    if b"\\u0000" in data:
+        refuse_nul_characters(data)
+
+
+def refuse_nul_characters(data: bytes) -> None:
+    """A 422 for a NUL character in any JSON string or key: PostgreSQL stores none (text and
+    jsonb refuse it), so it is refused on every backend, naming where it is."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return  # malformed JSON: the route's parser answers 400
+    location = nul_location(body, ["body"])
+    if location is not None:
+        raise unprocessable([{"loc": location, "msg": "NUL characters are not allowed", "type": "value_error"}])
+
+
+def nul_location(value: Any, path: list[Any]) -> list[Any] | None:
+    """Where the first NUL character is in a parsed JSON value, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return [*path, key]
+        found = nul_location(item, [*path, key])
+        if found is not None:
+            return found
+    return None

@@ -180,3 +180,16 @@ async def test_metrics_are_not_public_by_default(app, client, monkeypatch):
     monkeypatch.setattr(settings, "metrics_token", None)
     monkeypatch.setattr(settings, "metrics_public", True)
     assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_a_nul_character_anywhere_in_a_json_body_is_422_naming_where(client, make_user):
+    """PostgreSQL stores no NUL in text or jsonb: refused on every backend, before any route."""
+    admin = await make_user(role="org_admin")
+    for body, location in (
+        ({"name": "a\u0000b"}, ["body", "name"]),
+        ({"settings": {"k\u0000": 1}}, ["body", "settings", "k\u0000"]),
+        ({"settings": {"list": ["ok", "n\u0000"]}}, ["body", "settings", "list", 1]),
+    ):
+        response = await client.put(f"/api/v1/organizations/{admin.organization_id}", json=body, headers=admin.headers)
+        assert response.status_code == 422, body
+        assert (await response.get_json())["errors"][0]["loc"] == location
