@@ -137,7 +137,6 @@ def run_backend(backend_: Backend, workers: int, seconds: float) -> list[dict[st
                 json={
                     "name": "bench",
                     "scopes": ["keys:read"],
-                    "rate_limit": {"requests": 1_000_000, "window_seconds": 1},
                 },
                 headers=bearer,
                 timeout=30,

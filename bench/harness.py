@@ -123,6 +123,8 @@ def _vetrai_env(
         # Benchmarks measure throughput, not the brute-force defences.
         VETRAI_AUTH_LOGIN_RATE_LIMIT_PER_IP="100000000",
         VETRAI_AUTH_REGISTER_RATE_LIMIT_PER_IP="100000000",
+        # A key may not ask for more than the server default (the plan ceiling): lift the default.
+        VETRAI_KEYS_DEFAULT_RATE_LIMIT_REQUESTS="1000000000",
         VETRAI_AUTH_LOCKOUT_IP_FAILURES="100000000",
         **backend.env,
         **extra,
