@@ -152,6 +152,8 @@ class Thread(BaseModel, TenantMixin):
     metadata = fields.JSONField(default=dict)
     values = fields.JSONField(null=True, description="The state's values after its last run")
     interrupts = fields.JSONField(default=dict)
+    ttl = fields.JSONField(null=True, description="LangGraph thread TTL: {strategy, ttl (minutes)}")
+    expires_at = fields.DatetimeField(null=True, db_index=True, description="When the TTL sweep acts on it")
 
     class Meta:
         table = "workers_thread"
@@ -185,6 +187,8 @@ class StoreItem(BaseModel, TenantMixin):
     key = fields.CharField(max_length=500)
     value = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField(null=True)
+    ttl_minutes = fields.FloatField(null=True, description="The TTL a read with refresh_ttl renews")
+    vectors = fields.JSONField(null=True, description="Embeddings of the indexed fields (semantic search)")
 
     class Meta:
         table = "workers_store_item"

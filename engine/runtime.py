@@ -26,6 +26,7 @@ from vetrai.engine.claims import claim, held, renew
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
 from vetrai.engine.finishing import after_finish, emit, kick_next
+from vetrai.engine.langgraph.events import graph_stream
 from vetrai.engine.models import Job, Thread
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
@@ -42,7 +43,10 @@ CANCEL_POLL_SECONDS = 0.5
 # LangGraph stream modes the run loop always asks for (the jobs API's events and the run's
 # current node); a LangGraph run adds the modes its client asked for.
 BASE_MODES = ("updates", "custom", "tasks", "messages")
-LANGGRAPH_MODES = {"values", "updates", "custom", "messages", "messages-tuple", "debug", "tasks", "checkpoints"}
+LANGGRAPH_MODES = {
+    *("values", "updates", "custom", "messages", "messages-tuple", "debug", "tasks", "checkpoints"),
+    "events",  # astream_events v2, see engine/langgraph/events.py
+}
 
 
 def error_of(exc: BaseException) -> dict[str, str]:
@@ -309,7 +313,7 @@ class Runtime:
         writer = StreamWriter(self, job, requested)
         current: str | None = None
         async with asyncio.timeout(job.timeout_seconds):
-            async for item in graph.astream(payload, config, **kwargs):
+            async for item in graph_stream(graph, payload, config, kwargs):
                 namespace: tuple[str, ...] = ()
                 if kwargs.get("subgraphs"):
                     namespace, mode, chunk = item

@@ -51,7 +51,7 @@ def serialize_cron(row: Cron) -> dict[str, Any]:
         "cron_id": str(row.id),
         "assistant_id": str(row.assistant_id),
         "thread_id": str(row.thread_id) if row.thread_id else None,
-        "on_run_completed": None,
+        "on_run_completed": (row.payload or {}).get("on_completion"),
         "end_time": row.end_time,
         "schedule": row.schedule,
         "timezone": row.timezone,
@@ -88,10 +88,69 @@ async def create_cron(principal: Principal, thread_id: str | None, body: dict[st
         timezone=timezone,
         payload={**payload, "assistant_id": assistant["assistant_id"]},
         metadata=body.get("metadata") or {},
-        end_time=datetime.fromisoformat(body["end_time"]) if body.get("end_time") else None,
+        end_time=_end_time(body["end_time"]) if body.get("end_time") else None,
         next_run_date=upcoming,
         enabled=bool(body.get("enabled", True)),
     )
+
+
+RUN_FIELDS = (
+    "input",
+    "config",
+    "context",
+    "webhook",
+    "interrupt_before",
+    "interrupt_after",
+    "stream_mode",
+    "stream_subgraphs",
+    "durability",
+)
+
+
+def _end_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProblemError(422, "end_time must be an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def get_cron(principal: Principal, cron_id: str) -> Cron:
+    return await get_scoped(Cron, principal, cron_id)
+
+
+async def update_cron(principal: Principal, cron_id: str, body: dict[str, Any]) -> Cron:
+    """LangGraph's cron PATCH: a new schedule or time zone recomputes the next run date, the
+    run fields are merged into the payload (its assistant stays), metadata is merged,
+    ``end_time: null`` clears the end; an empty body is a 400."""
+    row = await get_scoped(Cron, principal, cron_id)
+    if not body:
+        raise ProblemError(400, "no fields to update")
+    if "end_time" in body:
+        row.end_time = _end_time(body["end_time"]) if body["end_time"] is not None else None
+    schedule = body.get("schedule") or row.schedule
+    timezone = body.get("timezone") or row.timezone
+    if body.get("enabled") is not None:
+        row.enabled = bool(body["enabled"])
+    if body.get("schedule") or body.get("timezone") or (row.enabled and row.next_run_date is None):
+        try:
+            row.next_run_date = await asyncio.to_thread(next_run, schedule, timezone, utcnow())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ProblemError(422, f"invalid schedule or time zone: {exc}") from None
+        row.schedule, row.timezone = schedule, timezone
+    if row.end_time and row.next_run_date and row.next_run_date > row.end_time:
+        row.next_run_date = None
+    payload = dict(row.payload or {})
+    payload.update({key: body[key] for key in RUN_FIELDS if body.get(key) is not None})
+    if body.get("on_run_completed"):
+        payload["on_completion"] = body["on_run_completed"]
+    if body.get("metadata") is not None:
+        row.metadata = {**(row.metadata or {}), **body["metadata"]}
+        payload["metadata"] = {**(payload.get("metadata") or {}), **body["metadata"]}
+    row.payload = payload
+    row.updated_at = utcnow()
+    await row.save()
+    return row
 
 
 async def search_crons(principal: Principal, body: dict[str, Any]) -> list[Cron]:

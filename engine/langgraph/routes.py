@@ -23,6 +23,7 @@ from vetrai.engine.langgraph.schemas import (
     WorkersLangGraphAssistantCreate,
     WorkersLangGraphAssistantUpdate,
     WorkersLangGraphCronCreate,
+    WorkersLangGraphCronUpdate,
     WorkersLangGraphHistory,
     WorkersLangGraphInfo,
     WorkersLangGraphLatest,
@@ -31,13 +32,16 @@ from vetrai.engine.langgraph.schemas import (
     WorkersLangGraphRun,
     WorkersLangGraphRunCreate,
     WorkersLangGraphRuns,
+    WorkersLangGraphRunsCancel,
     WorkersLangGraphSearch,
     WorkersLangGraphState,
     WorkersLangGraphStateUpdate,
     WorkersLangGraphStoreDelete,
     WorkersLangGraphStorePut,
+    WorkersLangGraphStoreSearch,
     WorkersLangGraphThread,
     WorkersLangGraphThreadCreate,
+    WorkersLangGraphThreadPrune,
     WorkersLangGraphThreadUpdate,
 )
 from vetrai.engine.models import FINISHED, Job, JobEvent, Thread
@@ -228,12 +232,23 @@ async def count_threads(data: WorkersLangGraphSearch) -> Response:
     return _json(await service.count_threads(await current_principal(), data.model_dump()))
 
 
+@blueprint.post("/threads/prune")
+@require_scope(WRITE)
+@validate_request(WorkersLangGraphThreadPrune)
+async def prune_threads(data: WorkersLangGraphThreadPrune) -> Response:
+    """Delete threads, or keep only their latest checkpoint (``strategy=keep_latest``)."""
+    count = await service.prune_threads(current_platform(), await current_principal(), data.thread_ids, data.strategy)
+    return _json({"pruned_count": count})
+
+
 @blueprint.get("/threads/<thread_id>")
 @document_response(WorkersLangGraphThread)
 @require_scope(READ)
 async def get_thread(thread_id: str) -> Response:
-    """A thread with its status and latest values."""
-    return _json(service.serialize_thread(await service.get_thread(await current_principal(), thread_id)))
+    """A thread with its status and latest values (``?include=ttl`` adds its TTL)."""
+    include = {name.strip() for name in request.args.get("include", "").split(",")}
+    row = await service.get_thread(await current_principal(), thread_id)
+    return _json(service.serialize_thread(row, include_ttl="ttl" in include))
 
 
 @blueprint.patch("/threads/<thread_id>")
@@ -433,6 +448,19 @@ async def cancel_run(thread_id: str, run_id: str) -> Response:
     return Response("", status=202)
 
 
+@blueprint.post("/runs/cancel")
+@require_scope(WRITE)
+@validate_request(WorkersLangGraphRunsCancel)
+async def cancel_runs(data: WorkersLangGraphRunsCancel) -> Response:
+    """Stop several runs: ``run_ids`` of ``thread_id``, or every pending/running one
+    (``status``), ``?action=interrupt|rollback``."""
+    action = request.args.get("action", "interrupt")
+    if action not in ("interrupt", "rollback"):
+        raise ProblemError(422, "action is interrupt or rollback")
+    await service.cancel_runs(current_platform(), await current_principal(), _body(data), action)
+    return Response("", status=204)
+
+
 @blueprint.get("/threads/<thread_id>/runs/<run_id>/join")
 @document_response(WorkersLangGraphObject)
 @require_scope(READ)
@@ -577,10 +605,14 @@ async def put_item(data: WorkersLangGraphStorePut) -> Response:
 @document_response(WorkersLangGraphObject)
 @require_scope(READ)
 async def get_item() -> Response:
-    """An item by ``?namespace=a.b&key=``; a missing (or deleted) item reads as null."""
+    """An item by ``?namespace=a.b&key=`` (``refresh_ttl`` renews its TTL); a missing, expired
+    or deleted item reads as null."""
     namespace = [label for label in request.args.get("namespace", "").split(".") if label]
+    refresh = request.args.get("refresh_ttl")
+    renew = None if refresh is None else refresh.lower() in ("1", "true")
     try:
-        return _json(await service.get_item(await current_principal(), namespace, request.args.get("key", "")))
+        item = await service.get_item(await current_principal(), namespace, request.args.get("key", ""), renew)
+        return _json(item)
     except ProblemError as exc:
         if exc.status == 404:
             return _json(None)
@@ -598,9 +630,11 @@ async def delete_item(data: WorkersLangGraphStoreDelete) -> Response:
 
 @blueprint.post("/store/items/search")
 @require_scope(READ)
-async def search_items() -> Response:
-    """Items under a namespace prefix, filtered by value fields."""
-    return _json({"items": await service.search_items(await current_principal(), await _raw_body())})
+@validate_request(WorkersLangGraphStoreSearch)
+async def search_items(data: WorkersLangGraphStoreSearch) -> Response:
+    """Items under a namespace prefix, filtered by value fields, ranked by similarity to
+    ``query`` when the store has an embedding model."""
+    return _json({"items": await service.search_items(await current_principal(), _body(data))})
 
 
 @blueprint.post("/store/namespaces")
@@ -642,6 +676,22 @@ async def search_crons() -> Response:
 async def count_crons() -> Response:
     """How many crons match."""
     return _json(await crons.count_crons(await current_principal(), await _raw_body()))
+
+
+@blueprint.get("/runs/crons/<cron_id>")
+@document_response(WorkersLangGraphObject)
+@require_scope(READ)
+async def get_cron(cron_id: str) -> Response:
+    """A cron."""
+    return _json(crons.serialize_cron(await crons.get_cron(await current_principal(), cron_id)))
+
+
+@blueprint.patch("/runs/crons/<cron_id>")
+@require_scope(WRITE)
+@validate_request(WorkersLangGraphCronUpdate)
+async def update_cron(cron_id: str, data: WorkersLangGraphCronUpdate) -> Response:
+    """Change a cron's schedule, time zone, end, enabled flag, metadata or run payload."""
+    return _json(crons.serialize_cron(await crons.update_cron(await current_principal(), cron_id, _body(data))))
 
 
 @blueprint.delete("/runs/crons/<cron_id>")

@@ -45,14 +45,34 @@ class WorkersLangGraphLatest(WorkersLangGraphBody):
     version: int = Field(ge=1)
 
 
+class WorkersLangGraphThreadTTL(WorkersLangGraphBody):
+    strategy: Literal["delete", "keep_latest"] = "delete"
+    ttl: float = Field(gt=0, le=10 * 366 * 24 * 60, description="Minutes since the thread's last update.")
+
+
 class WorkersLangGraphThreadCreate(WorkersLangGraphBody):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
+    ttl: WorkersLangGraphThreadTTL | None = None
 
 
 class WorkersLangGraphThreadUpdate(WorkersLangGraphBody):
     metadata: dict[str, Any] | None = None
+    ttl: WorkersLangGraphThreadTTL | None = None
+
+
+class WorkersLangGraphThreadPrune(WorkersLangGraphBody):
+    thread_ids: list[str] = Field(max_length=1000)
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class WorkersLangGraphRunsCancel(WorkersLangGraphBody):
+    """Which runs ``POST /runs/cancel`` stops: ``thread_id`` with ``run_ids``, or a ``status``."""
+
+    thread_id: str | None = None
+    run_ids: list[str] | None = Field(None, max_length=1000)
+    status: Literal["pending", "running", "all"] | None = None
 
 
 class WorkersLangGraphStateUpdate(WorkersLangGraphBody):
@@ -103,6 +123,18 @@ class WorkersLangGraphStorePut(WorkersLangGraphBody):
     key: str = Field(min_length=1, max_length=500)
     value: dict[str, Any]
     ttl: float | None = Field(None, gt=0, le=10 * 366 * 24 * 60, description="Minutes (at most ten years).")
+    index: Literal[False] | list[str] | None = Field(
+        None, description="Fields to embed for semantic search (false: none; default: the deployment's)."
+    )
+
+
+class WorkersLangGraphStoreSearch(WorkersLangGraphBody):
+    namespace_prefix: list[Label] = Field(default_factory=list, max_length=10)
+    filter: dict[str, Any] | None = None
+    query: str | None = Field(None, max_length=10_000, description="Natural-language query (semantic search).")
+    refresh_ttl: bool | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
 
 
 class WorkersLangGraphStoreDelete(WorkersLangGraphBody):
@@ -120,6 +152,27 @@ class WorkersLangGraphCronCreate(WorkersLangGraphBody):
     timezone: str | None = None
     end_time: str | None = None
     enabled: bool = True
+
+
+class WorkersLangGraphCronUpdate(WorkersLangGraphBody):
+    """The fields ``crons.update`` may change (absent ones stay; ``end_time: null`` clears it)."""
+
+    schedule: str | None = Field(None, min_length=1, max_length=200)
+    timezone: str | None = None
+    end_time: str | None = None
+    enabled: bool | None = None
+    metadata: dict[str, Any] | None = None
+    input: Any = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    webhook: str | None = None
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    stream_mode: Any = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
 
 
 # --- responses (documented; the shapes are langgraph-sdk's TypedDicts) -------------------------------

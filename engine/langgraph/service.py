@@ -22,9 +22,11 @@ from tortoise.queryset import QuerySet
 from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, forbidden, not_found
 from vetrai.core.tenancy import get_scoped, scoped
+from vetrai.engine import checkpoints
 from vetrai.engine.clock import jsonable, utcnow
 from vetrai.engine.dispatch import publish_cancel
 from vetrai.engine.finishing import after_finish
+from vetrai.engine.langgraph import semantic
 from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, StoreItem, Thread
 from vetrai.engine.runtime import runtime_of
 from vetrai.engine.service import admit, enqueue_run
@@ -269,8 +271,9 @@ def _safe(method: Any) -> Any:
 # --- threads ------------------------------------------------------------------------------------
 
 
-def serialize_thread(row: Thread) -> dict[str, Any]:
-    return {
+def serialize_thread(row: Thread, include_ttl: bool = False) -> dict[str, Any]:
+    """The SDK's Thread; ``include_ttl`` (``?include=ttl``) adds its TTL and expiry."""
+    found = {
         "thread_id": str(row.id),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -281,6 +284,20 @@ def serialize_thread(row: Thread) -> dict[str, Any]:
         "values": row.values,
         "error": None,
         "interrupts": row.interrupts or {},
+    }
+    if include_ttl:
+        found["ttl"] = {**row.ttl, "expires_at": row.expires_at} if row.ttl else None
+    return found
+
+
+def _ttl_fields(ttl: dict[str, Any] | None) -> dict[str, Any]:
+    """A thread's TTL and the expiry it gives from now (LangGraph counts from the last update)."""
+    if not ttl:
+        return {"ttl": None, "expires_at": None}
+    minutes = float(ttl["ttl"])
+    return {
+        "ttl": {"strategy": ttl.get("strategy") or "delete", "ttl": minutes},
+        "expires_at": utcnow() + timedelta(minutes=minutes),
     }
 
 
@@ -302,6 +319,7 @@ async def create_thread(principal: Principal, body: dict[str, Any]) -> Thread:
             organization_id=principal.organization_id,
             user_id=principal.user_id,
             metadata=body.get("metadata") or {},
+            **_ttl_fields(body.get("ttl")),
         )
     except IntegrityError:
         raise conflict("a thread with this id exists") from None
@@ -315,13 +333,19 @@ async def update_thread(principal: Principal, thread_id: str, body: dict[str, An
     row = await get_thread(principal, thread_id)
     if body.get("metadata") is not None:
         row.metadata = {**(row.metadata or {}), **body["metadata"]}
+    if body.get("ttl") is not None or row.ttl:
+        for name, value in _ttl_fields(body.get("ttl") or row.ttl).items():
+            setattr(row, name, value)
     await row.save()
     return row
 
 
 async def delete_thread(platform: Platform, principal: Principal, thread_id: str) -> None:
     """The thread, its runs (running ones are stopped) and its checkpoints."""
-    row = await get_thread(principal, thread_id)
+    await _drop_thread(platform, await get_thread(principal, thread_id))
+
+
+async def _drop_thread(platform: Platform, row: Thread) -> None:
     for job_id in await Job.filter(thread_id=row.id, status="running").values_list("id", flat=True):
         await publish_cancel(platform, job_id, "rollback")
     await Job.filter(thread_id=row.id).delete()
@@ -329,6 +353,55 @@ async def delete_thread(platform: Platform, principal: Principal, thread_id: str
     runtime = runtime_of(platform)
     await runtime.ensure_ready()
     await runtime.checkpointer.adelete_thread(str(row.id))
+
+
+def _thread_keys(thread_ids: list[str]) -> list[uuid.UUID]:
+    keys = [_uuid(value) for value in thread_ids]
+    if any(key is None for key in keys):
+        raise ProblemError(422, "thread_ids must be UUIDs")
+    return [key for key in keys if key is not None]
+
+
+async def _keep_latest(platform: Platform, row: Thread) -> None:
+    runtime = runtime_of(platform)
+    await runtime.ensure_ready()
+    await checkpoints.prune_thread(runtime.checkpointer, str(row.id))
+
+
+async def prune_threads(platform: Platform, principal: Principal, thread_ids: list[str], strategy: str) -> int:
+    """LangGraph's prune: ``delete`` removes the threads (runs, checkpoints), ``keep_latest``
+    keeps each thread with only its latest checkpoint. Ids that are not the caller's
+    organization's threads are skipped, as missing ones are: the count says how many went."""
+    keys = _thread_keys(thread_ids)
+    if not keys:
+        return 0
+    rows = await Thread.filter(organization_id=principal.organization_id, id__in=keys)
+    for row in rows:
+        if strategy == "keep_latest":
+            await _keep_latest(platform, row)
+        else:
+            await _drop_thread(platform, row)
+    return len(rows)
+
+
+async def sweep_expired_threads(platform: Platform, organization_id: uuid.UUID) -> int:
+    """Threads whose TTL has run out since their last update, by their strategy: ``delete``
+    removes them, ``keep_latest`` prunes their checkpoints to the latest (until the next update
+    starts the clock again). A thread with a pending or running run waits for the next sweep.
+    Expired store items go too."""
+    now = utcnow()
+    await StoreItem.filter(organization_id=organization_id, expires_at__lte=now).delete()
+    swept = 0
+    for row in await Thread.filter(organization_id=organization_id, expires_at__lte=now):
+        if await Job.filter(thread_id=row.id, status__in=ACTIVE).exists():
+            continue
+        if (row.ttl or {}).get("strategy") == "keep_latest":
+            await _keep_latest(platform, row)
+            await Thread.filter(id=row.id).update(expires_at=None)
+        else:
+            await _drop_thread(platform, row)
+        swept += 1
+    return swept
 
 
 def visible_threads(principal: Principal, body: dict[str, Any]) -> QuerySet[Thread]:
@@ -626,6 +699,8 @@ async def create_run(
     )
     thread.graph_id = spec.name
     thread.status = "busy"
+    if thread.ttl:
+        thread.expires_at = _ttl_fields(thread.ttl)["expires_at"]
     thread.metadata = {**(thread.metadata or {}), "graph_id": spec.name, "assistant_id": assistant["assistant_id"]}
     await thread.save()
     return job, thread
@@ -669,6 +744,30 @@ async def cancel_run(platform: Platform, principal: Principal, thread_id: str | 
         raise conflict(f"the run is already {STATUS[job.status]}")
     await stop_run(platform, job, "rollback" if action == "rollback" else "interrupt")
     return job
+
+
+async def cancel_runs(platform: Platform, principal: Principal, body: dict[str, Any], action: str) -> int:
+    """LangGraph's bulk cancel: the runs ``run_ids`` of ``thread_id``, or every run with
+    ``status`` pending, running or all (pending and running) of the caller's organization, and
+    never another's (a super admin included). No matching run, or none still pending or
+    running, is a 404."""
+    if body.get("status"):
+        if body.get("thread_id") or body.get("run_ids"):
+            raise ProblemError(422, "give either a status, or thread_id with run_ids, not both")
+        statuses = {"pending": ["queued"], "running": ["running"]}.get(body["status"], list(ACTIVE))
+        query = Job.filter(status__in=statuses)
+    else:
+        thread, runs = _uuid(body.get("thread_id")), [_uuid(value) for value in body.get("run_ids") or []]
+        if thread is None or not runs or any(key is None for key in runs):
+            raise ProblemError(422, "give a status, or a thread_id and run_ids (UUIDs)")
+        query = Job.filter(thread_id=thread, id__in=runs)
+    candidates = await query.filter(organization_id=principal.organization_id, api="langgraph")
+    active = [job for job in candidates if job.status in ACTIVE]
+    if not active:
+        raise not_found("run")
+    for job in active:
+        await stop_run(platform, job, "rollback" if action == "rollback" else "interrupt")
+    return len(active)
 
 
 async def delete_run(principal: Principal, thread_id: str, run_id: str) -> None:
@@ -716,13 +815,37 @@ def _live(principal: Principal) -> QuerySet[StoreItem]:
     return scoped(StoreItem, principal).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=utcnow()))
 
 
+def _refresh(requested: bool | None) -> bool:
+    """LangGraph's rule: a read renews the items' TTL unless it says ``refresh_ttl=false``
+    (or the deployment's ``store.ttl.refresh_on_read`` is false)."""
+    if requested is not None:
+        return requested
+    return bool(semantic.ttl_config().get("refresh_on_read", True))
+
+
+async def _renew(rows: list[StoreItem]) -> None:
+    now = utcnow()
+    for row in rows:
+        if row.ttl_minutes:
+            row.expires_at = now + timedelta(minutes=row.ttl_minutes)
+            await StoreItem.filter(id=row.id).update(expires_at=row.expires_at)
+
+
 async def put_item(principal: Principal, body: dict[str, Any]) -> None:
+    """Store or replace an item: its TTL (minutes; else the deployment's ``default_ttl``) and,
+    with an embedding model configured, the vectors of its indexed fields."""
     if principal.organization_id is None:
         raise forbidden("store items belong to an organization")
     namespace = _namespace(body.get("namespace") or [])
-    ttl = body.get("ttl")
-    expires = utcnow() + timedelta(minutes=float(ttl)) if ttl else None
-    values = {"value": body.get("value") or {}, "expires_at": expires}
+    ttl = body.get("ttl") if body.get("ttl") is not None else semantic.ttl_config().get("default_ttl")
+    minutes = float(ttl) if ttl else None
+    value = body.get("value") or {}
+    values = {
+        "value": value,
+        "expires_at": utcnow() + timedelta(minutes=minutes) if minutes else None,
+        "ttl_minutes": minutes,
+        "vectors": await semantic.embed_value(value, body.get("index")),
+    }
     row = await StoreItem.get_or_none(organization_id=principal.organization_id, namespace=namespace, key=body["key"])
     if row is not None:
         await StoreItem.filter(id=row.id).update(**values, updated_at=utcnow())
@@ -737,10 +860,14 @@ async def put_item(principal: Principal, body: dict[str, Any]) -> None:
         )
 
 
-async def get_item(principal: Principal, namespace: list[str], key: str) -> dict[str, Any]:
+async def get_item(
+    principal: Principal, namespace: list[str], key: str, refresh_ttl: bool | None = None
+) -> dict[str, Any]:
     row = await _live(principal).get_or_none(namespace=_namespace(namespace), key=key)
     if row is None:
         raise not_found("item")
+    if _refresh(refresh_ttl):
+        await _renew([row])
     return serialize_item(row)
 
 
@@ -749,6 +876,9 @@ async def delete_item(principal: Principal, namespace: list[str], key: str) -> N
 
 
 async def search_items(principal: Principal, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Items under a namespace prefix matching the value filter; with a ``query`` and an
+    embedding model, ranked by similarity (best first, items without vectors after them),
+    else newest first with ``score`` null."""
     prefix = body.get("namespace_prefix") or []
     query = _live(principal)
     if prefix:
@@ -758,7 +888,18 @@ async def search_items(principal: Principal, body: dict[str, Any]) -> list[dict[
     flt = body.get("filter") or {}
     rows = [row for row in rows if all((row.value or {}).get(k) == v for k, v in flt.items())]
     offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
-    return [{**serialize_item(row), "score": None} for row in rows[offset : offset + limit]]
+    vector = await semantic.embed_query(body["query"]) if body.get("query") else None
+    if vector is None:
+        ranked: list[tuple[float | None, StoreItem]] = [(None, row) for row in rows]
+    else:
+        scored = [(semantic.score(vector, row.vectors), row) for row in rows]
+        ranked = sorted(
+            scored, key=lambda item: (item[0] is not None, item[0] if item[0] is not None else 0.0), reverse=True
+        )
+    page = ranked[offset : offset + limit]
+    if _refresh(body.get("refresh_ttl")):
+        await _renew([row for _score, row in page])
+    return [{**serialize_item(row), "score": score} for score, row in page]
 
 
 async def list_namespaces(principal: Principal, body: dict[str, Any]) -> list[list[str]]:

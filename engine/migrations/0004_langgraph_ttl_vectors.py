@@ -1,0 +1,33 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from orjson import loads
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('core', '0001_initial'), ('core', '0002_organization_is_platform'), ('core', '0003_outbox'), ('core', '0004_tenant_list_index'), ('workers', '0003_tenant_list_index')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='StoreItem',
+            name='ttl_minutes',
+            field=fields.FloatField(null=True, description='The TTL a read with refresh_ttl renews'),
+        ),
+        ops.AddField(
+            model_name='StoreItem',
+            name='vectors',
+            field=fields.JSONField(null=True, description='Embeddings of the indexed fields (semantic search)', encoder=JSON_DUMPS, decoder=loads),
+        ),
+        ops.AddField(
+            model_name='Thread',
+            name='expires_at',
+            field=fields.DatetimeField(null=True, db_index=True, description='When the TTL sweep acts on it', auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='Thread',
+            name='ttl',
+            field=fields.JSONField(null=True, description='LangGraph thread TTL: {strategy, ttl (minutes)}', encoder=JSON_DUMPS, decoder=loads),
+        ),
+    ]
