@@ -51,7 +51,7 @@ def serialize_cron(row: Cron) -> dict[str, Any]:
         "cron_id": str(row.id),
         "assistant_id": str(row.assistant_id),
         "thread_id": str(row.thread_id) if row.thread_id else None,
-        "on_run_completed": (row.payload or {}).get("on_completion"),
+        "on_run_completed": (row.payload or {}).get("on_completion") or (None if row.thread_id else "delete"),
         "end_time": row.end_time,
         "schedule": row.schedule,
         "timezone": row.timezone,

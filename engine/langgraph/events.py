@@ -25,7 +25,10 @@ async def graph_stream(graph: Any, payload: Any, config: dict[str, Any], kwargs:
     kwargs = {**kwargs, "stream_mode": [mode for mode in modes if mode != EVENTS]}
     subgraphs = bool(kwargs.get("subgraphs"))
     root = str(config.get("run_id") or uuid.uuid4())
-    async for event in graph.astream_events(payload, {**config, "run_id": root}, version="v2", **kwargs):
+    # The root run is named after the graph id, as langgraph-api names it (not "LangGraph").
+    name = config.get("run_name") or (config.get("configurable") or {}).get("graph_id")
+    config = {**config, "run_id": root, **({"run_name": name} if name else {})}
+    async for event in graph.astream_events(payload, config, version="v2", **kwargs):
         if "langsmith:hidden" in (event.get("tags") or ()):
             continue
         if event.get("event") == "on_chain_stream" and str(event.get("run_id")) == root:

@@ -108,6 +108,81 @@ async def store(client: Any) -> Any:
     }
 
 
+async def _status_of(call: Awaitable[Any]) -> Any:
+    try:
+        await call
+    except Exception as exc:
+        return getattr(getattr(exc, "response", None), "status_code", repr(exc))
+    return "ok"
+
+
+async def events_mode(client: Any) -> Any:
+    thread = await client.threads.create()
+    kinds, names = [], set()
+    async for part in client.runs.stream(
+        thread["thread_id"], "chat", input={"messages": [{"role": "user", "content": "hi"}]}, stream_mode="events"
+    ):
+        names.add(part.event)
+        if part.event == "events":
+            kinds.append((part.data["event"], part.data["name"]))
+    return {"names": sorted(names), "events": sorted(set(kinds)), "first": kinds[:1]}
+
+
+async def semantic_store(client: Any) -> Any:
+    await client.store.put_item(["semantic"], "dog", {"text": "dogs are loyal pets"})
+    await client.store.put_item(["semantic"], "stocks", {"text": "the stock market fell today"})
+    await client.store.put_item(["semantic"], "plain", {"text": "dogs dogs"}, index=False)
+    found = (await client.store.search_items(["semantic"], query="loyal dogs"))["items"]
+    for key in ("dog", "stocks", "plain"):
+        await client.store.delete_item(["semantic"], key)
+    return {"order": [item["key"] for item in found], "scored": [item["score"] is not None for item in found]}
+
+
+async def thread_ttl_and_prune(client: Any) -> Any:
+    thread = await client.threads.create(ttl={"strategy": "delete", "ttl": 60})
+    shown = await client.threads.get(thread["thread_id"], include=["ttl"])
+    kept = await client.threads.create()
+    await client.runs.wait(kept["thread_id"], "counter", input={})
+    await client.runs.wait(kept["thread_id"], "counter", input={})
+    pruned = await _status_of(client.threads.prune([kept["thread_id"]], strategy="keep_latest"))
+    history = len(await client.threads.get_history(kept["thread_id"], limit=50))
+    deleted = await client.threads.prune([thread["thread_id"]])
+    return {
+        "ttl": shape(shown.get("ttl")),
+        "keep_latest": pruned,
+        "history": history,
+        "deleted": deleted,
+        "gone": await _status_of(client.threads.get(thread["thread_id"])),
+    }
+
+
+async def cron_update(client: Any) -> Any:
+    cron = await client.crons.create("counter", schedule="0 9 * * 1", input={"count": 1}, metadata={"a": 1})
+    updated = await client.crons.update(cron["cron_id"], schedule="30 6 * * *", enabled=False, metadata={"b": 2})
+    empty = await _status_of(client.crons.update(cron["cron_id"]))
+    await client.crons.delete(cron["cron_id"])
+    return {
+        "cron": shape(updated),
+        "schedule": updated["schedule"],
+        "enabled": updated["enabled"],
+        "metadata": updated["metadata"],
+        "empty_body": empty,
+    }
+
+
+async def cancel_many(client: Any) -> Any:
+    thread = await client.threads.create()
+    slow = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 5})
+    await client.runs.cancel_many(thread_id=thread["thread_id"], run_ids=[slow["run_id"]])
+    await client.runs.join(thread["thread_id"], slow["run_id"])
+    status = (await client.runs.get(thread["thread_id"], slow["run_id"]))["status"]
+    return {
+        "status": status,
+        "again": await _status_of(client.runs.cancel_many(thread_id=thread["thread_id"], run_ids=[slow["run_id"]])),
+        "mixed": await _status_of(client.runs.cancel_many(status="all", thread_id=thread["thread_id"])),
+    }
+
+
 SCENARIOS: dict[str, Scenario] = {
     "counter_runs": counter_runs,
     "stream_events": stream_events,
@@ -115,6 +190,11 @@ SCENARIOS: dict[str, Scenario] = {
     "interrupt_and_resume": interrupt_and_resume,
     "double_texting": double_texting,
     "store": store,
+    "events_mode": events_mode,
+    "semantic_store": semantic_store,
+    "thread_ttl_and_prune": thread_ttl_and_prune,
+    "cron_update": cron_update,
+    "cancel_many": cancel_many,
 }
 
 

@@ -50,7 +50,7 @@ async def test_stream_mode_events_sends_langchain_events(sdk):
     assert parts[0].event == "metadata"
     events = [part.data for part in parts if part.event == "events"]
     kinds = [event["event"] for event in events]
-    assert kinds[0] == "on_chain_start" and events[0]["name"] == "LangGraph"
+    assert kinds[0] == "on_chain_start" and events[0]["name"] == "chat"  # the graph id, as langgraph-api
     assert "on_chat_model_start" in kinds and "on_chat_model_end" in kinds
     tokens = "".join(event["data"]["chunk"]["content"] for event in events if event["event"] == "on_chat_model_stream")
     assert tokens == "hello there friend"
