@@ -186,7 +186,7 @@ class StoreItem(BaseModel, TenantMixin):
     namespace = fields.CharField(max_length=1000, description="Namespace labels joined by '.'")
     key = fields.CharField(max_length=500)
     value = fields.JSONField(default=dict)
-    expires_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True, db_index=True)
     ttl_minutes = fields.FloatField(null=True, description="The TTL a read with refresh_ttl renews")
     vectors = fields.JSONField(null=True, description="Embeddings of the indexed fields (semantic search)")
 

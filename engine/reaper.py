@@ -63,7 +63,14 @@ async def reap(platform: Platform) -> dict[str, int]:
     for job_id in [*(job.id for job in lost), *stale]:
         await send_run(platform, job_id)
     crons = await _start_due_crons(platform)
-    return {"expired": len(lost), "stale": len(stale), "poisoned": len(poisoned), "crons": crons}
+    ttl = await _sweep_expired(platform)
+    return {"expired": len(lost), "stale": len(stale), "poisoned": len(poisoned), "crons": crons, "ttl": ttl}
+
+
+async def _sweep_expired(platform: Platform) -> int:
+    from vetrai.engine.langgraph.service import sweep_expired
+
+    return await sweep_expired(platform)
 
 
 async def _start_due_crons(platform: Platform) -> int:

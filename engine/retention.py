@@ -51,18 +51,14 @@ async def purge_organization(platform: Platform, organization_id: uuid.UUID) -> 
 async def purge_expired(platform: Platform, organization_id: uuid.UUID, before: datetime) -> int:
     """Finished runs that ended before ``before``, with their events; a run's checkpoints go
     when no run and no thread row is left on its thread. Queued, running and interrupted runs
-    are never expired: they still have work (or a person) to wait for. LangGraph threads and
-    store items past their own TTL go too (the thread TTL sweep)."""
-    from vetrai.engine.langgraph.service import sweep_expired_threads
-
-    swept = await sweep_expired_threads(platform, organization_id)
+    are never expired: they still have work (or a person) to wait for."""
     expired = Job.filter(organization_id=organization_id, status__in=sorted(FINISHED), finished_at__lt=before)
     rows = await expired.values_list("id", "thread_id")
     if not rows:
-        return swept
+        return 0
     await Job.filter(id__in=[key for key, _thread in rows]).delete()
     candidates = {thread for _key, thread in rows if thread}
     kept = set(await Job.filter(thread_id__in=sorted(candidates)).values_list("thread_id", flat=True))
     kept |= set(await Thread.filter(id__in=sorted(candidates)).values_list("id", flat=True))
     await _delete_checkpoints(platform, {str(thread) for thread in candidates - kept})
-    return swept + len(rows)
+    return len(rows)

@@ -384,15 +384,18 @@ async def prune_threads(platform: Platform, principal: Principal, thread_ids: li
     return len(rows)
 
 
-async def sweep_expired_threads(platform: Platform, organization_id: uuid.UUID) -> int:
+async def sweep_expired(platform: Platform, batch: int = 100) -> int:
     """Threads whose TTL has run out since their last update, by their strategy: ``delete``
-    removes them, ``keep_latest`` prunes their checkpoints to the latest (until the next update
-    starts the clock again). A thread with a pending or running run waits for the next sweep.
-    Expired store items go too."""
+    removes them (runs, checkpoints), ``keep_latest`` prunes their checkpoints to the latest
+    and stops the clock until the next update. A thread with a pending or running run waits
+    for a later sweep. Expired store items are deleted too. Called by the reaper (every
+    ``VETRAI_WORKERS_REAPER_SECONDS``), for every organization; both columns are indexed."""
     now = utcnow()
-    await StoreItem.filter(organization_id=organization_id, expires_at__lte=now).delete()
-    swept = 0
-    for row in await Thread.filter(organization_id=organization_id, expires_at__lte=now):
+    items = await StoreItem.filter(expires_at__lte=now).limit(batch).values_list("id", flat=True)
+    if items:
+        await StoreItem.filter(id__in=list(items), expires_at__lte=now).delete()
+    swept = len(items)
+    for row in await Thread.filter(expires_at__lte=now).order_by("expires_at").limit(batch):
         if await Job.filter(thread_id=row.id, status__in=ACTIVE).exists():
             continue
         if (row.ttl or {}).get("strategy") == "keep_latest":

@@ -10,6 +10,11 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AlterField(
+            model_name='StoreItem',
+            name='expires_at',
+            field=fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False),
+        ),
         ops.AddField(
             model_name='StoreItem',
             name='ttl_minutes',

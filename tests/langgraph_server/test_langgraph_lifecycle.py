@@ -114,7 +114,7 @@ async def test_store_search_without_an_index_filters(sdk, monkeypatch, tmp_path)
 
 async def test_store_ttl_refreshes_on_read_and_expires(sdk, platform):
     from vetrai.engine.models import StoreItem
-    from vetrai.engine.retention import purge_expired
+    from vetrai.engine.reaper import reap
 
     client, actor = await sdk()
     other, _ = await sdk()
@@ -134,7 +134,7 @@ async def test_store_ttl_refreshes_on_read_and_expires(sdk, platform):
     await StoreItem.filter(organization_id=actor.organization_id).update(expires_at=utcnow() - timedelta(seconds=1))
     assert await client.store.get_item(["memo"], "k") is None
     assert (await client.store.search_items(["memo"]))["items"] == []
-    await purge_expired(platform, actor.organization.id, utcnow() - timedelta(days=1))
+    await reap(platform)  # the reaper's sweep deletes what has expired
     assert not await StoreItem.filter(id=row.id).exists()
     assert (await other.store.get_item(["memo"], "k"))["value"] == {"text": "y"}
 
@@ -144,10 +144,10 @@ async def test_store_ttl_refreshes_on_read_and_expires(sdk, platform):
 
 async def test_thread_ttl_is_swept_by_its_strategy(sdk, platform):
     from vetrai.engine.models import Thread
-    from vetrai.engine.retention import purge_expired
+    from vetrai.engine.reaper import reap
 
-    client, actor = await sdk()
-    other, other_actor = await sdk()
+    client, _ = await sdk()
+    other, _ = await sdk()
     doomed = await client.threads.create(ttl={"strategy": "delete", "ttl": 30})
     kept = await client.threads.create(ttl={"strategy": "keep_latest", "ttl": 30})
     plain = await client.threads.create()
@@ -161,16 +161,22 @@ async def test_thread_ttl_is_swept_by_its_strategy(sdk, platform):
     assert len(await client.threads.get_history(kept["thread_id"], limit=50)) > 1
     row = await Thread.get(id=doomed["thread_id"])
     assert row.expires_at > utcnow() + timedelta(minutes=29)  # a run starts the clock again
+    busy = await client.threads.create(ttl=30)
+    running = await client.runs.create(busy["thread_id"], "slow", input={"seconds": 30})
     past = utcnow() - timedelta(seconds=1)
-    await Thread.filter(id__in=[doomed["thread_id"], kept["thread_id"], foreign["thread_id"]]).update(expires_at=past)
-    await purge_expired(platform, actor.organization.id, utcnow() - timedelta(days=1))
+    expired = [doomed["thread_id"], kept["thread_id"], foreign["thread_id"], busy["thread_id"]]
+    await Thread.filter(id__in=expired).update(expires_at=past)
+    await reap(platform)  # (the scheduled reaper may sweep first: the outcome is the same)
     assert await _status(client, client.threads.get(doomed["thread_id"])) == 404
+    assert await _status(other, other.threads.get(foreign["thread_id"])) == 404
     assert (await client.threads.get_state(kept["thread_id"]))["values"]["count"] == 3
     assert len(await client.threads.get_history(kept["thread_id"], limit=50)) == 1
+    assert (await Thread.get(id=kept["thread_id"])).expires_at is None  # until its next update
     assert (await client.threads.get(plain["thread_id"]))["thread_id"] == plain["thread_id"]
-    assert (await other.threads.get(foreign["thread_id"]))["thread_id"] == foreign["thread_id"]
-    await purge_expired(platform, other_actor.organization.id, utcnow() - timedelta(days=1))
-    assert await _status(other, other.threads.get(foreign["thread_id"])) == 404
+    assert (await client.threads.get(busy["thread_id"]))["status"] == "busy"  # waits for its run
+    await client.runs.cancel(busy["thread_id"], running["run_id"], wait=True)
+    await reap(platform)
+    assert await _status(client, client.threads.get(busy["thread_id"])) == 404
     updated = await client.threads.update(plain["thread_id"], metadata={"a": 1}, ttl=5)
     assert updated["metadata"] == {"a": 1}
     assert (await Thread.get(id=plain["thread_id"])).ttl == {"strategy": "delete", "ttl": 5}
