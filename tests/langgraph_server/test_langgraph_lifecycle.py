@@ -248,19 +248,28 @@ async def test_cron_update(sdk):
 
 
 async def test_cancel_many_by_ids_and_by_status_stays_in_the_organization(sdk):
+    from vetrai.engine.models import Job
+
     client, _ = await sdk()
     other, _ = await sdk()
     thread = await client.threads.create()
-    running = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 30})
-    pending = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 30})
     theirs_thread = await other.threads.create()
-    theirs = await other.runs.create(theirs_thread["thread_id"], "slow", input={"seconds": 30})
+    theirs = await other.runs.create(theirs_thread["thread_id"], "slow", input={"seconds": 300})
 
-    async def started(c: Any, thread_id: str, run_id: str, status: str = "running") -> bool:
+    async def reached(c: Any, thread_id: str, run_id: str, status: str = "running") -> bool:
         return (await c.runs.get(thread_id, run_id))["status"] == status
 
-    await _until(lambda: started(client, thread["thread_id"], running["run_id"]))
-    await _until(lambda: started(other, theirs_thread["thread_id"], theirs["run_id"]))
+    async def running_then_pending() -> tuple[dict[str, Any], dict[str, Any]]:
+        """A running run and one enqueued behind it (claimed, it finds the thread busy and goes
+        back to pending): created one after the other so the first is surely the running one."""
+        first = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 300})
+        await _until(lambda: reached(client, thread["thread_id"], first["run_id"]))
+        second = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 300})
+        await _until(lambda: Job.filter(id=second["run_id"], status="queued", claimed_at__isnull=False).exists())
+        return first, second
+
+    running, pending = await running_then_pending()
+    await _until(lambda: reached(other, theirs_thread["thread_id"], theirs["run_id"]))
     # Another organization cannot name our runs.
     refused = other.runs.cancel_many(thread_id=thread["thread_id"], run_ids=[running["run_id"]])
     assert await _status(other, refused) == 404
@@ -270,12 +279,8 @@ async def test_cancel_many_by_ids_and_by_status_stays_in_the_organization(sdk):
         assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
     assert await _status(client, client.runs.cancel_many(status="all")) == 404  # nothing left to stop
     assert (await other.runs.get(theirs_thread["thread_id"], theirs["run_id"]))["status"] == "running"
-    # By status, with rollback: the pending run is deleted, the running one too once it stops.
-    busy = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 30})
-    queued = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 30})
-    await _until(lambda: started(client, thread["thread_id"], busy["run_id"]))
-    # (a run enqueued behind another is claimed, sees the thread busy and goes back to pending)
-    await _until(lambda: started(client, thread["thread_id"], queued["run_id"], "pending"))
+    # By status, with rollback: the pending run is deleted; then the running one is stopped.
+    busy, queued = await running_then_pending()
     await client.runs.cancel_many(status="pending", action="rollback")
     assert await _status(client, client.runs.get(thread["thread_id"], queued["run_id"])) == 404
     assert (await client.runs.get(thread["thread_id"], busy["run_id"]))["status"] == "running"
