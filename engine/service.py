@@ -14,7 +14,15 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from vetrai.core.auth import Principal, still_valid
-from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
+from vetrai.core.errors import (
+    ProblemError,
+    conflict,
+    field_error,
+    forbidden,
+    not_found,
+    quota_exceeded,
+    unprocessable,
+)
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform
 from vetrai.core.tenancy import get_scoped, limits_of, scoped
@@ -68,12 +76,29 @@ def visible_templates(principal: Principal) -> QuerySet[WorkflowTemplate]:
     return scoped(WorkflowTemplate, principal, with_global=True)
 
 
-async def get_template(principal: Principal, template_id: str | uuid.UUID) -> WorkflowTemplate:
+async def find_template(principal: Principal, reference: str | uuid.UUID) -> WorkflowTemplate | None:
+    """The one way a template is addressed, by id or by name, so every route and job creation
+    takes what the listing shows: an id of a visible template, else a name (the organization's
+    own template of that name first, then the package workflow's)."""
+    text = str(reference).strip()
     try:
-        key = uuid.UUID(str(template_id))
+        key = uuid.UUID(text)
     except ValueError:
-        raise not_found("template") from None
-    row = await visible_templates(principal).get_or_none(id=key)
+        key = None
+    if key is not None:
+        row = await visible_templates(principal).get_or_none(id=key)
+        if row is not None:
+            return row
+    if principal.organization_id is not None:
+        row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=text)
+        if row is not None:
+            return row
+    return await WorkflowTemplate.get_or_none(package_key=text)
+
+
+async def get_template(principal: Principal, reference: str | uuid.UUID) -> WorkflowTemplate:
+    """A visible template by id or name, or the 404 problem."""
+    row = await find_template(principal, reference)
     if row is None:
         raise not_found("template")
     return row
@@ -190,21 +215,22 @@ def template_graph(row: WorkflowTemplate) -> dict[str, Any]:
 
 
 async def _resolve_template(principal: Principal, template_id: uuid.UUID | None, name: str | None) -> WorkflowTemplate:
-    row: WorkflowTemplate | None = None
-    if template_id is not None:
-        row = await visible_templates(principal).get_or_none(id=template_id)
-        where = "template_id"
-    else:
-        where = "template"
-        if principal.organization_id is not None:
-            row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=name)
-        if row is None:
-            row = await WorkflowTemplate.get_or_none(package_key=name)
+    where = "template_id" if template_id is not None else "template"
+    reference = template_id if template_id is not None else name
+    row = await find_template(principal, reference) if reference is not None else None
     if row is None:
-        raise unprocessable([{"loc": ["body", where], "msg": "unknown template", "type": "value_error"}])
+        raise field_error(where, "unknown template")
     if not row.is_active:
-        raise unprocessable([{"loc": ["body", where], "msg": "the template is not active", "type": "value_error"}])
+        raise field_error(where, "the template is not active")
     return row
+
+
+async def template_filter(principal: Principal, reference: str) -> uuid.UUID:
+    """The id of the template a job listing is filtered by (id or name; 422 when unknown)."""
+    row = await find_template(principal, reference)
+    if row is None:
+        raise field_error("template", "unknown template", where="query")
+    return row.id
 
 
 def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
