@@ -296,6 +296,11 @@ class VetraiSpecs:
         """Async: delete this plugin's finished data of one organization older than ``before``."""
 
     @hookspec
+    def vetrai_storage_used(self, platform: HookPlatform, organization_id: uuid.UUID) -> Awaitable[int]:  # type: ignore[empty-body]
+        """Async: bytes this plugin stores for one organization (files, checkpoints, events), which
+        count toward its plan's ``max_storage_bytes``."""
+
+    @hookspec
     def vetrai_metrics(self, metrics: Any) -> None:
         """Register Prometheus metrics and scrape-time collectors on the platform's registry."""
 

@@ -8,7 +8,7 @@ organization's" into the same 404, so existence never leaks across tenants.
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
@@ -17,6 +17,9 @@ from tortoise.queryset import QuerySet
 from vetrai.core.auth import Principal
 from vetrai.core.errors import not_found, quota_exceeded
 from vetrai.core.models import Organization
+
+if TYPE_CHECKING:
+    from vetrai.core.platform import Platform
 
 M = TypeVar("M", bound=Model)
 
@@ -88,3 +91,29 @@ async def ensure_quota(organization: Organization | uuid.UUID, limit: str, curre
             maximum=maximum,
             current=current,
         )
+
+
+async def storage_usage(platform: Platform, organization_id: uuid.UUID) -> dict[str, int]:
+    """Bytes each plugin stores for the organization (its ``vetrai_storage_used``), by plugin:
+    the breakdown shown with the organization's usage."""
+    results = await platform.plugins.acall_each(
+        "vetrai_storage_used", platform=platform, organization_id=organization_id
+    )
+    return {name: int(used or 0) for name, used in results}
+
+
+async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
+    """What counts toward ``max_storage_bytes``: files, checkpoints and events of every plugin,
+    so no plugin's data escapes the quota the others enforce."""
+    return sum((await storage_usage(platform, organization_id)).values())
+
+
+async def ensure_storage(platform: Platform, organization: Organization | uuid.UUID, adding: int = 1) -> int:
+    """Refuse (403 quota-exceeded, ``limit: max_storage_bytes``) what would store ``adding``
+    more bytes past the organization's ``max_storage_bytes``; returns the bytes stored now.
+    The default of one byte refuses new work once the organization is at its limit."""
+    if not isinstance(organization, Organization):
+        organization = await Organization.get(id=organization)
+    used = await storage_used(platform, organization.id)
+    await ensure_quota(organization, "max_storage_bytes", used, adding)
+    return used

@@ -92,6 +92,11 @@ def vetrai_cli(group: click.Group) -> Any:
 
 
 @hookimpl
+async def vetrai_storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
+    return await service.storage_used(platform, organization_id)
+
+
+@hookimpl
 async def vetrai_purge_organization(platform: Platform, organization_id: uuid.UUID) -> None:
     from vetrai.engine import retention
 

@@ -77,7 +77,7 @@ async def create_template(data: WorkersTemplateCreate) -> tuple[dict, int]:
 @require_scope("workers:read")
 @validate_response(WorkersTemplateOut)
 async def get_template(template_id: str) -> dict:
-    """Read a template with its input and output JSON schemas."""
+    """Read a template (by id or name) with its input and output JSON schemas."""
     return service.serialize_template(await service.get_template(await current_principal(), template_id))
 
 
@@ -87,7 +87,7 @@ async def get_template(template_id: str) -> dict:
 @validate_request(WorkersTemplateUpdate)
 @validate_response(WorkersTemplateOut)
 async def update_template(template_id: str, data: WorkersTemplateUpdate) -> dict:
-    """Change an organization template (partial); package templates are read-only (403)."""
+    """Change an organization template (by id or name; partial); package templates are read-only (403)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     row = await service.update_template(await current_principal(), template_id, changes)
     return service.serialize_template(row)
@@ -97,7 +97,7 @@ async def update_template(template_id: str, data: WorkersTemplateUpdate) -> dict
 @require_scope("workers:write")
 @require_role(ORG_ADMIN)
 async def delete_template(template_id: str) -> tuple[str, int]:
-    """Delete an organization template (its jobs stay); package templates are read-only (403)."""
+    """Delete an organization template (by id or name; its jobs stay); package templates are read-only (403)."""
     await service.delete_template(await current_principal(), template_id)
     return "", 204
 
@@ -106,7 +106,7 @@ async def delete_template(template_id: str) -> tuple[str, int]:
 @require_scope("workers:read")
 @validate_response(WorkersGraphOut)
 async def template_graph(template_id: str) -> dict:
-    """The workflow's graph as Mermaid text, nodes and edges, with its input/output schemas."""
+    """A template's graph (by id or name) as Mermaid text, nodes and edges, with its input/output schemas."""
     row = await service.get_template(await current_principal(), template_id)
     return await asyncio.to_thread(service.template_graph, row)
 
@@ -137,9 +137,12 @@ async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
 @validate_querystring(WorkersJobListQuery)
 @validate_response(WorkersJobPage)
 async def list_jobs(query_args: WorkersJobListQuery) -> dict:
-    """Your organization's jobs, newest first (?status=&template_id=)."""
+    """Your organization's jobs, newest first (?status=&template_id= or &template=<id or name>)."""
     principal = await current_principal()
-    queryset = service.visible_jobs(principal, query_args.status, query_args.template_id)
+    template_id = query_args.template_id
+    if query_args.template is not None:
+        template_id = await service.template_filter(principal, query_args.template)
+    queryset = service.visible_jobs(principal, query_args.status, template_id)
     return await paginate(queryset, PageQuery(limit=query_args.limit, cursor=query_args.cursor), service.serialize_job)
 
 

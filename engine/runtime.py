@@ -64,6 +64,9 @@ class Run:
     task: asyncio.Task[Any] | None = None
     reason: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    again: bool = False
+    """A message for the job came while this process still held it (a retry or resume sent
+    right after the run ended): it is sent again once the run lets go, not dropped."""
 
 
 class Runtime:
@@ -186,7 +189,9 @@ class Runtime:
             return None
         await self.ensure_ready()
         run = Run(str(key))
-        if str(key) in self.runs:
+        holding = self.runs.get(str(key))
+        if holding is not None:
+            holding.again = True
             return None
         self.runs[str(key)] = run
         try:
@@ -197,6 +202,8 @@ class Runtime:
         finally:
             self.runs.pop(str(key), None)
             run.done.set()
+            if run.again and not self.closing:
+                self._spawn(send_run(self.platform, key))
 
     async def claim(self, key: uuid.UUID) -> Job | None:
         job = await claim(key, self.worker_id, self.settings.lease_seconds)
@@ -253,7 +260,7 @@ class Runtime:
             **(config.get("configurable") or {}),
             "thread_id": str(job.thread_id or job.id),
             "run_id": str(job.id),
-            "attempt": job.attempts,
+            "attempt": job.attempts + int(options.get("earlier_attempts") or 0),  # never repeats (retry_job)
             "organization_id": str(job.organization_id),  # type: ignore[attr-defined]
             "user_id": str(job.user_id) if job.user_id else None,
             "assistant_id": str(job.assistant_id) if job.assistant_id else None,
@@ -278,7 +285,8 @@ class Runtime:
         )
         own_thread = job.thread_id is None or job.thread_id == job.id
         mine = own_thread or (latest is not None and (latest.metadata or {}).get("run_id") == str(job.id))
-        if job.attempts > 1 and latest is not None and mine:
+        if latest is not None and mine:  # an earlier attempt (or a retry) of this run: go on from it
+            config["configurable"].pop("checkpoint_id", None)
             return None  # resume from the last checkpoint: finished nodes are not run again
         command = options.get("command")
         if command:
@@ -513,7 +521,6 @@ class Runtime:
         now = await db_now()
         updated = await held(job).update(
             status="queued",
-            error=error,
             lease_owner=None,
             lease_expires_at=None,
             run_after=now + timedelta(seconds=delay),

@@ -157,6 +157,9 @@ class WorkersJobListQuery(BaseModel):
     cursor: str | None = None
     status: JobStatus | None = None
     template_id: uuid.UUID | None = None
+    template: str | None = Field(
+        None, max_length=200, description="A template's id or name, as jobs are created with (instead of template_id)."
+    )
 
 
 class WorkersResume(BaseModel):

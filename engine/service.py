@@ -14,10 +14,18 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from vetrai.core.auth import Principal, still_valid
-from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
+from vetrai.core.errors import (
+    ProblemError,
+    conflict,
+    field_error,
+    forbidden,
+    not_found,
+    quota_exceeded,
+    unprocessable,
+)
 from vetrai.core.models import Organization
 from vetrai.core.platform import Platform
-from vetrai.core.tenancy import get_scoped, limits_of, scoped
+from vetrai.core.tenancy import ensure_storage, get_scoped, limits_of, scoped
 from vetrai.engine.clock import utcnow
 from vetrai.engine.dispatch import publish_cancel, send_run
 from vetrai.engine.models import FINISHED, Job, JobEvent, RunQuota, WorkflowTemplate
@@ -68,12 +76,29 @@ def visible_templates(principal: Principal) -> QuerySet[WorkflowTemplate]:
     return scoped(WorkflowTemplate, principal, with_global=True)
 
 
-async def get_template(principal: Principal, template_id: str | uuid.UUID) -> WorkflowTemplate:
+async def find_template(principal: Principal, reference: str | uuid.UUID) -> WorkflowTemplate | None:
+    """The one way a template is addressed, by id or by name, so every route and job creation
+    takes what the listing shows: an id of a visible template, else a name (the organization's
+    own template of that name first, then the package workflow's)."""
+    text = str(reference).strip()
     try:
-        key = uuid.UUID(str(template_id))
+        key = uuid.UUID(text)
     except ValueError:
-        raise not_found("template") from None
-    row = await visible_templates(principal).get_or_none(id=key)
+        key = None
+    if key is not None:
+        row = await visible_templates(principal).get_or_none(id=key)
+        if row is not None:
+            return row
+    if principal.organization_id is not None:
+        row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=text)
+        if row is not None:
+            return row
+    return await WorkflowTemplate.get_or_none(package_key=text)
+
+
+async def get_template(principal: Principal, reference: str | uuid.UUID) -> WorkflowTemplate:
+    """A visible template by id or name, or the 404 problem."""
+    row = await find_template(principal, reference)
     if row is None:
         raise not_found("template")
     return row
@@ -190,21 +215,22 @@ def template_graph(row: WorkflowTemplate) -> dict[str, Any]:
 
 
 async def _resolve_template(principal: Principal, template_id: uuid.UUID | None, name: str | None) -> WorkflowTemplate:
-    row: WorkflowTemplate | None = None
-    if template_id is not None:
-        row = await visible_templates(principal).get_or_none(id=template_id)
-        where = "template_id"
-    else:
-        where = "template"
-        if principal.organization_id is not None:
-            row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=name)
-        if row is None:
-            row = await WorkflowTemplate.get_or_none(package_key=name)
+    where = "template_id" if template_id is not None else "template"
+    reference = template_id if template_id is not None else name
+    row = await find_template(principal, reference) if reference is not None else None
     if row is None:
-        raise unprocessable([{"loc": ["body", where], "msg": "unknown template", "type": "value_error"}])
+        raise field_error(where, "unknown template")
     if not row.is_active:
-        raise unprocessable([{"loc": ["body", where], "msg": "the template is not active", "type": "value_error"}])
+        raise field_error(where, "the template is not active")
     return row
+
+
+async def template_filter(principal: Principal, reference: str) -> uuid.UUID:
+    """The id of the template a job listing is filtered by (id or name; 422 when unknown)."""
+    row = await find_template(principal, reference)
+    if row is None:
+        raise field_error("template", "unknown template", where="query")
+    return row.id
 
 
 def validate_input(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -303,6 +329,7 @@ async def enqueue_run(
     month = since.strftime("%Y-%m")
     await _seed_quota(organization_id, month, since)
     organization = await Organization.get(id=organization_id)
+    await ensure_storage(platform, organization)  # no new run while the organization is at max_storage_bytes
     maximum = limits_of(organization)["max_monthly_jobs"]
     try:
         async with in_transaction():
@@ -377,6 +404,8 @@ async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> J
 
 
 async def resume_job(platform: Platform, principal: Principal, job_id: str, value: Any) -> Job:
+    """Queue an interrupted run with the answer to its ``interrupt()``: the same attempt goes on
+    (a resume is not an attempt), so an answer never uses up the run's retries."""
     job = await get_job(principal, job_id)
     if job.status != "interrupted":
         raise conflict(f"only an interrupted job can be resumed; this one is {job.status}")
@@ -396,6 +425,9 @@ async def resume_job(platform: Platform, principal: Principal, job_id: str, valu
         resume_value=value,
         has_resume=True,
         interrupt=None,
+        error=None,
+        # Not an attempt: the claim that continues the run adds the one taken back here.
+        attempts=F("attempts") - 1,
         queued_at=now,
         run_after=None,
         updated_at=now,
@@ -408,24 +440,34 @@ async def resume_job(platform: Platform, principal: Principal, job_id: str, valu
     return job
 
 
+RETRYABLE = ("failed", "timed_out", "cancelled")
+"""A run that ended without its output can be retried; a succeeded one is done (409)."""
+EARLIER_ATTEMPTS = "earlier_attempts"
+"""Key of ``Job.options``: the tries of the budgets before the last retry, so the ``attempt``
+a graph sees (``config["configurable"]["attempt"]``) never repeats within one run."""
+
+
 async def retry_job(platform: Platform, principal: Principal, job_id: str) -> Job:
-    """Continue a failed or timed-out job from its last checkpoint, with a fresh attempt budget."""
+    """Queue a failed, timed-out or cancelled run again with a fresh budget: ``attempts`` back
+    to 0 of the same ``max_attempts`` (so the backoff starts over), no ``error``; the run
+    continues from its thread's last checkpoint when that checkpoint is its own."""
     job = await get_job(principal, job_id)
-    if job.status not in ("failed", "timed_out"):
-        raise conflict(f"only a failed or timed-out job can be retried; this one is {job.status}")
-    spec = get_workflow(job.workflow)
-    row = await WorkflowTemplate.get_or_none(id=job.template_id) if job.template_id else None  # type: ignore[attr-defined]
-    budget = int(
-        {**(spec.defaults() if spec else {"max_attempts": 1}), **(row.defaults if row else {})}["max_attempts"]
-    )
+    if job.status not in RETRYABLE:
+        raise conflict(f"only a failed, timed-out or cancelled job can be retried; this one is {job.status}")
+    await ensure_storage(platform, job.organization_id)  # type: ignore[attr-defined]
     now = utcnow()
-    updated = await Job.filter(id=job.id, status__in=["failed", "timed_out"]).update(
+    options = {**(job.options or {})}
+    options[EARLIER_ATTEMPTS] = int(options.get(EARLIER_ATTEMPTS) or 0) + job.attempts
+    updated = await Job.filter(id=job.id, status__in=RETRYABLE).update(
         status="queued",
         error=None,
+        reason=None,
+        cancel_requested=False,
         finished_at=None,
         run_after=None,
         queued_at=now,
-        max_attempts=F("attempts") + budget,
+        attempts=0,
+        options=options,
         updated_at=now,
     )
     if not updated:
@@ -449,12 +491,29 @@ async def delete_job(platform: Platform, principal: Principal, job_id: str) -> N
         await runtime.checkpointer.adelete_thread(str(job.id))
 
 
+async def _json_bytes(table: str, columns: tuple[str, ...], organization_id: uuid.UUID) -> int:
+    """Bytes of JSON columns of an organization's rows, summed by the database."""
+    from tortoise import Tortoise
+
+    connection = Tortoise.get_connection("default")
+    sqlite = connection.capabilities.dialect == "sqlite"
+    size = "length(CAST({} AS BLOB))" if sqlite else "pg_column_size({})"
+    total = " + ".join(f"COALESCE({size.format(column)}, 0)" for column in columns)
+    _, rows = await connection.execute_query(
+        f"SELECT COALESCE(SUM({total}), 0) AS total FROM {table} WHERE organization_id = {'?' if sqlite else '$1'}",
+        [str(organization_id) if sqlite else organization_id],
+    )
+    row = rows[0] if rows else None
+    return int((row["total"] if row is not None else 0) or 0)
+
+
 async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
-    """Bytes the organization's runs keep: their events and their threads' checkpoints (what
-    counts toward ``max_storage_bytes`` for the engine)."""
+    """Bytes the organization's runs keep: their inputs, outputs and events, their threads'
+    checkpoints, and its store items (the engine's part of ``max_storage_bytes``)."""
     from tortoise.functions import Sum
 
     from vetrai.engine import checkpoints
+    from vetrai.engine.models import StoreItem
     from vetrai.engine.runtime import runtime_of
 
     events = (
@@ -466,7 +525,9 @@ async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
     runtime = runtime_of(platform)
     await runtime.ensure_ready()
     saved = await checkpoints.checkpoint_bytes(runtime.checkpointer, sorted(threads))
-    return int((events or {}).get("total") or 0) + saved
+    rows = await _json_bytes(Job._meta.db_table, ("input", "output"), organization_id)
+    items = await _json_bytes(StoreItem._meta.db_table, ("value",), organization_id)
+    return int((events or {}).get("total") or 0) + saved + rows + items
 
 
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:

@@ -16,6 +16,7 @@ from vetrai.core.organizations.schemas import (
     OrganizationOut,
     OrganizationPage,
     OrganizationUpdate,
+    OrganizationUsageOut,
 )
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.permissions import SUPER_ADMIN
@@ -62,6 +63,16 @@ async def get_organization(organization_id: uuid.UUID) -> dict[str, Any]:
     """Read an organization."""
     principal = await current_principal()
     return service.serialize(await service.get_organization(principal, organization_id))
+
+
+@blueprint.get("/<uuid:organization_id>/usage")
+@require_scope("organizations:read")
+@validate_response(OrganizationUsageOut)
+async def get_organization_usage(organization_id: uuid.UUID) -> dict[str, Any]:
+    """What the organization stores against its plan's ``max_storage_bytes``, by plugin."""
+    principal = await current_principal()
+    organization = await service.get_organization(principal, organization_id)
+    return await service.usage(current_platform(), organization)
 
 
 @blueprint.put("/<uuid:organization_id>")

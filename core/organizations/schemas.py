@@ -76,6 +76,15 @@ class OrganizationOut(BaseModel):
     updated_at: datetime
 
 
+class OrganizationUsageOut(BaseModel):
+    storage_bytes: int = Field(
+        description="Bytes the organization stores (files, run checkpoints, events, inputs and outputs), "
+        "counted toward max_storage_bytes."
+    )
+    storage_bytes_by_plugin: dict[str, int] = Field(description="The same bytes by the plugin that stores them.")
+    max_storage_bytes: int = Field(description="The plan's limit; past it uploads and new runs are refused.")
+
+
 class OrganizationPage(BaseModel):
     items: list[OrganizationOut]
     next_cursor: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
@@ -13,7 +13,10 @@ from tortoise.queryset import QuerySet
 from vetrai.core.auth import Principal
 from vetrai.core.errors import conflict, forbidden, not_found
 from vetrai.core.models import Organization
-from vetrai.core.tenancy import limits_of
+from vetrai.core.tenancy import limits_of, storage_usage
+
+if TYPE_CHECKING:
+    from vetrai.core.platform import Platform
 
 SUPER_ADMIN_FIELDS = ("plan", "limits", "is_active")
 
@@ -105,4 +108,14 @@ def serialize(organization: Organization) -> dict[str, Any]:
         "is_active": organization.is_active,
         "created_at": organization.created_at,
         "updated_at": organization.updated_at,
+    }
+
+
+async def usage(platform: Platform, organization: Organization) -> dict[str, Any]:
+    """Stored bytes against ``max_storage_bytes``: the very sum the quota checks refuse by."""
+    by_plugin = await storage_usage(platform, organization.id)
+    return {
+        "storage_bytes": sum(by_plugin.values()),
+        "storage_bytes_by_plugin": by_plugin,
+        "max_storage_bytes": limits_of(organization)["max_storage_bytes"],
     }

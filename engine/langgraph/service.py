@@ -604,7 +604,11 @@ def serialize_run(job: Job) -> dict[str, Any]:
         "metadata": job.metadata or {},
         "kwargs": {
             "input": job.input,
-            **{k: v for k, v in (job.options or {}).items() if k not in ("has_input", "stream_subgraphs")},
+            **{
+                k: v
+                for k, v in (job.options or {}).items()
+                if k not in ("has_input", "stream_subgraphs", "earlier_attempts")
+            },
             "stream_mode": job.stream_mode,
             "subgraphs": bool((job.options or {}).get("stream_subgraphs")),
             "webhook": job.webhook_url,

@@ -14,7 +14,7 @@ BASE = "/api/v1/workers"
 STATUSES = ("queued", "running", "interrupted", "succeeded", "failed", "cancelled", "timed_out")
 FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 CANCELLABLE = frozenset({"queued", "running", "interrupted"})
-RETRYABLE = frozenset({"failed", "timed_out"})
+RETRYABLE = frozenset({"failed", "timed_out", "cancelled"})  # as the engine's retry_job accepts
 
 
 async def list_templates(api: ConsoleApi) -> list[dict[str, Any]]:

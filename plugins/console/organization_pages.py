@@ -30,6 +30,8 @@ async def _organization_page(status: int = 200, **extra: Any) -> Response:
         keys_listing = (await api().get("/api/v1/keys", limit=200))["items"]
         active = sum(1 for key in keys_listing if key["status"] == "active")
         usage.append(("API keys", active, limits.get("max_api_keys"), len(keys_listing) >= 200))
+    stored = await api().get(f"/api/v1/organizations/{principal.organization_id}/usage")
+    usage.append(("Storage (bytes)", stored["storage_bytes"], stored["max_storage_bytes"], False))
     if "workers" in current_platform().plugins.infos:
         month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat()
         runs_this_month, capped = await engine_client.monthly_run_count(api(), month[:19])

@@ -78,6 +78,13 @@ def vetrai_schedules(platform: Platform) -> list[Schedule]:
 
 
 @hookimpl
+async def vetrai_storage_used(platform: Any, organization_id: Any) -> int:
+    from vetrai.plugins.support import attachments
+
+    return await attachments.attachment_bytes(organization_id)
+
+
+@hookimpl
 async def vetrai_purge_organization(platform: Any, organization_id: Any) -> None:
     from vetrai.plugins.support import retention
 

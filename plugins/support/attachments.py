@@ -16,7 +16,7 @@ from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, not_found
 from vetrai.core.models import Organization
 from vetrai.core.platform import current_platform
-from vetrai.core.tenancy import ensure_quota, get_scoped, limits_of, scoped
+from vetrai.core.tenancy import ensure_quota, ensure_storage, get_scoped, limits_of, scoped
 from vetrai.plugins.support import files
 from vetrai.plugins.support.models import Ticket, TicketAttachment
 from vetrai.plugins.support.tickets import get_ticket
@@ -37,8 +37,9 @@ async def get_attachment(
         raise not_found("attachment") from None
 
 
-async def storage_used(organization_id: uuid.UUID) -> int:
-    """Bytes of attachments the organization stores (counted against ``max_storage_bytes``)."""
+async def attachment_bytes(organization_id: uuid.UUID) -> int:
+    """Bytes of attachments the organization stores: support's part of ``max_storage_bytes``
+    (``vetrai_storage_used``; the quota counts every plugin's part)."""
     rows = await TicketAttachment.filter(organization_id=organization_id).annotate(total=Sum("size")).values("total")
     return int(rows[0]["total"] or 0) if rows else 0
 
@@ -71,9 +72,7 @@ async def add_attachment(
     config = settings(platform)
     organization = await Organization.get(id=ticket.organization_id)
     quota = limits_of(organization)["max_storage_bytes"]
-    used = await storage_used(organization.id)
-    if used >= quota:
-        raise await _quota_problem(organization, used, 1)
+    used = await ensure_storage(platform, organization)
     limit = config.max_attachment_bytes
 
     iterator = chunks.__aiter__()
@@ -124,8 +123,7 @@ async def add_attachment(
     try:
         async with in_transaction():
             locked = await Organization.filter(id=organization.id).select_for_update().get()
-            current = await storage_used(locked.id)
-            await ensure_quota(locked, "max_storage_bytes", current, size)
+            await ensure_storage(platform, locked, size)
             attachment = await TicketAttachment.create(
                 id=attachment_id,
                 organization_id=ticket.organization_id,

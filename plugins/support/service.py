@@ -7,8 +7,8 @@ The service API routes, tasks and tests call, gathered from the modules that hol
 from __future__ import annotations
 
 from vetrai.plugins.support.attachments import add_attachment as add_attachment
+from vetrai.plugins.support.attachments import attachment_bytes as attachment_bytes
 from vetrai.plugins.support.attachments import get_attachment as get_attachment
-from vetrai.plugins.support.attachments import storage_used as storage_used
 from vetrai.plugins.support.attachments import too_large as too_large
 from vetrai.plugins.support.attachments import visible_attachments as visible_attachments
 from vetrai.plugins.support.comments import add_comment as add_comment

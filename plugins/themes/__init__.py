@@ -55,6 +55,13 @@ def vetrai_permissions() -> list[Permission]:
 
 
 @hookimpl
+async def vetrai_storage_used(platform: Any, organization_id: Any) -> int:
+    from vetrai.plugins.themes import service
+
+    return await service.asset_bytes(organization_id)
+
+
+@hookimpl
 async def vetrai_purge_organization(platform: Any, organization_id: Any) -> None:
     from vetrai.plugins.themes import retention
 

@@ -19,6 +19,8 @@ class Theme(BaseModel, TenantMixin):
     logo_content_type = fields.CharField(max_length=50, null=True)
     favicon_key = fields.CharField(max_length=300, null=True, description="Storage key of the favicon")
     favicon_content_type = fields.CharField(max_length=50, null=True)
+    logo_bytes = fields.IntField(default=0, description="Size of the stored logo (storage quota)")
+    favicon_bytes = fields.IntField(default=0, description="Size of the stored favicon (storage quota)")
 
     class Meta:
         table = "themes_theme"

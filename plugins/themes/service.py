@@ -17,7 +17,7 @@ from vetrai.core.errors import ProblemError, conflict, field_error, not_found, u
 from vetrai.core.filetypes import SNIFF_BYTES, sniff_content_type
 from vetrai.core.models import Organization
 from vetrai.core.platform import current_platform
-from vetrai.core.tenancy import scoped
+from vetrai.core.tenancy import ensure_storage, scoped
 from vetrai.plugins.themes import sanitize
 from vetrai.plugins.themes.models import Page, Theme
 from vetrai.plugins.themes.settings import ThemesSettings
@@ -251,7 +251,13 @@ async def store_asset(
     extension = check_asset(kind, data)
     digest = hashlib.sha256(data).hexdigest()[:24]
     key = f"org/{organization_id}/themes/{kind}-{digest}.{extension}"
-    storage = current_platform().storage
+    platform = current_platform()
+    current = await Theme.get_or_none(organization_id=organization_id)
+    # The upload replaces the asset of its kind: only what it adds is new storage.
+    growth = len(data) - (getattr(current, f"{kind}_bytes") if current else 0)
+    if growth > 0:
+        await ensure_storage(platform, organization, growth)
+    storage = platform.storage
     await storage.put(key, _chunks(data), IMAGE_TYPES[extension])
     async with in_transaction():
         theme = await Theme.filter(organization_id=organization_id).select_for_update().get_or_none()
@@ -260,7 +266,8 @@ async def store_asset(
         previous = getattr(theme, f"{kind}_key")
         setattr(theme, f"{kind}_key", key)
         setattr(theme, f"{kind}_content_type", IMAGE_TYPES[extension])
-        await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", "updated_at"])
+        setattr(theme, f"{kind}_bytes", len(data))
+        await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", f"{kind}_bytes", "updated_at"])
     if previous and previous != key:
         await storage.delete(previous)
     await record_audit(
@@ -286,7 +293,8 @@ async def delete_asset(principal: Principal, kind: str, target_org: uuid.UUID | 
         raise not_found(kind)
     setattr(theme, f"{kind}_key", None)
     setattr(theme, f"{kind}_content_type", None)
-    await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", "updated_at"])
+    setattr(theme, f"{kind}_bytes", 0)
+    await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", f"{kind}_bytes", "updated_at"])
     await current_platform().storage.delete(key)
     await record_audit(
         organization_id=organization_id,
@@ -428,3 +436,9 @@ async def public_asset(organization: Organization, name: str) -> tuple[str, str]
         if key and key.rsplit("/", 1)[-1] == name:
             return key, getattr(theme, f"{kind}_content_type") or "application/octet-stream"
     return None
+
+
+async def asset_bytes(organization_id: uuid.UUID) -> int:
+    """Bytes of the organization's stored logo and favicon: themes' part of ``max_storage_bytes``."""
+    theme = await Theme.get_or_none(organization_id=organization_id)
+    return (theme.logo_bytes + theme.favicon_bytes) if theme else 0

@@ -87,6 +87,8 @@ async def test_cancel_and_filters(browser_client, register, client):
     # Cancelling again (already finished) just shows the run.
     again = await browser.submit(f"/console/runs/{run_id}", f"/console/runs/{run_id}/cancel")
     assert again.status_code == 303 and again.headers["Location"] == f"/console/runs/{run_id}"
+    await browser.get(f"/console/runs/{run_id}")
+    assert 'id="retry-run"' in browser.last_html  # a cancelled run can be retried
 
     echo_id = await start_run(browser, client, admin["headers"], "echo", {"hello": "world"})
     await wait_for(lambda: _status_is(client, admin["headers"], echo_id, "succeeded"), what="echo to succeed")
@@ -237,6 +239,11 @@ async def test_members_are_added_and_their_role_changed(browser_client, register
     assert demote_self.status_code in (403, 409)  # the API refuses (last org_admin); the page says why
     await browser.get("/console/organization")
     assert "<meter" in browser.last_html and "Members" in browser.last_html and "Runs this month" in browser.last_html
+    stored = await (
+        await client.get(f"/api/v1/organizations/{admin['user']['organization_id']}/usage", headers=admin["headers"])
+    ).get_json()
+    assert "Storage (bytes)" in browser.last_html
+    assert f"{stored['storage_bytes']} of {stored['max_storage_bytes']}" in browser.last_html  # the API's own sum
 
 
 async def test_another_organizations_objects_are_404_pages(browser_client, register, client):

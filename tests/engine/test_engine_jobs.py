@@ -146,10 +146,50 @@ async def test_failure_after_max_attempts_then_retry_from_checkpoint(client, mak
         await asyncio.sleep(0.02)
     assert finished[-1]["error"]["type"] == "PlannedFailure" and finished[-1]["status"] == "failed"
     retried = await jobs.action(admin, job["id"], "retry")
-    assert retried["max_attempts"] == 4 and retried["error"] is None
+    # A fresh budget: attempts start over, max_attempts stays, and so does the backoff.
+    assert retried["max_attempts"] == 2 and retried["attempts"] == 0 and retried["error"] is None
     done = await jobs.wait(admin, job["id"], "succeeded")
-    assert done["output"] == {"attempts": 4}
-    await jobs.action(admin, job["id"], "retry", expect=409)
+    assert done["output"] == {"attempts": 4}, "the graph's attempt number does not repeat across a retry"
+    assert done["attempts"] == 2 and done["max_attempts"] == 2
+    retries = [event["data"] for event in await jobs.events(admin, job["id"]) if event["type"] == "retry"]
+    assert [(item["attempt"], item["delay_seconds"]) for item in retries] == [(1, 0.01), (1, 0.01)]
+    again = await client.post(f"/api/v1/workers/jobs/{job['id']}/retry", headers=admin.headers)
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert "succeeded" in (await again.get_json())["detail"]
+
+
+async def test_a_waiting_retry_shows_no_error_and_a_cancelled_run_can_be_retried(client, make_user, jobs):
+    admin = await make_user("org_admin")
+    response = await client.post(
+        "/api/v1/workers/templates",
+        json={"name": "patient", "workflow": "flaky", "defaults": {"max_attempts": 2, "retry_backoff_seconds": 600}},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201
+    job = await jobs.create(admin, "patient", {"fail_times": 1})
+    deadline = asyncio.get_running_loop().time() + 15
+    while not [event for event in await jobs.events(admin, job["id"]) if event["type"] == "retry"]:
+        assert asyncio.get_running_loop().time() < deadline, "the first attempt did not fail"
+        await asyncio.sleep(0.03)
+    waiting = await jobs.get(admin, job["id"])
+    assert waiting["status"] == "queued" and waiting["error"] is None and waiting["attempts"] == 1
+    retry_event = next(event for event in await jobs.events(admin, job["id"]) if event["type"] == "retry")
+    assert retry_event["data"]["error"]["type"] == "PlannedFailure"
+    assert (await jobs.action(admin, job["id"], "cancel"))["status"] == "cancelled"
+    retried = await jobs.action(admin, job["id"], "retry")
+    assert retried["attempts"] == 0 and retried["error"] is None and retried["finished_at"] is None
+    done = await jobs.wait(admin, job["id"], "succeeded")  # at once: the 600 s backoff is not kept
+    assert done["attempts"] == 1 and done["output"] == {"attempts": 2}
+
+
+async def test_a_resume_is_not_an_attempt(make_user, jobs):
+    actor = await make_user()
+    job = await jobs.create(actor, "approval", {"request": "x"})
+    waiting = await jobs.wait(actor, job["id"], "interrupted")
+    assert waiting["attempts"] == 1 and waiting["max_attempts"] == 1
+    await jobs.action(actor, job["id"], "resume", {"value": {"approved": True}})
+    done = await jobs.wait(actor, job["id"], "succeeded")
+    assert done["attempts"] == 1 and done["error"] is None
 
 
 async def test_timeout(client, make_user, jobs):

@@ -54,6 +54,8 @@ async def _second(state: TwoStepState, config: RunnableConfig) -> dict[str, Any]
         await asyncio.sleep(3600)
     if attempt == 1 and state["mode"] == "fail":
         raise RuntimeError("second failed once")
+    if CALLS["second"] <= 2 and state["mode"] == "fail_twice":
+        raise RuntimeError("second failed on both attempts of the first budget")
     return {"b": 2}
 
 
@@ -111,6 +113,18 @@ async def test_retry_resumes_from_the_checkpoint(make_user, jobs, two_step):
     done = await jobs.wait(actor, job["id"], "succeeded")
     assert done["attempts"] == 2 and done["output"] == {"a": 1, "b": 2}
     assert CALLS == {"first": 1, "second": 2}, "the node that finished was run again"
+
+
+async def test_a_manual_retry_continues_from_the_checkpoint(make_user, jobs, two_step):
+    actor = await make_user()
+    job = await jobs.create(actor, "test_two_step", {"mode": "fail_twice"})
+    failed = await jobs.wait(actor, job["id"], "failed")
+    assert failed["attempts"] == 2 and CALLS == {"first": 1, "second": 2}
+    retried = await jobs.action(actor, job["id"], "retry")
+    assert retried["attempts"] == 0 and retried["max_attempts"] == 2 and retried["error"] is None
+    done = await jobs.wait(actor, job["id"], "succeeded")
+    assert done["attempts"] == 1 and done["output"] == {"a": 1, "b": 2}
+    assert CALLS == {"first": 1, "second": 3}, "the retry ran the node that had finished again"
 
 
 async def test_duplicate_delivery_runs_once(platform, make_user, two_step):

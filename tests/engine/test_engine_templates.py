@@ -122,3 +122,40 @@ async def test_graph_of_the_triage_pipeline(client, make_user):
     assert conditional == {("classify", "escalate"), ("classify", "summarize")}
     assert graph["input_schema"]["required"] == ["text"]
     assert "route" in graph["output_schema"]["properties"]
+
+
+async def test_a_template_is_addressed_by_id_or_name_everywhere(client, make_user, jobs):
+    admin = await make_user("org_admin")
+    stranger = await make_user("org_admin")
+    by_id = await client.get("/api/v1/workers/templates", headers=admin.headers)
+    echo = next(item for item in (await by_id.get_json())["items"] if item["name"] == "echo")
+    for reference in (echo["id"], "echo"):
+        one = await client.get(f"/api/v1/workers/templates/{reference}", headers=admin.headers)
+        assert one.status_code == 200 and (await one.get_json())["id"] == echo["id"]
+        graph = await client.get(f"/api/v1/workers/templates/{reference}/graph", headers=admin.headers)
+        assert graph.status_code == 200 and (await graph.get_json())["nodes"]
+    assert (await client.get("/api/v1/workers/templates/nope/graph", headers=admin.headers)).status_code == 404
+    # An organization's own template of a name comes before the package workflow's, and stays its own.
+    body = {"name": "echo", "workflow": "sleep", "defaults": {"input": {"seconds": 0.01, "steps": 1}}}
+    created = await client.post("/api/v1/workers/templates", json=body, headers=admin.headers)
+    assert created.status_code == 201
+    own = await created.get_json()
+    shown = await (await client.get("/api/v1/workers/templates/echo", headers=admin.headers)).get_json()
+    assert shown["id"] == own["id"] and shown["workflow"] == "sleep"
+    theirs = await (await client.get("/api/v1/workers/templates/echo", headers=stranger.headers)).get_json()
+    assert theirs["id"] == echo["id"]
+    renamed = await client.put("/api/v1/workers/templates/echo", json={"description": "mine"}, headers=admin.headers)
+    assert renamed.status_code == 200 and (await renamed.get_json())["description"] == "mine"
+    assert (
+        await client.put("/api/v1/workers/templates/echo", json={"name": "x"}, headers=stranger.headers)
+    ).status_code == 403
+    job = await jobs.create(admin, "echo")
+    assert job["template_id"] == own["id"]
+    for query in (f"template={own['id']}", "template=echo", f"template_id={own['id']}"):
+        listing = await (await client.get(f"/api/v1/workers/jobs?{query}", headers=admin.headers)).get_json()
+        assert [item["id"] for item in listing["items"]] == [job["id"]]
+    unknown = await client.get("/api/v1/workers/jobs?template=nope", headers=admin.headers)
+    assert unknown.status_code == 422 and (await unknown.get_json())["errors"][0]["loc"] == ["query", "template"]
+    assert (await client.delete("/api/v1/workers/templates/echo", headers=admin.headers)).status_code == 204
+    assert (await client.get("/api/v1/workers/templates/echo", headers=admin.headers)).status_code == 200
+    assert (await client.delete("/api/v1/workers/templates/echo", headers=admin.headers)).status_code == 403
