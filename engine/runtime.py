@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic_core import to_json
+
+from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
 from vetrai.engine.claims import claim, held, renew
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
-from vetrai.engine.finishing import after_finish, emit, kick_next
+from vetrai.engine.finishing import emit, finish, settle
 from vetrai.engine.models import Job, Thread
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
@@ -35,7 +38,7 @@ from vetrai.engine.usage import UsageRecorder
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
-__all__ = ["Runtime", "runtime_of", "utcnow"]
+__all__ = ["RUNTIME", "Runtime", "runtime_of", "utcnow"]
 
 log = logging.getLogger("vetrai.engine")
 CANCEL_POLL_SECONDS = 0.5
@@ -444,36 +447,49 @@ class Runtime:
     # --- state transitions --------------------------------------------------------------------
 
     async def _finish(self, job: Job, status: str, output: Any = None, error: dict[str, str] | None = None) -> bool:
+        """The final status, with its events and outbox messages in the same transaction."""
         now = utcnow()
-        updated = await held(job).update(
-            status=status,
-            output=output,
-            error=error,
-            finished_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            interrupt=None,
-            usage=job.usage,
-            updated_at=now,
-        )
-        if not updated:
-            return False
-        await after_finish(self.platform, job, status, output=output, error=error, runtime=self)
-        return True
+
+        def change() -> Any:
+            return held(job).update(
+                status=status,
+                output=output,
+                error=error,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                interrupt=None,
+                usage=job.usage,
+                updated_at=now,
+            )
+
+        return await finish(self.platform, job, status, change, output=output, error=error, runtime=self)
 
     async def _interrupted(self, job: Job, values: list[Any]) -> None:
-        updated = await held(job).update(
-            status="interrupted",
-            interrupt=values,
-            lease_owner=None,
-            lease_expires_at=None,
-            usage=job.usage,
-            updated_at=utcnow(),
+        """Waiting for a person: the status, the thread's (before the event that wakes waiting
+        clients), the webhook and waking the next run, in one transaction."""
+
+        def change() -> Any:
+            return held(job).update(
+                status="interrupted",
+                interrupt=values,
+                lease_owner=None,
+                lease_expires_at=None,
+                usage=job.usage,
+                updated_at=utcnow(),
+            )
+
+        async def thread() -> None:
+            await self._update_thread(job, "interrupted")
+
+        await settle(
+            self.platform,
+            job,
+            "interrupted",
+            change,
+            events=[("status", {"status": "interrupted", "interrupts": values})],
+            thread=thread,
         )
-        if updated:
-            await self._update_thread(job, "interrupted")  # before the event that wakes waiting clients
-            await add_event(self.platform, job.id, "status", {"status": "interrupted", "interrupts": values})
-            await kick_next(self.platform, job)
 
     async def _update_thread(self, job: Job, status: str) -> None:
         if job.thread_id is None or job.thread_id == job.id:
@@ -531,9 +547,7 @@ class Runtime:
 
 
 def jsonable_bytes(value: Any) -> bytes:
-    import json
-
-    return json.dumps(value, default=str).encode()
+    return to_json(value, fallback=str)
 
 
 class StreamWriter:
@@ -587,8 +601,9 @@ def _interrupt_json(item: Any) -> Any:
     return jsonable(item)
 
 
+RUNTIME: Slot[Runtime] = Slot("workers")
+
+
 def runtime_of(platform: Platform) -> Runtime:
-    runtime = platform.state.get("workers")
-    if runtime is None:
-        runtime = platform.state["workers"] = Runtime(platform)
-    return runtime
+    """The process's run loop, built on first use (the server and each worker have one)."""
+    return platform.find(RUNTIME) or platform.fill(RUNTIME, Runtime(platform))

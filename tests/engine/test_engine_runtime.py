@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -14,14 +15,16 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
+from tests.engine.conftest import outbox_message
 from vetrai.core.outbound import hmac_sha256_hex
 from vetrai.engine import service
+from vetrai.engine.finishing import WEBHOOK_KIND
 from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import Runtime, utcnow
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, workflows
-from vetrai.engine.webhooks import deliver_webhook, webhook_secret
+from vetrai.engine.webhooks import webhook_secret
 
 CALLS: Counter[str] = Counter()
 
@@ -187,57 +190,67 @@ async def test_drain_releases_running_jobs(platform, make_user, jobs, two_step):
     assert "worker shutdown" in reasons
 
 
-async def test_webhooks_to_private_addresses_are_refused_by_default(platform, make_user, jobs):
-    hits: list[bytes] = []
+class Receiver:
+    """A real HTTP server on loopback recording each request (headers, body); it answers 500
+    to the first ``fail_first`` requests, 204 afterwards."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        hits.append(await reader.read(100))
-        writer.close()
+    def __init__(self, fail_first: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.fail_first = fail_first
+        self.server: asyncio.Server | None = None
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = platform.plugin_settings("workers", WorkersSettings)
-    settings.webhook_allow_private = False
-    try:
-        actor = await make_user()
-        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
-        await jobs.wait(actor, job["id"], "succeeded")
-        assert await deliver_webhook(platform, job["id"]) is False
-        await asyncio.sleep(0.2)
-    finally:
-        settings.webhook_allow_private = True
-        server.close()
-        await server.wait_closed()
-    assert hits == []
-
-
-async def test_signed_webhook_is_retried(platform, make_user, jobs):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         headers = dict(line.split(": ", 1) for line in head.split("\r\n")[1:] if line)
         headers = {name.lower(): value for name, value in headers.items()}
         body = await reader.readexactly(int(headers["content-length"]))
-        received.append((headers, body))
-        status = "500 Busy" if len(received) == 1 else "204 No Content"
+        self.received.append((headers, body))
+        status = "500 Busy" if len(self.received) <= self.fail_first else "204 No Content"
         writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        actor = await make_user()
-        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
-        await jobs.wait(actor, job["id"], "succeeded")
-        for _ in range(300):
-            if len(received) >= 2:
-                break
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def wait(self, count: int, within: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + within
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} deliveries arrived"
             await asyncio.sleep(0.02)
+        return self.received
+
+
+async def test_webhooks_to_private_addresses_are_refused_by_default(platform, make_user, jobs):
+    receiver = Receiver()
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    settings.webhook_allow_private = False
+    try:
+        async with receiver as url:
+            actor = await make_user()
+            job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+            await jobs.wait(actor, job["id"], "succeeded")
+            message = await outbox_message(WEBHOOK_KIND, f"{job['id']}:succeeded:1", "failed")
     finally:
-        server.close()
-        await server.wait_closed()
+        settings.webhook_allow_private = True
+    assert message.attempts == 1 and message.last_error.startswith("refused")
+    assert receiver.received == []
+
+
+async def test_signed_webhook_is_retried_under_one_delivery_key(platform, make_user, jobs):
+    receiver = Receiver(fail_first=1)
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "succeeded")
+        received = await receiver.wait(2)
+        await outbox_message(WEBHOOK_KIND, f"{job['id']}:succeeded:1", "delivered")
     assert len(received) == 2
     headers, body = received[1]
     timestamp, digest = (part.split("=", 1)[1] for part in headers["x-vetrai-signature"].split(","))
@@ -245,10 +258,32 @@ async def test_signed_webhook_is_retried(platform, make_user, jobs):
     payload = json.loads(body)
     assert (
         payload["event"] == "engine.job_finished"
+        and payload["status"] == "succeeded"
         and payload["job"]["id"] == job["id"]
         and payload["job"]["output"] == {"x": 1}
     )
-    assert headers["x-vetrai-delivery"].endswith(":2")
+    keys = {headers["x-vetrai-delivery"] for headers, _ in received}
+    assert keys == {f"{job['id']}:succeeded:1"} and payload["delivery"] == f"{job['id']}:succeeded:1"
+    assert headers["x-vetrai-event"] == "engine.job_finished"
+
+
+async def test_webhooks_of_an_interrupted_then_cancelled_run(make_user, jobs):
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "approval", {"request": "ship?"}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "interrupted")
+        ((headers, body),) = await receiver.wait(1)
+        assert headers["x-vetrai-event"] == "engine.job_interrupted"
+        assert headers["x-vetrai-delivery"] == f"{job['id']}:interrupted:1"
+        waiting = json.loads(body)
+        assert waiting["status"] == "interrupted" and waiting["job"]["interrupt"][0]["request"] == "ship?"
+        assert (await jobs.action(actor, job["id"], "cancel"))["status"] == "cancelled"
+        received = await receiver.wait(2)
+    headers, body = received[1]
+    assert headers["x-vetrai-event"] == "engine.job_finished"
+    assert headers["x-vetrai-delivery"] == f"{job['id']}:cancelled:1"
+    assert json.loads(body)["status"] == "cancelled" and json.loads(body)["job"]["status"] == "cancelled"
 
 
 @pytest.mark.backend("sqlite")  # with Redis the schedules run in `vetrai worker` (test_engine_processes)
