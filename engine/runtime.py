@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic_core import to_json
 
+from vetrai.core import tracing
 from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
@@ -192,7 +194,21 @@ class Runtime:
             job = await self.claim(key)
             if job is None:
                 return None
-            return await self._run(job, run)
+            attributes = {
+                "vetrai.run.id": str(job.id),
+                "vetrai.run.attempt": job.attempts,
+                "vetrai.workflow": job.workflow,
+                "vetrai.organization.id": str(job.organization_id),  # type: ignore[attr-defined]
+            }
+            # One span per attempt, in the trace of the request that created the run.
+            with tracing.start_span(
+                f"run {job.workflow}", attributes, parent_carrier=job.trace_context, kind=SpanKind.CONSUMER
+            ) as span:
+                status = await self._run(job, run)
+                span.set_attribute("vetrai.run.status", status)
+                if status in ("failed", "timed_out"):
+                    span.set_status(Status(StatusCode.ERROR, status))
+                return status
         finally:
             self.runs.pop(str(key), None)
             run.done.set()
@@ -310,6 +326,20 @@ class Runtime:
         if options.get("stream_subgraphs"):
             kwargs["subgraphs"] = True
         writer = StreamWriter(self, job, requested)
+        with NodeSpans() as nodes:
+            return await self._stream(entry, job, graph, payload, config, kwargs, writer, nodes)
+
+    async def _stream(
+        self,
+        entry: WorkflowSpec,
+        job: Job,
+        graph: Any,
+        payload: Any,
+        config: dict[str, Any],
+        kwargs: dict[str, Any],
+        writer: StreamWriter,
+        nodes: NodeSpans,
+    ) -> tuple[str, Any]:
         current: str | None = None
         async with asyncio.timeout(job.timeout_seconds):
             async for item in graph.astream(payload, config, **kwargs):
@@ -322,6 +352,8 @@ class Runtime:
                     await held(job).update(has_resume=False, resume_value=None)
                     job.has_resume = False
                 await writer.write(mode, chunk, namespace)
+                if mode == "tasks":
+                    nodes.track(chunk, namespace)
                 if namespace:
                     continue
                 if mode == "tasks":
@@ -548,6 +580,43 @@ class Runtime:
 
 def jsonable_bytes(value: Any) -> bytes:
     return to_json(value, fallback=str)
+
+
+class NodeSpans:
+    """A span per node execution, children of the attempt's span, from LangGraph's ``tasks``
+    stream (a task starts with its ``input`` and ends with its ``result`` or ``error``). Nodes
+    still open when the attempt stops (cancelled, interrupted, timed out) end with it."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[tuple[str, ...], str], Span] = {}
+
+    def track(self, chunk: Any, namespace: tuple[str, ...]) -> None:
+        if not isinstance(chunk, dict) or "id" not in chunk:
+            return
+        key = (namespace, str(chunk["id"]))
+        if "input" in chunk:
+            attributes = {"vetrai.node": str(chunk.get("name")), "vetrai.task.id": key[1]}
+            if namespace:
+                attributes["vetrai.namespace"] = "|".join(namespace)
+            self.open[key] = tracing.tracer().start_span(f"node {chunk.get('name')}", attributes=attributes)
+            return
+        span = self.open.pop(key, None)
+        if span is None:
+            return
+        if chunk.get("error"):
+            span.set_status(Status(StatusCode.ERROR, str(chunk["error"])[:200]))
+        if chunk.get("interrupts"):
+            span.set_attribute("vetrai.node.interrupted", True)
+        span.end()
+
+    def __enter__(self) -> NodeSpans:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for span in self.open.values():
+            span.set_attribute("vetrai.node.unfinished", True)
+            span.end()
+        self.open.clear()
 
 
 class StreamWriter:

@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from vetrai.core import tracing
 from vetrai.core.auth import Principal, still_valid
 from vetrai.core.errors import ProblemError, conflict, forbidden, not_found, quota_exceeded, unprocessable
 from vetrai.core.models import Organization
@@ -322,6 +323,7 @@ async def enqueue_run(
                 user_id=principal.user_id,
                 status="queued",
                 queued_at=now,
+                trace_context=tracing.inject() or None,
                 **values,
             )
     except IntegrityError:
