@@ -16,9 +16,11 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
 from tests.engine.conftest import outbox_message
+from vetrai.core import outbox
+from vetrai.core.models import OutboxMessage
 from vetrai.core.outbound import hmac_sha256_hex
-from vetrai.engine import service
-from vetrai.engine.finishing import WEBHOOK_KIND
+from vetrai.engine import finishing, service
+from vetrai.engine.finishing import FINISHED_KIND, KICK_KIND, WEBHOOK_KIND
 from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import Runtime, utcnow
@@ -331,3 +333,90 @@ async def test_cancel_flag_set_elsewhere_is_seen_within_a_second(make_user, jobs
     await jobs.wait(actor, job["id"], "running")
     await Job.filter(id=job["id"]).update(cancel_requested=True)
     assert (await jobs.wait(actor, job["id"], "cancelled", within=5))["finished_at"]  # of a 60 s run
+
+
+async def _running(actor, **values: Any) -> Job:
+    template = await service.WorkflowTemplate.get(package_key="test_two_step")
+    return await Job.create(
+        organization_id=actor.organization.id,
+        template_id=template.id,
+        template_name="test_two_step",
+        workflow="test_two_step",
+        user_id=actor.user.id,
+        status="running",
+        fence=1,
+        attempts=1,
+        **values,
+    )
+
+
+async def test_a_final_status_and_what_follows_it_commit_together(
+    platform, make_user, two_step, recorded_events, monkeypatch
+):
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await _running(actor, webhook_url=url)
+        real_enqueue = outbox.enqueue
+
+        async def enqueue_then_crash(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == KICK_KIND:
+                raise RuntimeError("the process died here")
+            return await real_enqueue(kind, *args, **kwargs)
+
+        def change() -> Any:
+            return Job.filter(id=job.id, fence=1, status="running").update(status="succeeded", output={"a": 1})
+
+        monkeypatch.setattr(outbox, "enqueue", enqueue_then_crash)
+        with pytest.raises(RuntimeError, match="died"):
+            await finishing.finish(platform, job, "succeeded", change, output={"a": 1})
+        # Nothing half-written: no status, no event, no webhook or domain event pending.
+        await job.refresh_from_db()
+        assert job.status == "running" and job.output is None
+        assert await JobEvent.filter(job_id=job.id).count() == 0
+        assert await OutboxMessage.filter(key=f"{job.id}:succeeded:1").count() == 0
+
+        monkeypatch.setattr(outbox, "enqueue", real_enqueue)
+        assert await finishing.finish(platform, job, "succeeded", change, output={"a": 1}) is True
+        assert not await finishing.finish(platform, job, "succeeded", change), "a second finish changes nothing"
+        await job.refresh_from_db()
+        assert job.status == "succeeded"
+        events = await JobEvent.filter(job_id=job.id).order_by("id").values_list("type", "data")
+        assert events == [("output", {"a": 1}), ("status", {"status": "succeeded"})]
+        key = f"{job.id}:succeeded:1"
+        for kind in (WEBHOOK_KIND, FINISHED_KIND, KICK_KIND):
+            await outbox_message(kind, key, "delivered")
+        [(headers, _body)] = await receiver.wait(1)
+    assert headers["x-vetrai-delivery"] == key
+    finished = [event for event in recorded_events if event.name == "engine.job_finished"]
+    assert [event.data["job_id"] for event in finished] == [str(job.id)]
+
+
+async def test_a_process_killed_after_the_commit_leaves_the_rest_to_the_sweep(
+    platform, make_user, jobs, recorded_events, monkeypatch
+):
+    """No delivery task is sent after the commit (as if the process died right then): the
+    outbox's sweep still delivers the webhook, the domain event and the wake-up, once each."""
+    kicked: list[Any] = []
+
+    async def lost(*message_ids: Any) -> None:
+        kicked.extend(message_ids)
+
+    monkeypatch.setattr(outbox, "kick_delivery", lost)
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "succeeded")
+        key = f"{job['id']}:succeeded:1"
+        stored = await OutboxMessage.filter(key=key).values_list("id", flat=True)
+        assert set(stored) <= set(kicked) and len(stored) == 3
+        deadline = time.monotonic() + 15
+        while await OutboxMessage.filter(key=key, status="delivered").count() < 3:
+            assert time.monotonic() < deadline, "the sweep did not deliver"
+            await outbox.sweep(platform)
+            await asyncio.sleep(0.1)
+        await receiver.wait(1)
+    assert [headers["x-vetrai-delivery"] for headers, _ in receiver.received] == [key]
+    finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
+    assert finished == [job["id"]]
