@@ -32,6 +32,14 @@ FAST_RECOVERY = {
     "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "3",
     "VETRAI_WORKERS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on loopback
 }
+# At full size (1,000 runs) a lease of 3 s is shorter than a busy worker's heartbeat can keep
+# up with on a shared machine: the leases and the worker's concurrency are sized for it.
+FULL_SIZE = {
+    "VETRAI_WORKERS_LEASE_SECONDS": "10",
+    "VETRAI_WORKERS_HEARTBEAT_SECONDS": "2",
+    "VETRAI_WORKERS_REAPER_SECONDS": "2",
+    "VETRAI_WORKERS_STALE_QUEUED_SECONDS": "15",
+}
 FINAL = {"succeeded", "failed", "cancelled", "timed_out"}
 
 
@@ -96,10 +104,10 @@ def statuses(client: httpx.Client) -> dict[str, str]:
             return found
 
 
-def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_for(check, within: float, what) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + within
     while not check():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.5)
 
 
@@ -107,7 +115,9 @@ def test_runs_and_what_follows_them_survive_a_killed_worker(backend):
     count = size(12, 1000)
     seconds = 4 if not FULL else 2
     plugins = "auth,workers,billing"
-    with receiver() as (url, seen), harness.vetrai_server(backend, plugins=plugins, **FAST_RECOVERY) as server:
+    env = {**FAST_RECOVERY, **(FULL_SIZE if FULL else {})}
+    concurrency = 100 if FULL else None
+    with receiver() as (url, seen), harness.vetrai_server(backend, plugins=plugins, **env) as server:
         harness.wait_ready(server.base_url)
         registered = harness.register(server.base_url)
         root = harness.superuser_token(server)
@@ -121,7 +131,7 @@ def test_runs_and_what_follows_them_survive_a_killed_worker(backend):
             base_url=server.base_url, headers={"Authorization": f"Bearer {registered['access_token']}"}, timeout=60
         )
         started = time.monotonic()
-        with harness.vetrai_worker(server) as doomed:
+        with harness.vetrai_worker(server, concurrency=concurrency) as doomed:
             ids = set()
             for _index in range(count):
                 response = client.post(
@@ -139,10 +149,19 @@ def test_runs_and_what_follows_them_survive_a_killed_worker(backend):
             when_killed = Counter(statuses(client).values())
             kill_tree(doomed.pid)
         assert when_killed["running"] > 0
-        with harness.vetrai_worker(server):
-            wait_for(lambda: set(statuses(client).values()) <= FINAL, 300, "runs still unfinished")
+        with harness.vetrai_worker(server, concurrency=concurrency):
+            left: Counter[str] = Counter()
+
+            def all_final() -> bool:
+                left.clear()
+                left.update(statuses(client).values())
+                return set(left) <= FINAL
+
+            wait_for(all_final, 600, lambda: f"runs still unfinished: {dict(left)}")
             final = statuses(client)
-            wait_for(lambda: len(seen.per_key) >= count, 180, f"{len(seen.per_key)} of {count} webhooks arrived")
+            wait_for(
+                lambda: len(seen.per_key) >= count, 300, lambda: f"{len(seen.per_key)} of {count} webhooks arrived"
+            )
             usage = {}
 
             def metered() -> bool:
@@ -150,7 +169,7 @@ def test_runs_and_what_follows_them_survive_a_killed_worker(backend):
                 usage.update({item["metric"]: item["quantity"] for item in items})
                 return usage["job_runs"] >= count
 
-            wait_for(metered, 60, f"billing counted {usage.get('job_runs')} of {count} runs")
+            wait_for(metered, 120, lambda: f"billing counted {usage.get('job_runs')} of {count} runs")
         elapsed = time.monotonic() - started
 
         lost = {job_id for job_id, status in final.items() if status != "succeeded"}
