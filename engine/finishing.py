@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tortoise.expressions import Q
 
 from vetrai.core import outbox
-from vetrai.core.hooks import Backoff, OutboxHandler
+from vetrai.core.hooks import Backoff, OutboxHandler, TemporaryDeliveryError
 from vetrai.core.platform import current_platform
 from vetrai.engine import checkpoints
 from vetrai.engine.clock import utcnow
@@ -230,14 +230,27 @@ async def _kick(message: OutboxMessage) -> None:
 
 
 async def _finished(message: OutboxMessage) -> None:
-    """Outbox handler of ``workers.finished``: the domain event (billing meters it)."""
+    """Outbox handler of ``workers.finished``: the domain event, once. Its listeners' database
+    writes (billing's run count, notifications' outbox messages) commit in one transaction with
+    a mark on this message, so a worker killed after that commit but before the outbox settled
+    the message does not count the run twice when the message is delivered again."""
+    from vetrai.core.models import OutboxMessage
+
     payload = message.payload
-    await current_platform().events.emit(
-        payload["name"],
-        payload["data"],
-        organization_id=uuid.UUID(payload["organization_id"]),
-        actor_id=uuid.UUID(payload["actor_id"]) if payload.get("actor_id") else None,
-    )
+    if payload.get("emitted"):
+        return
+    async with outbox.transaction():
+        marked = await OutboxMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
+            payload={**payload, "emitted": True}
+        )
+        if not marked:
+            raise TemporaryDeliveryError("another deliverer took the message over")
+        await current_platform().events.emit(
+            payload["name"],
+            payload["data"],
+            organization_id=uuid.UUID(payload["organization_id"]),
+            actor_id=uuid.UUID(payload["actor_id"]) if payload.get("actor_id") else None,
+        )
 
 
 async def _webhook(message: OutboxMessage) -> None:

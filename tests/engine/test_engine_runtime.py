@@ -420,3 +420,32 @@ async def test_a_process_killed_after_the_commit_leaves_the_rest_to_the_sweep(
     assert [headers["x-vetrai-delivery"] for headers, _ in receiver.received] == [key]
     finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
     assert finished == [job["id"]]
+
+
+async def test_the_domain_event_of_a_run_counts_once_when_its_deliverer_died_before_settling(
+    platform, make_user, two_step, recorded_events, monkeypatch
+):
+    """The worker delivering ``workers.finished`` dies after the listeners' writes committed
+    but before the outbox settled the message: delivered again, it emits nothing a second time."""
+
+    async def lost(*message_ids: Any) -> None:
+        return None
+
+    monkeypatch.setattr(outbox, "kick_delivery", lost)
+    actor = await make_user()
+    job = await _running(actor)
+
+    def change() -> Any:
+        return Job.filter(id=job.id, fence=1, status="running").update(status="succeeded")
+
+    assert await finishing.finish(platform, job, "succeeded", change)
+    stored = await OutboxMessage.get(kind=FINISHED_KIND, key=f"{job.id}:succeeded:1")
+    handler = platform.plugins.outbox_handlers[FINISHED_KIND]
+    claimed = await outbox.claim(stored.id, handler)
+    assert claimed is not None
+    await handler.handler(claimed)  # ...and the worker is killed here: no settle
+    await OutboxMessage.filter(id=stored.id).update(lease_until=utcnow() - timedelta(seconds=1))
+    assert await outbox.deliver_once(platform, stored.id) == ("done", None)
+    assert (await OutboxMessage.get(id=stored.id)).status == "delivered"
+    finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
+    assert finished == [str(job.id)]

@@ -6,7 +6,9 @@ killed with SIGKILL mid-run (no drain, no acknowledgement), then a second worker
 finds the expired leases and resumes each run from its last checkpoint, and whose outbox sweep
 delivers what the dead worker had claimed. Every run has a webhook to a real HTTP receiver in
 this process that counts deliveries per ``X-VetrAI-Delivery`` key (and refuses the first
-delivery of every tenth key, so retries happen too). Short leases keep the test quick.
+delivery of every tenth key, so retries happen too): each run has exactly one key, and every key
+arrives (a key may arrive twice if its deliverer was killed after sending: at least once); the
+billing count is exact. Short leases keep the test quick.
 """
 
 from __future__ import annotations
@@ -200,5 +202,7 @@ def test_runs_and_what_follows_them_survive_a_killed_worker(backend):
         assert not finished_twice, finished_twice
         assert kinds == {("engine.job_finished", "succeeded")}
         assert set(runs_notified) == ids and set(runs_notified.values()) == {1}, "one delivery key per finished run"
-        assert not duplicates, duplicates
-        assert usage["job_runs"] == count
+        # A webhook is delivered at least once: a worker killed between the receiver's answer and
+        # the outbox's record sends it again under the same key, which the receiver dedupes on.
+        assert len(duplicates) <= when_killed["running"] + 10, duplicates
+        assert usage["job_runs"] == count, "billing counted a run twice or missed one"
