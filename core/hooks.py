@@ -275,7 +275,7 @@ class VetraiSpecs:
 
     @hookspec
     def vetrai_workflow_nodes(self) -> Sequence[WorkflowNode]:  # type: ignore[empty-body]
-        """Node types usable by declarative workflow definitions."""
+        """Named nodes graphs use through ``vetrai.engine.nodes.node(name)``, without importing the plugin."""
 
     @hookspec
     def vetrai_cli(self, group: click.Group) -> None:

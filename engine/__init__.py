@@ -10,14 +10,15 @@ import click
 from taskiq import AsyncBroker
 
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform
 from vetrai.engine import cli, routes, service, tasks
 from vetrai.engine.dispatch import REAP_TASK
 from vetrai.engine.langgraph import routes as langgraph_routes
-from vetrai.engine.runtime import runtime_of
+from vetrai.engine.runtime import RUNTIME, runtime_of
 from vetrai.engine.settings import WorkersSettings
+from vetrai.engine.streams import HUB
 
 
 @hookimpl
@@ -64,6 +65,13 @@ def vetrai_tasks(broker: AsyncBroker) -> None:
 
 
 @hookimpl
+def vetrai_outbox_handlers(settings: WorkersSettings | None) -> list[OutboxHandler]:
+    from vetrai.engine.finishing import outbox_handlers
+
+    return outbox_handlers(settings)
+
+
+@hookimpl
 def vetrai_schedules(platform: Platform) -> list[Schedule]:
     return [Schedule(REAP_TASK, platform.plugin_settings("workers", WorkersSettings).reaper_seconds)]
 
@@ -78,10 +86,10 @@ async def vetrai_startup(platform: Platform) -> None:
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    runtime = platform.state.get("workers")
+    runtime = platform.release(RUNTIME)
     if runtime is not None:
         await runtime.close()
-    hub = platform.state.get("workers_hub")
+    hub = platform.release(HUB)
     if hub is not None:
         await hub.close()
 

@@ -3,10 +3,10 @@ database's clock rather than their own."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from tortoise import Tortoise
 
 
@@ -27,13 +27,5 @@ async def db_now() -> datetime:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON (LangChain messages and other objects become their dict or text form)."""
-    return json.loads(json.dumps(value, default=_default))
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if hasattr(value, "_asdict"):
-        return value._asdict()
-    return str(value)
+    """Plain JSON (LangChain messages and other models become their JSON form, the rest text)."""
+    return to_jsonable_python(value, fallback=str)

@@ -10,7 +10,6 @@ if TYPE_CHECKING:
 
 RUN_TASK = "workers.run_job"
 REAP_TASK = "workers.reap"
-WEBHOOK_TASK = "workers.deliver_webhook"
 
 
 async def send_run(platform: Platform, job_id: uuid.UUID | str) -> None:
@@ -28,7 +27,9 @@ async def publish_cancel(platform: Platform, job_id: uuid.UUID, reason: str = "c
     """Tell the process holding the run (this one or another) to stop it now.
 
     ``reason`` is ``cancel`` (the run ends cancelled) or ``rollback`` (the run is deleted)."""
-    runtime = platform.state.get("workers")
+    from vetrai.engine.runtime import RUNTIME
+
+    runtime = platform.find(RUNTIME)
     if runtime is not None:
         runtime.cancel_local(str(job_id), reason)
     if platform.redis is not None:

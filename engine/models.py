@@ -74,6 +74,9 @@ class Job(BaseModel, TenantMixin):
     event_count = fields.IntField(default=0)
     event_bytes = fields.BigIntField(default=0, description="Bytes of its stored events (storage usage)")
     webhook_url = fields.CharField(max_length=2000, null=True)
+    trace_context = fields.JSONField(
+        null=True, description="W3C traceparent of the request that created it: its run spans join that trace"
+    )
     cancel_requested = fields.BooleanField(default=False)
     lease_owner = fields.CharField(max_length=100, null=True)
     lease_expires_at = fields.DatetimeField(null=True, db_index=True)

@@ -8,14 +8,15 @@ resumes from their checkpoint. Due crons are started here too.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
 from vetrai.engine.clock import db_now
 from vetrai.engine.dispatch import send_run
-from vetrai.engine.finishing import after_finish
+from vetrai.engine.finishing import finish
 from vetrai.engine.models import Job
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.streams import add_event
@@ -36,18 +37,8 @@ async def reap(platform: Platform) -> dict[str, int]:
     lost = [job for job in expired if job.attempts < job.max_attempts]
     for job in poisoned:
         error = {"type": "WorkerLost", "message": f"the worker running it was lost {job.attempts} times"}
-        updated = await Job.filter(id=job.id, fence=job.fence, status="running").update(
-            status="failed",
-            reason="worker_lost",
-            error=error,
-            finished_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        if updated:
+        if await finish(platform, job, "failed", partial(_fail_lost, job, error, now), error=error):
             log.warning("run %s failed: its worker was lost on each of %s attempts", job.id, job.attempts)
-            await after_finish(platform, job, "failed", error=error)
     for job in lost:
         log.warning("run %s: lease of %s expired; re-queued (attempt %s)", job.id, job.lease_owner, job.attempts)
         await add_event(platform, job.id, "requeued", {"reason": "lease_expired", "worker": job.lease_owner})
@@ -71,6 +62,20 @@ async def _sweep_expired(platform: Platform) -> int:
     from vetrai.engine.langgraph.service import sweep_expired
 
     return await sweep_expired(platform)
+
+
+async def _fail_lost(job: Job, error: dict[str, str], now: datetime) -> int:
+    """The poisoned run's final status, if no other attempt took it meanwhile."""
+    updated: int = await Job.filter(id=job.id, fence=job.fence, status="running").update(
+        status="failed",
+        reason="worker_lost",
+        error=error,
+        finished_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=now,
+    )
+    return updated
 
 
 async def _start_due_crons(platform: Platform) -> int:

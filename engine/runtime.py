@@ -20,12 +20,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pydantic_core import to_json
+
+from vetrai.core import tracing
+from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
 from vetrai.engine.claims import claim, held, renew
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
-from vetrai.engine.finishing import after_finish, emit, kick_next
+from vetrai.engine.finishing import emit, finish, settle
 from vetrai.engine.langgraph.events import graph_stream
 from vetrai.engine.models import Job, Thread
 from vetrai.engine.settings import WorkersSettings
@@ -36,7 +41,7 @@ from vetrai.engine.usage import UsageRecorder
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
-__all__ = ["Runtime", "runtime_of", "utcnow"]
+__all__ = ["RUNTIME", "Runtime", "runtime_of", "utcnow"]
 
 log = logging.getLogger("vetrai.engine")
 CANCEL_POLL_SECONDS = 0.5
@@ -198,7 +203,21 @@ class Runtime:
             job = await self.claim(key)
             if job is None:
                 return None
-            return await self._run(job, run)
+            attributes = {
+                "vetrai.run.id": str(job.id),
+                "vetrai.run.attempt": job.attempts,
+                "vetrai.workflow": job.workflow,
+                "vetrai.organization.id": str(job.organization_id),  # type: ignore[attr-defined]
+            }
+            # One span per attempt, in the trace of the request that created the run.
+            with tracing.start_span(
+                f"run {job.workflow}", attributes, parent_carrier=job.trace_context, kind=SpanKind.CONSUMER
+            ) as span:
+                status = await self._run(job, run)
+                span.set_attribute("vetrai.run.status", status)
+                if status in ("failed", "timed_out"):
+                    span.set_status(Status(StatusCode.ERROR, status))
+                return status
         finally:
             self.runs.pop(str(key), None)
             run.done.set()
@@ -319,6 +338,20 @@ class Runtime:
         if options.get("stream_subgraphs"):
             kwargs["subgraphs"] = True
         writer = StreamWriter(self, job, requested)
+        with NodeSpans() as nodes:
+            return await self._stream(entry, job, graph, payload, config, kwargs, writer, nodes)
+
+    async def _stream(
+        self,
+        entry: WorkflowSpec,
+        job: Job,
+        graph: Any,
+        payload: Any,
+        config: dict[str, Any],
+        kwargs: dict[str, Any],
+        writer: StreamWriter,
+        nodes: NodeSpans,
+    ) -> tuple[str, Any]:
         current: str | None = None
         async with asyncio.timeout(job.timeout_seconds):
             async for item in graph_stream(graph, payload, config, kwargs):
@@ -331,6 +364,8 @@ class Runtime:
                     await held(job).update(has_resume=False, resume_value=None)
                     job.has_resume = False
                 await writer.write(mode, chunk, namespace)
+                if mode == "tasks":
+                    nodes.track(chunk, namespace)
                 if namespace:
                     continue
                 if mode == "tasks":
@@ -456,36 +491,49 @@ class Runtime:
     # --- state transitions --------------------------------------------------------------------
 
     async def _finish(self, job: Job, status: str, output: Any = None, error: dict[str, str] | None = None) -> bool:
+        """The final status, with its events and outbox messages in the same transaction."""
         now = utcnow()
-        updated = await held(job).update(
-            status=status,
-            output=output,
-            error=error,
-            finished_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            interrupt=None,
-            usage=job.usage,
-            updated_at=now,
-        )
-        if not updated:
-            return False
-        await after_finish(self.platform, job, status, output=output, error=error, runtime=self)
-        return True
+
+        def change() -> Any:
+            return held(job).update(
+                status=status,
+                output=output,
+                error=error,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                interrupt=None,
+                usage=job.usage,
+                updated_at=now,
+            )
+
+        return await finish(self.platform, job, status, change, output=output, error=error, runtime=self)
 
     async def _interrupted(self, job: Job, values: list[Any]) -> None:
-        updated = await held(job).update(
-            status="interrupted",
-            interrupt=values,
-            lease_owner=None,
-            lease_expires_at=None,
-            usage=job.usage,
-            updated_at=utcnow(),
+        """Waiting for a person: the status, the thread's (before the event that wakes waiting
+        clients), the webhook and waking the next run, in one transaction."""
+
+        def change() -> Any:
+            return held(job).update(
+                status="interrupted",
+                interrupt=values,
+                lease_owner=None,
+                lease_expires_at=None,
+                usage=job.usage,
+                updated_at=utcnow(),
+            )
+
+        async def thread() -> None:
+            await self._update_thread(job, "interrupted")
+
+        await settle(
+            self.platform,
+            job,
+            "interrupted",
+            change,
+            events=[("status", {"status": "interrupted", "interrupts": values})],
+            thread=thread,
         )
-        if updated:
-            await self._update_thread(job, "interrupted")  # before the event that wakes waiting clients
-            await add_event(self.platform, job.id, "status", {"status": "interrupted", "interrupts": values})
-            await kick_next(self.platform, job)
 
     async def _update_thread(self, job: Job, status: str) -> None:
         if job.thread_id is None or job.thread_id == job.id:
@@ -542,9 +590,44 @@ class Runtime:
 
 
 def jsonable_bytes(value: Any) -> bytes:
-    import json
+    return to_json(value, fallback=str)
 
-    return json.dumps(value, default=str).encode()
+
+class NodeSpans:
+    """A span per node execution, children of the attempt's span, from LangGraph's ``tasks``
+    stream (a task starts with its ``input`` and ends with its ``result`` or ``error``). Nodes
+    still open when the attempt stops (cancelled, interrupted, timed out) end with it."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[tuple[str, ...], str], Span] = {}
+
+    def track(self, chunk: Any, namespace: tuple[str, ...]) -> None:
+        if not isinstance(chunk, dict) or "id" not in chunk:
+            return
+        key = (namespace, str(chunk["id"]))
+        if "input" in chunk:
+            attributes = {"vetrai.node": str(chunk.get("name")), "vetrai.task.id": key[1]}
+            if namespace:
+                attributes["vetrai.namespace"] = "|".join(namespace)
+            self.open[key] = tracing.tracer().start_span(f"node {chunk.get('name')}", attributes=attributes)
+            return
+        span = self.open.pop(key, None)
+        if span is None:
+            return
+        if chunk.get("error"):
+            span.set_status(Status(StatusCode.ERROR, str(chunk["error"])[:200]))
+        if chunk.get("interrupts"):
+            span.set_attribute("vetrai.node.interrupted", True)
+        span.end()
+
+    def __enter__(self) -> NodeSpans:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for span in self.open.values():
+            span.set_attribute("vetrai.node.unfinished", True)
+            span.end()
+        self.open.clear()
 
 
 class StreamWriter:
@@ -598,8 +681,9 @@ def _interrupt_json(item: Any) -> Any:
     return jsonable(item)
 
 
+RUNTIME: Slot[Runtime] = Slot("workers")
+
+
 def runtime_of(platform: Platform) -> Runtime:
-    runtime = platform.state.get("workers")
-    if runtime is None:
-        runtime = platform.state["workers"] = Runtime(platform)
-    return runtime
+    """The process's run loop, built on first use (the server and each worker have one)."""
+    return platform.find(RUNTIME) or platform.fill(RUNTIME, Runtime(platform))

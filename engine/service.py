@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from vetrai.core import tracing
 from vetrai.core.auth import Principal, still_valid
 from vetrai.core.errors import (
     ProblemError,
@@ -28,6 +29,7 @@ from vetrai.core.platform import Platform
 from vetrai.core.tenancy import ensure_storage, get_scoped, limits_of, scoped
 from vetrai.engine.clock import utcnow
 from vetrai.engine.dispatch import publish_cancel, send_run
+from vetrai.engine.finishing import finish
 from vetrai.engine.models import FINISHED, Job, JobEvent, RunQuota, WorkflowTemplate
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
@@ -348,6 +350,7 @@ async def enqueue_run(
                 user_id=principal.user_id,
                 status="queued",
                 queued_at=now,
+                trace_context=tracing.inject() or None,
                 **values,
             )
     except IntegrityError:
@@ -376,24 +379,22 @@ async def get_job(principal: Principal, job_id: str | uuid.UUID) -> Job:
     return await get_scoped(Job, principal, job_id)
 
 
-async def _emit_finished(platform: Platform, job: Job, status: str) -> None:
-    from vetrai.engine.finishing import emit
-
-    await emit(platform, job, "engine.job_finished", status)
-
-
 async def cancel_job(platform: Platform, principal: Principal, job_id: str) -> Job:
     """Queued/interrupted jobs are cancelled at once; a running one is stopped by its worker."""
     job = await get_job(principal, job_id)
     if job.status in FINISHED:
         raise conflict(f"the job is already {job.status}")
     now = utcnow()
-    if await Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(
-        status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
-    ):
-        await add_event(platform, job.id, "status", {"status": "cancelled"})
-        await _emit_finished(platform, job, "cancelled")
-    elif await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):
+
+    def change() -> Any:
+        return Job.filter(id=job.id, status__in=["queued", "interrupted"]).update(
+            status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
+        )
+
+    if await finish(platform, job, "cancelled", change):
+        await job.refresh_from_db()
+        return job
+    if await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):
         await publish_cancel(platform, job.id)
     else:
         await job.refresh_from_db()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine.clock import jsonable
 from vetrai.engine.models import Job, JobEvent
@@ -100,11 +101,11 @@ class EventHub:
             self._listener = None
 
 
+HUB: Slot[EventHub] = Slot("workers_hub")
+
+
 def hub_of(platform: Platform) -> EventHub:
-    hub = platform.state.get("workers_hub")
-    if hub is None:
-        hub = platform.state["workers_hub"] = EventHub(platform)
-    return hub
+    return platform.find(HUB) or platform.fill(HUB, EventHub(platform))
 
 
 async def add_event(
@@ -116,9 +117,12 @@ async def add_event(
     *,
     fence: int | None = None,
     max_events: int | None = None,
+    publish: bool = True,
 ) -> JobEvent:
     """Store and publish one event. With ``fence`` (a running attempt's write) it is stored only
-    while that attempt still holds the run and the run is under ``max_events``."""
+    while that attempt still holds the run and the run is under ``max_events``. Inside a larger
+    transaction pass ``publish=False`` and ``publish_event`` it after the commit: a stream must
+    not show what may still roll back."""
     if data is None:
         data = {}
     elif not isinstance(data, dict):
@@ -138,8 +142,13 @@ async def add_event(
                     raise EventLimitExceeded(f"the run wrote more than {max_events} events")
                 raise LeaseLost(str(job_id))
         event = await JobEvent.create(job_id=job_id, type=type_, node=node, data=data)
-    await hub_of(platform).publish(str(job_id), jsonable(serialize_event(event)))
+    if publish:
+        await publish_event(platform, event)
     return event
+
+
+async def publish_event(platform: Platform, event: JobEvent) -> None:
+    await hub_of(platform).publish(str(event.job_id), jsonable(serialize_event(event)))  # type: ignore[attr-defined]
 
 
 def serialize_job(job: Job) -> dict[str, Any]:

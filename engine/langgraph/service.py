@@ -25,7 +25,7 @@ from vetrai.core.tenancy import get_scoped, scoped
 from vetrai.engine import checkpoints
 from vetrai.engine.clock import jsonable, utcnow
 from vetrai.engine.dispatch import publish_cancel
-from vetrai.engine.finishing import after_finish
+from vetrai.engine.finishing import finish
 from vetrai.engine.langgraph import semantic
 from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, StoreItem, Thread
 from vetrai.engine.runtime import runtime_of
@@ -717,11 +717,13 @@ async def stop_run(platform: Platform, job: Job, reason: str) -> None:
     """Stop a pending or running run: ``interrupt`` ends it (status interrupted), ``rollback``
     also deletes it."""
     now = utcnow()
-    if await Job.filter(id=job.id, status="queued").update(
-        status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
-    ):
-        await job.refresh_from_db()
-        await after_finish(platform, job, "cancelled")
+
+    def change() -> Any:
+        return Job.filter(id=job.id, status="queued").update(
+            status="cancelled", cancel_requested=True, finished_at=now, updated_at=now
+        )
+
+    if await finish(platform, job, "cancelled", change):
         if reason == "rollback":
             await Job.filter(id=job.id).delete()
     elif await Job.filter(id=job.id, status="running").update(cancel_requested=True, updated_at=now):

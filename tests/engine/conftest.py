@@ -136,3 +136,17 @@ if not POSTGRES:
     # Worker processes need the shared Postgres and Redis: with SQLite and the in-memory
     # broker the server runs every job itself, so this module only runs in the postgres run.
     collect_ignore = ["test_engine_processes.py"]
+
+
+async def outbox_message(kind: str, key: str, *statuses: str, within: float = 10.0) -> Any:
+    """The outbox message once it reaches one of ``statuses`` (delivered, failed)."""
+    from vetrai.core.models import OutboxMessage
+
+    deadline = time.monotonic() + within
+    while True:
+        message = await OutboxMessage.get_or_none(kind=kind, key=key)
+        if message is not None and message.status in statuses:
+            return message
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox message {kind} {key} is {message and message.status}, not {statuses}")
+        await asyncio.sleep(0.02)

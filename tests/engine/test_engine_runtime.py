@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -14,14 +15,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
+from tests.engine.conftest import outbox_message
+from vetrai.core import outbox
+from vetrai.core.models import OutboxMessage
 from vetrai.core.outbound import hmac_sha256_hex
-from vetrai.engine import service
+from vetrai.engine import finishing, service
+from vetrai.engine.finishing import FINISHED_KIND, KICK_KIND, WEBHOOK_KIND
 from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import Runtime, utcnow
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, workflows
-from vetrai.engine.webhooks import deliver_webhook, webhook_secret
+from vetrai.engine.webhooks import webhook_secret
 
 CALLS: Counter[str] = Counter()
 
@@ -201,57 +206,67 @@ async def test_drain_releases_running_jobs(platform, make_user, jobs, two_step):
     assert "worker shutdown" in reasons
 
 
-async def test_webhooks_to_private_addresses_are_refused_by_default(platform, make_user, jobs):
-    hits: list[bytes] = []
+class Receiver:
+    """A real HTTP server on loopback recording each request (headers, body); it answers 500
+    to the first ``fail_first`` requests, 204 afterwards."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        hits.append(await reader.read(100))
-        writer.close()
+    def __init__(self, fail_first: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.fail_first = fail_first
+        self.server: asyncio.Server | None = None
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = platform.plugin_settings("workers", WorkersSettings)
-    settings.webhook_allow_private = False
-    try:
-        actor = await make_user()
-        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
-        await jobs.wait(actor, job["id"], "succeeded")
-        assert await deliver_webhook(platform, job["id"]) is False
-        await asyncio.sleep(0.2)
-    finally:
-        settings.webhook_allow_private = True
-        server.close()
-        await server.wait_closed()
-    assert hits == []
-
-
-async def test_signed_webhook_is_retried(platform, make_user, jobs):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         headers = dict(line.split(": ", 1) for line in head.split("\r\n")[1:] if line)
         headers = {name.lower(): value for name, value in headers.items()}
         body = await reader.readexactly(int(headers["content-length"]))
-        received.append((headers, body))
-        status = "500 Busy" if len(received) == 1 else "204 No Content"
+        self.received.append((headers, body))
+        status = "500 Busy" if len(self.received) <= self.fail_first else "204 No Content"
         writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        actor = await make_user()
-        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://127.0.0.1:{port}/hook")
-        await jobs.wait(actor, job["id"], "succeeded")
-        for _ in range(300):
-            if len(received) >= 2:
-                break
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def wait(self, count: int, within: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + within
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} deliveries arrived"
             await asyncio.sleep(0.02)
+        return self.received
+
+
+async def test_webhooks_to_private_addresses_are_refused_by_default(platform, make_user, jobs):
+    receiver = Receiver()
+    settings = platform.plugin_settings("workers", WorkersSettings)
+    settings.webhook_allow_private = False
+    try:
+        async with receiver as url:
+            actor = await make_user()
+            job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+            await jobs.wait(actor, job["id"], "succeeded")
+            message = await outbox_message(WEBHOOK_KIND, f"{job['id']}:succeeded:1", "failed")
     finally:
-        server.close()
-        await server.wait_closed()
+        settings.webhook_allow_private = True
+    assert message.attempts == 1 and message.last_error.startswith("refused")
+    assert receiver.received == []
+
+
+async def test_signed_webhook_is_retried_under_one_delivery_key(platform, make_user, jobs):
+    receiver = Receiver(fail_first=1)
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "succeeded")
+        received = await receiver.wait(2)
+        await outbox_message(WEBHOOK_KIND, f"{job['id']}:succeeded:1", "delivered")
     assert len(received) == 2
     headers, body = received[1]
     timestamp, digest = (part.split("=", 1)[1] for part in headers["x-vetrai-signature"].split(","))
@@ -259,10 +274,32 @@ async def test_signed_webhook_is_retried(platform, make_user, jobs):
     payload = json.loads(body)
     assert (
         payload["event"] == "engine.job_finished"
+        and payload["status"] == "succeeded"
         and payload["job"]["id"] == job["id"]
         and payload["job"]["output"] == {"x": 1}
     )
-    assert headers["x-vetrai-delivery"].endswith(":2")
+    keys = {headers["x-vetrai-delivery"] for headers, _ in received}
+    assert keys == {f"{job['id']}:succeeded:1"} and payload["delivery"] == f"{job['id']}:succeeded:1"
+    assert headers["x-vetrai-event"] == "engine.job_finished"
+
+
+async def test_webhooks_of_an_interrupted_then_cancelled_run(make_user, jobs):
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "approval", {"request": "ship?"}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "interrupted")
+        ((headers, body),) = await receiver.wait(1)
+        assert headers["x-vetrai-event"] == "engine.job_interrupted"
+        assert headers["x-vetrai-delivery"] == f"{job['id']}:interrupted:1"
+        waiting = json.loads(body)
+        assert waiting["status"] == "interrupted" and waiting["job"]["interrupt"][0]["request"] == "ship?"
+        assert (await jobs.action(actor, job["id"], "cancel"))["status"] == "cancelled"
+        received = await receiver.wait(2)
+    headers, body = received[1]
+    assert headers["x-vetrai-event"] == "engine.job_finished"
+    assert headers["x-vetrai-delivery"] == f"{job['id']}:cancelled:1"
+    assert json.loads(body)["status"] == "cancelled" and json.loads(body)["job"]["status"] == "cancelled"
 
 
 @pytest.mark.backend("sqlite")  # with Redis the schedules run in `vetrai worker` (test_engine_processes)
@@ -310,3 +347,119 @@ async def test_cancel_flag_set_elsewhere_is_seen_within_a_second(make_user, jobs
     await jobs.wait(actor, job["id"], "running")
     await Job.filter(id=job["id"]).update(cancel_requested=True)
     assert (await jobs.wait(actor, job["id"], "cancelled", within=5))["finished_at"]  # of a 60 s run
+
+
+async def _running(actor, **values: Any) -> Job:
+    template = await service.WorkflowTemplate.get(package_key="test_two_step")
+    return await Job.create(
+        organization_id=actor.organization.id,
+        template_id=template.id,
+        template_name="test_two_step",
+        workflow="test_two_step",
+        user_id=actor.user.id,
+        status="running",
+        fence=1,
+        attempts=1,
+        **values,
+    )
+
+
+async def test_a_final_status_and_what_follows_it_commit_together(
+    platform, make_user, two_step, recorded_events, monkeypatch
+):
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await _running(actor, webhook_url=url)
+        real_enqueue = outbox.enqueue
+
+        async def enqueue_then_crash(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == KICK_KIND:
+                raise RuntimeError("the process died here")
+            return await real_enqueue(kind, *args, **kwargs)
+
+        def change() -> Any:
+            return Job.filter(id=job.id, fence=1, status="running").update(status="succeeded", output={"a": 1})
+
+        monkeypatch.setattr(outbox, "enqueue", enqueue_then_crash)
+        with pytest.raises(RuntimeError, match="died"):
+            await finishing.finish(platform, job, "succeeded", change, output={"a": 1})
+        # Nothing half-written: no status, no event, no webhook or domain event pending.
+        await job.refresh_from_db()
+        assert job.status == "running" and job.output is None
+        assert await JobEvent.filter(job_id=job.id).count() == 0
+        assert await OutboxMessage.filter(key=f"{job.id}:succeeded:1").count() == 0
+
+        monkeypatch.setattr(outbox, "enqueue", real_enqueue)
+        assert await finishing.finish(platform, job, "succeeded", change, output={"a": 1}) is True
+        assert not await finishing.finish(platform, job, "succeeded", change), "a second finish changes nothing"
+        await job.refresh_from_db()
+        assert job.status == "succeeded"
+        events = await JobEvent.filter(job_id=job.id).order_by("id").values_list("type", "data")
+        assert events == [("output", {"a": 1}), ("status", {"status": "succeeded"})]
+        key = f"{job.id}:succeeded:1"
+        for kind in (WEBHOOK_KIND, FINISHED_KIND, KICK_KIND):
+            await outbox_message(kind, key, "delivered")
+        [(headers, _body)] = await receiver.wait(1)
+    assert headers["x-vetrai-delivery"] == key
+    finished = [event for event in recorded_events if event.name == "engine.job_finished"]
+    assert [event.data["job_id"] for event in finished] == [str(job.id)]
+
+
+async def test_a_process_killed_after_the_commit_leaves_the_rest_to_the_sweep(
+    platform, make_user, jobs, recorded_events, monkeypatch
+):
+    """No delivery task is sent after the commit (as if the process died right then): the
+    outbox's sweep still delivers the webhook, the domain event and the wake-up, once each."""
+    kicked: list[Any] = []
+
+    async def lost(*message_ids: Any) -> None:
+        kicked.extend(message_ids)
+
+    monkeypatch.setattr(outbox, "kick_delivery", lost)
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=url)
+        await jobs.wait(actor, job["id"], "succeeded")
+        key = f"{job['id']}:succeeded:1"
+        stored = await OutboxMessage.filter(key=key).values_list("id", flat=True)
+        assert set(stored) <= set(kicked) and len(stored) == 3
+        deadline = time.monotonic() + 15
+        while await OutboxMessage.filter(key=key, status="delivered").count() < 3:
+            assert time.monotonic() < deadline, "the sweep did not deliver"
+            await outbox.sweep(platform)
+            await asyncio.sleep(0.1)
+        await receiver.wait(1)
+    assert [headers["x-vetrai-delivery"] for headers, _ in receiver.received] == [key]
+    finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
+    assert finished == [job["id"]]
+
+
+async def test_the_domain_event_of_a_run_counts_once_when_its_deliverer_died_before_settling(
+    platform, make_user, two_step, recorded_events, monkeypatch
+):
+    """The worker delivering ``workers.finished`` dies after the listeners' writes committed
+    but before the outbox settled the message: delivered again, it emits nothing a second time."""
+
+    async def lost(*message_ids: Any) -> None:
+        return None
+
+    monkeypatch.setattr(outbox, "kick_delivery", lost)
+    actor = await make_user()
+    job = await _running(actor)
+
+    def change() -> Any:
+        return Job.filter(id=job.id, fence=1, status="running").update(status="succeeded")
+
+    assert await finishing.finish(platform, job, "succeeded", change)
+    stored = await OutboxMessage.get(kind=FINISHED_KIND, key=f"{job.id}:succeeded:1")
+    handler = platform.plugins.outbox_handlers[FINISHED_KIND]
+    claimed = await outbox.claim(stored.id, handler)
+    assert claimed is not None
+    await handler.handler(claimed)  # ...and the worker is killed here: no settle
+    await OutboxMessage.filter(id=stored.id).update(lease_until=utcnow() - timedelta(seconds=1))
+    assert await outbox.deliver_once(platform, stored.id) == ("done", None)
+    assert (await OutboxMessage.get(id=stored.id)).status == "delivered"
+    finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
+    assert finished == [str(job.id)]

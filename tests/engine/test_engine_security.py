@@ -43,8 +43,8 @@ async def test_deeply_nested_job_input_is_a_client_error(client, make_user, dept
 async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platform, make_user, jobs, host):
     import asyncio
 
+    from tests.engine.conftest import outbox_message
     from vetrai.engine.settings import WorkersSettings
-    from vetrai.engine.webhooks import deliver_webhook
 
     hits: list[bytes] = []
 
@@ -60,7 +60,8 @@ async def test_job_webhooks_to_private_addresses_in_any_form_are_refused(platfor
         actor = await make_user()
         job = await jobs.create(actor, "echo", {"x": 1}, webhook_url=f"http://{host}:{port}/hook")
         await jobs.wait(actor, job["id"], "succeeded")
-        assert await deliver_webhook(platform, job["id"]) is False
+        message = await outbox_message("workers.webhook", f"{job['id']}:succeeded:1", "failed")
+        assert message.attempts == 1 and message.last_error.startswith("refused")
     finally:
         settings.webhook_allow_private = True
         server.close()
