@@ -30,6 +30,7 @@ from vetrai.plugins.auth.schemas import (
     AuthRegister,
     AuthRegistered,
     AuthRevokeResult,
+    AuthSessionOut,
     AuthSessionPage,
     AuthSessionQuery,
     AuthTokenPair,
@@ -136,7 +137,7 @@ async def list_sessions(query_args: AuthSessionQuery) -> dict:
     return await paginate(
         service.active_sessions(principal),
         PageQuery(limit=query_args.limit, cursor=query_args.cursor),
-        lambda session: service.serialize_session(session, current),
+        lambda session: AuthSessionOut.of(session, current),
     )
 
 
