@@ -30,7 +30,7 @@ def dumps_bytes(value: Any) -> bytes:
 
 def install(app: Quart) -> None:
     """Encode ``app``'s JSON with orjson and dump response models once (after QuartSchema)."""
-    quart_schema.validation.model_load = _model_load  # type: ignore[assignment]
+    quart_schema.validation.model_load = _model_load  # type: ignore[attr-defined]
     provider = app.json
     standard_dumps = provider.dumps
     standard_response = provider.response
@@ -54,7 +54,7 @@ def install(app: Quart) -> None:
 
     provider.dumps = dumps  # type: ignore[method-assign]
     provider.response = response  # type: ignore[method-assign]
-    app.make_response = _converting(Quart.make_response.__get__(app), app)  # type: ignore[method-assign]
+    app.make_response = _converting(Quart.make_response.__get__(app), app)  # type: ignore[method-assign,assignment]
 
 
 def _model_load(
