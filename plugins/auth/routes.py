@@ -102,7 +102,7 @@ async def logout() -> tuple[str, int]:
 async def me() -> AuthUserOut:
     """Your own profile."""
     principal = await current_principal()
-    return AuthUserOut.model_validate(await service.principal_user(principal))
+    return AuthUserOut.model_validate(await service.principal_user_readonly(principal))
 
 
 @blueprint.put("/me")

@@ -541,6 +541,13 @@ async def principal_user(principal: Principal) -> User:
     return copy.copy(user) if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
+async def principal_user_readonly(principal: Principal) -> User:
+    """The caller's own user row to read (``GET /me``): the one authentication loaded, shared
+    with other requests of the same token, so never to be changed; no copy per request."""
+    user = principal.extra.get("user")
+    return user if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
+
+
 def principal_for(
     user: User,
     *,
