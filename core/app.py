@@ -112,7 +112,10 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         # and each hook is a measurable share of a small request.
         req = cast(Any, request)._get_current_object()
         headers = req.headers
-        g.request_id = headers.get("X-Request-ID") or secrets.token_hex(16)
+        # ``getlist``, not ``get``: werkzeug answers a missing header by raising (and catching)
+        # an HTTP exception, a measurable share of a small request; most requests lack these.
+        request_ids = headers.getlist("X-Request-ID")
+        g.request_id = (request_ids[0] if request_ids else "") or secrets.token_hex(16)
         g.started = time.perf_counter()
         if tracing.request_span_needed(headers):
             route = req.url_rule.rule if req.url_rule else "unmatched"
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
             )
         # Quart enforces MAX_CONTENT_LENGTH only when a handler reads the body; refuse a declared
         # oversized body on every route, so none is accepted just because its route ignores it.
-        if (req.content_length or 0) > settings.max_request_bytes:
+        if headers.getlist("Content-Length") and (req.content_length or 0) > settings.max_request_bytes:
             raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
         if settings.env == "production" and not settings.trusted_proxies:
             warn_untrusted_forwarding()

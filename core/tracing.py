@@ -101,7 +101,7 @@ def request_span_needed(headers: Mapping[str, str]) -> bool:
     a fifth of a bare request's cost."""
     if _provider is not None or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return True
-    return "traceparent" in headers
+    return any(key.lower() == "traceparent" for key in headers.keys())
 
 
 def start_request_span(
