@@ -54,9 +54,35 @@ def api_table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def targets_table(report: dict[str, Any]) -> str:
+    rows = ["| target | measured | limit | met |", "|---|---|---|---|"]
+    for target in report.get("targets", []):
+        unit = target.get("unit", "")
+        rows.append(
+            f"| {target['target']} | {_number(target['value'], 2)}{unit} | {_number(target['limit'], 2)}{unit} "
+            f"| {'yes' if target['met'] else 'no'} |"
+        )
+    return "\n".join(rows)
+
+
+def startup_table(report: dict[str, Any]) -> str:
+    mib = 1024 * 1024
+    vetrai, hello = report["vetrai"], report["hello"]
+    return "\n".join(
+        [
+            f"| start-up (median of {report['runs']} cold starts, SQLite, migrating) | seconds to ready | RSS MiB |",
+            "|---|---|---|",
+            f"| `vetrai serve`, every plugin | {vetrai['seconds']:.2f} | {vetrai['rss_bytes'] / mib:.0f} |",
+            f"| bare Quart hello | {hello['seconds']:.2f} | {hello['rss_bytes'] / mib:.0f} |",
+        ]
+    )
+
+
 TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "anchors": ("anchors.json", anchors_table),
     "api": ("api.json", api_table),
+    "api-targets": ("api.json", targets_table),
+    "startup": ("startup.json", startup_table),
 }
 
 

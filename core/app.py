@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -16,7 +16,7 @@ from quart_schema import QuartSchema, tag_blueprint
 from quart_schema.openapi import Info
 
 from vetrai import __version__
-from vetrai.core import tracing
+from vetrai.core import responses, tracing
 from vetrai.core.auth import current_principal, warn_untrusted_forwarding
 from vetrai.core.config import Settings
 from vetrai.core.errors import ProblemError, register_error_handlers, unprocessable
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
         security=security,
     )
+    responses.install(app)
     install_docs_assets(app)
     register_error_handlers(app)
 
@@ -93,56 +94,77 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     async def stop_platform() -> None:
         await platform.stop(app)
 
+    public_endpoints: dict[str, bool] = {}
+
+    def is_public_endpoint(endpoint: str) -> bool:
+        public = public_endpoints.get(endpoint)
+        if public is None:
+            public = public_endpoints[endpoint] = (
+                endpoint in DOCS_ENDPOINTS
+                or endpoint.rpartition(".")[0] in public_blueprints
+                or is_public(app.view_functions[endpoint])
+            )
+        return public
+
     @app.before_request
     async def begin_request() -> None:
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        # One hook, and the request object looked up once: each proxied ``request`` attribute
+        # and each hook is a measurable share of a small request.
+        req = cast(Any, request)._get_current_object()
+        headers = req.headers
+        # ``getlist``, not ``get``: werkzeug answers a missing header by raising (and catching)
+        # an HTTP exception, a measurable share of a small request; most requests lack these.
+        request_ids = headers.getlist("X-Request-ID")
+        g.request_id = (request_ids[0] if request_ids else "") or secrets.token_hex(16)
         g.started = time.perf_counter()
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        g.span, g.span_token = tracing.start_request_span(
-            request.method,
-            route,
-            cast(Mapping[str, str], request.headers),
-            {"http.request.method": request.method, "http.route": route, "url.path": request.path},
-        )
+        if tracing.request_span_needed(headers):
+            route = req.url_rule.rule if req.url_rule else "unmatched"
+            g.span, g.span_token = tracing.start_request_span(
+                req.method,
+                route,
+                cast(Mapping[str, str], headers),
+                {"http.request.method": req.method, "http.route": route, "url.path": req.path},
+            )
         # Quart enforces MAX_CONTENT_LENGTH only when a handler reads the body; refuse a declared
         # oversized body on every route, so none is accepted just because its route ignores it.
-        if (request.content_length or 0) > settings.max_request_bytes:
+        if headers.getlist("Content-Length") and (req.content_length or 0) > settings.max_request_bytes:
             raise ProblemError(413, f"the request body is larger than {settings.max_request_bytes} bytes")
-        warn_untrusted_forwarding()
-
-    @app.before_request
-    async def authenticate_by_default() -> None:
-        endpoint = request.endpoint
-        if endpoint is None or endpoint in DOCS_ENDPOINTS:
+        if settings.env == "production" and not settings.trusted_proxies:
+            warn_untrusted_forwarding()
+        endpoint = req.endpoint
+        if endpoint is None:
             return
-        if request.blueprint in public_blueprints or is_public(app.view_functions[endpoint]):
-            return
-        await current_principal()
-
-    # After authentication, so an anonymous caller cannot make a protected route read its body.
-    app.before_request(refuse_deep_json)
+        if not is_public_endpoint(endpoint):
+            await current_principal()
+        # After authentication, so an anonymous caller cannot make a protected route read its body.
+        if req.method not in ("GET", "HEAD", "OPTIONS"):
+            await refuse_deep_json()
 
     @app.after_request
     async def observe(response: Response) -> Response:
+        req = cast(Any, request)._get_current_object()
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        platform.metrics.observe_request(request.method, route, response.status_code, elapsed)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
+        route = req.url_rule.rule if req.url_rule else "unmatched"
+        status = response.status_code
+        platform.metrics.observe_request(req.method, route, status, elapsed)
+        headers = response.headers
+        headers["X-Request-ID"] = g.get("request_id", "")
         span = g.pop("span", None)
         if span is not None:
-            tracing.end_request_span(span, g.pop("span_token"), response.status_code)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            tracing.end_request_span(span, g.pop("span_token"), status)
+        if "X-Content-Type-Options" not in headers:
+            headers["X-Content-Type-Options"] = "nosniff"
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
+                req.method,
+                req.path,
+                status,
                 extra={
                     "request_id": g.get("request_id"),
-                    "method": request.method,
+                    "method": req.method,
                     "route": route,
-                    "status": response.status_code,
+                    "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )

@@ -67,11 +67,14 @@ async def still_valid(principal: Principal) -> bool:
 
 def bearer_token() -> str | None:
     """The credential of the current request: ``Authorization: Bearer`` or ``X-API-Key``."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    headers = request.headers
+    # ``getlist``: werkzeug's ``get`` raises and catches an exception for a missing header.
+    authorization = headers.getlist("Authorization")
+    scheme, _, value = (authorization[0] if authorization else "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    api_key = request.headers.get("X-API-Key", "").strip()
+    api_keys = headers.getlist("X-API-Key")
+    api_key = api_keys[0].strip() if api_keys else ""
     return api_key or None
 
 

@@ -30,6 +30,7 @@ from vetrai.plugins.auth.schemas import (
     AuthRegister,
     AuthRegistered,
     AuthRevokeResult,
+    AuthSessionOut,
     AuthSessionPage,
     AuthSessionQuery,
     AuthTokenPair,
@@ -101,7 +102,7 @@ async def logout() -> tuple[str, int]:
 async def me() -> AuthUserOut:
     """Your own profile."""
     principal = await current_principal()
-    return AuthUserOut.model_validate(await service.principal_user(principal))
+    return AuthUserOut.model_validate(await service.principal_user_readonly(principal))
 
 
 @blueprint.put("/me")
@@ -136,7 +137,7 @@ async def list_sessions(query_args: AuthSessionQuery) -> dict:
     return await paginate(
         service.active_sessions(principal),
         PageQuery(limit=query_args.limit, cursor=query_args.cursor),
-        lambda session: service.serialize_session(session, current),
+        lambda session: AuthSessionOut.of(session, current),
     )
 
 

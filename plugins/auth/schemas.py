@@ -139,6 +139,16 @@ class AuthSessionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, session: Any, current_session_id: uuid.UUID | None) -> AuthSessionOut:
+        """A stored session; ``current`` marks the one the request came with."""
+        return cls.model_validate(
+            {
+                **{name: getattr(session, name) for name in cls.model_fields if name != "current"},
+                "current": session.id == current_session_id,
+            }
+        )
+
 
 class AuthSessionQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)

@@ -541,6 +541,13 @@ async def principal_user(principal: Principal) -> User:
     return copy.copy(user) if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
+async def principal_user_readonly(principal: Principal) -> User:
+    """The caller's own user row to read (``GET /me``): the one authentication loaded, shared
+    with other requests of the same token, so never to be changed; no copy per request."""
+    user = principal.extra.get("user")
+    return user if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
+
+
 def principal_for(
     user: User,
     *,
@@ -632,17 +639,3 @@ async def end_session(principal: Principal, session_id: uuid.UUID | str) -> None
         raise not_found("session")
     await revoke_session(session, "ended_by_user")
     await record_audit("auth.session_revoked", principal=principal, target_type="session", target_id=session.id)
-
-
-def serialize_session(session: Session, current_session_id: uuid.UUID | None) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "user_agent": session.user_agent,
-        "ip": session.ip,
-        "token_format": session.token_format,
-        "last_used_at": session.last_used_at,
-        "expires_at": session.expires_at,
-        "current": session.id == current_session_id,
-        "created_at": session.created_at,
-        "updated_at": session.updated_at,
-    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -23,7 +22,7 @@ from vetrai.plugins.support.events import (
 )
 from vetrai.plugins.support.models import Ticket, TicketComment
 from vetrai.plugins.support.sla_clock import _claim_breach, _save_state, _sla_changes
-from vetrai.plugins.support.tickets import _set_status, _user_ref, get_ticket
+from vetrai.plugins.support.tickets import _set_status, get_ticket
 from vetrai.plugins.support.workflow import CLOSED, IN_PROGRESS, OPEN, PENDING, RESOLVED, is_agent, now
 
 
@@ -101,17 +100,3 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID | str, body: st
     for target in newly_breached:
         await _claim_breach(ticket, target)
     return comment
-
-
-def serialize_comment(comment: TicketComment) -> dict[str, Any]:
-    """Needs ``author`` fetched."""
-    return {
-        "id": comment.id,
-        "ticket_id": comment.ticket_id,
-        "author_id": comment.author_id,
-        "author": _user_ref(comment.author) if comment.author_id else None,
-        "body": comment.body,
-        "internal": comment.internal,
-        "created_at": comment.created_at,
-        "updated_at": comment.updated_at,
-    }

@@ -46,15 +46,15 @@ def _page(query: SupportPageQuery | SupportTicketListQuery) -> PageQuery:
     return PageQuery(limit=query.limit, cursor=query.cursor)
 
 
-async def _ticket_out(ticket: service.Ticket) -> dict:
-    return service.serialize_ticket(await service.with_people(ticket))
+async def _ticket_out(ticket: service.Ticket) -> SupportTicketOut:
+    return SupportTicketOut.model_validate(await service.with_people(ticket))
 
 
 @blueprint.post("/tickets")
 @require_scope("support:write")
 @validate_request(SupportTicketCreate)
 @validate_response(SupportTicketOut, 201)
-async def create_ticket(data: SupportTicketCreate) -> tuple[dict, int]:
+async def create_ticket(data: SupportTicketCreate) -> tuple[SupportTicketOut, int]:
     """Open a ticket (status ``open``) for yourself; the SLA due times come from the priority."""
     principal = await current_principal()
     ticket = await service.create_ticket(principal, data.subject, data.description, data.priority, data.category)
@@ -70,13 +70,13 @@ async def list_tickets(query_args: SupportTicketListQuery) -> dict:
     principal = await current_principal()
     filters = query_args.model_dump(exclude={"limit", "cursor"})
     queryset = service.search_tickets(principal, filters).prefetch_related("requester", "assignee")
-    return await paginate(queryset, _page(query_args), service.serialize_ticket)
+    return await paginate(queryset, _page(query_args), SupportTicketOut)
 
 
 @blueprint.get("/tickets/<ticket_id>")
 @require_scope("support:read")
 @validate_response(SupportTicketOut)
-async def get_ticket(ticket_id: str) -> dict:
+async def get_ticket(ticket_id: str) -> SupportTicketOut:
     """One ticket with its SLA clock."""
     return await _ticket_out(await service.get_ticket(await current_principal(), ticket_id))
 
@@ -85,7 +85,7 @@ async def get_ticket(ticket_id: str) -> dict:
 @require_scope("support:write")
 @validate_request(SupportTicketUpdate)
 @validate_response(SupportTicketOut)
-async def update_ticket(ticket_id: str, data: SupportTicketUpdate) -> dict:
+async def update_ticket(ticket_id: str, data: SupportTicketUpdate) -> SupportTicketOut:
     """Partial update: requesters edit an open ticket or close it; agents change status,
     priority and assignee (an invalid transition is 409)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
@@ -97,11 +97,11 @@ async def update_ticket(ticket_id: str, data: SupportTicketUpdate) -> dict:
 @require_scope("support:write")
 @validate_request(SupportCommentCreate)
 @validate_response(SupportCommentOut, 201)
-async def add_comment(ticket_id: str, data: SupportCommentCreate) -> tuple[dict, int]:
+async def add_comment(ticket_id: str, data: SupportCommentCreate) -> tuple[SupportCommentOut, int]:
     """Reply on a ticket; ``internal`` notes are for agents and admins only."""
     comment = await service.add_comment(await current_principal(), ticket_id, data.body, data.internal)
     await comment.fetch_related("author")
-    return service.serialize_comment(comment), 201
+    return SupportCommentOut.model_validate(comment), 201
 
 
 @blueprint.get("/tickets/<ticket_id>/comments")
@@ -112,7 +112,7 @@ async def list_comments(ticket_id: str, query_args: SupportPageQuery) -> dict:
     """A ticket's comments, newest first; requesters never see internal notes."""
     principal = await current_principal()
     ticket = await service.get_ticket(principal, ticket_id)
-    return await paginate(service.visible_comments(principal, ticket), _page(query_args), service.serialize_comment)
+    return await paginate(service.visible_comments(principal, ticket), _page(query_args), SupportCommentOut)
 
 
 @blueprint.post("/tickets/<ticket_id>/attachments")
@@ -186,7 +186,7 @@ async def download_attachment(ticket_id: str, attachment_id: str) -> Response:
 @blueprint.get("/sla-policies")
 @require_scope("support:read")
 @validate_response(SupportSlaPolicyOut)
-async def get_sla_policy() -> dict:
+async def get_sla_policy() -> SupportSlaPolicyOut:
     """Your organization's SLA targets per priority (minutes) and business hours."""
     return await service.get_policy(await current_principal())
 
@@ -196,7 +196,7 @@ async def get_sla_policy() -> dict:
 @require_scope("support:write")
 @validate_request(SupportSlaPolicyUpdate)
 @validate_response(SupportSlaPolicyOut)
-async def update_sla_policy(data: SupportSlaPolicyUpdate) -> dict:
+async def update_sla_policy(data: SupportSlaPolicyUpdate) -> SupportSlaPolicyOut:
     """Change the targets (org_admin); applies to tickets opened or re-prioritized afterwards."""
     changes = {}
     if data.targets is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -16,6 +16,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from vetrai.plugins.support.models import SlaPolicy
+from vetrai.plugins.support.sla import merged_targets
+from vetrai.plugins.support.workflow import CLOCK_RUNNING, now
 
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal["open", "in_progress", "pending", "resolved", "closed"]
@@ -90,6 +94,8 @@ class SupportTicketListQuery(BaseModel):
 
 
 class SupportUserRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     email: str
     first_name: str
@@ -129,6 +135,41 @@ class SupportTicketOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, row: Any) -> Any:
+        """A stored ticket (``requester`` and ``assignee`` fetched) with its SLA clock as of now."""
+        if isinstance(row, dict):
+            return row
+        at = now()
+        running = row.status in CLOCK_RUNNING
+        return {
+            **{name: getattr(row, name) for name in cls.model_fields if name not in _TICKET_BUILT},
+            "requester": row.requester,
+            "assignee": row.assignee if row.assignee_id else None,
+            "sla": {
+                "first_response_due_at": row.first_response_due_at,
+                "resolution_due_at": row.resolution_due_at,
+                "first_responded_at": row.first_responded_at,
+                "resolved_at": row.resolved_at,
+                "first_response_breached": row.first_response_breached,
+                "resolution_breached": row.resolution_breached,
+                "paused": row.sla_paused_at is not None,
+                "paused_seconds": row.sla_paused_seconds,
+                "first_response_seconds_left": _seconds_left(row.first_response_due_at, at)
+                if running and row.first_responded_at is None
+                else None,
+                "resolution_seconds_left": _seconds_left(row.resolution_due_at, at) if running else None,
+            },
+        }
+
+
+_TICKET_BUILT = frozenset({"requester", "assignee", "sla"})
+
+
+def _seconds_left(due: datetime | None, at: datetime) -> int | None:
+    return int((due - at).total_seconds()) if due is not None else None
+
 
 class SupportTicketPage(BaseModel):
     items: list[SupportTicketOut]
@@ -148,6 +189,8 @@ class SupportCommentCreate(BaseModel):
 
 
 class SupportCommentOut(BaseModel):
+    """Built from a stored comment with its ``author`` fetched."""
+
     id: uuid.UUID
     ticket_id: uuid.UUID
     author_id: uuid.UUID | None
@@ -156,6 +199,16 @@ class SupportCommentOut(BaseModel):
     internal: bool
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, row: Any) -> Any:
+        if isinstance(row, dict):
+            return row
+        return {
+            **{name: getattr(row, name) for name in cls.model_fields if name != "author"},
+            "author": row.author if row.author_id else None,
+        }
 
 
 class SupportCommentPage(BaseModel):
@@ -281,3 +334,16 @@ class SupportSlaPolicyOut(BaseModel):
     business_hours: SupportBusinessHours | None
     is_default: bool = Field(description="True while the organization has not set its own policy.")
     updated_at: datetime | None
+
+    @classmethod
+    def of(cls, organization_id: uuid.UUID, policy: SlaPolicy | None) -> SupportSlaPolicyOut:
+        """The organization's policy; ``None`` stands for the defaults."""
+        return cls.model_validate(
+            {
+                "organization_id": organization_id,
+                "targets": merged_targets(policy.targets if policy else None),
+                "business_hours": policy.business_hours if policy else None,
+                "is_default": policy is None,
+                "updated_at": policy.updated_at if policy else None,
+            }
+        )

@@ -12,7 +12,6 @@ from vetrai.plugins.support.attachments import get_attachment as get_attachment
 from vetrai.plugins.support.attachments import too_large as too_large
 from vetrai.plugins.support.attachments import visible_attachments as visible_attachments
 from vetrai.plugins.support.comments import add_comment as add_comment
-from vetrai.plugins.support.comments import serialize_comment as serialize_comment
 from vetrai.plugins.support.comments import visible_comments as visible_comments
 from vetrai.plugins.support.events import BODY_EXCERPT as BODY_EXCERPT
 from vetrai.plugins.support.events import ticket_event_payload as ticket_event_payload
@@ -21,13 +20,11 @@ from vetrai.plugins.support.sla_clock import TICKET_STATE_FIELDS as TICKET_STATE
 from vetrai.plugins.support.sla_clock import check_sla_breaches as check_sla_breaches
 from vetrai.plugins.support.sla_clock import get_policy as get_policy
 from vetrai.plugins.support.sla_clock import policy_of as policy_of
-from vetrai.plugins.support.sla_clock import serialize_policy as serialize_policy
 from vetrai.plugins.support.sla_clock import update_policy as update_policy
 from vetrai.plugins.support.tickets import REQUESTER_FIELDS as REQUESTER_FIELDS
 from vetrai.plugins.support.tickets import create_ticket as create_ticket
 from vetrai.plugins.support.tickets import get_ticket as get_ticket
 from vetrai.plugins.support.tickets import search_tickets as search_tickets
-from vetrai.plugins.support.tickets import serialize_ticket as serialize_ticket
 from vetrai.plugins.support.tickets import update_ticket as update_ticket
 from vetrai.plugins.support.tickets import visible_tickets as visible_tickets
 from vetrai.plugins.support.tickets import with_people as with_people

@@ -14,6 +14,7 @@ from vetrai.core.errors import forbidden, not_found, unprocessable
 from vetrai.plugins.support import sla
 from vetrai.plugins.support.events import _emit, _recipients, ticket_event_payload
 from vetrai.plugins.support.models import SlaPolicy, Ticket
+from vetrai.plugins.support.schemas import SupportSlaPolicyOut
 from vetrai.plugins.support.workflow import CLOCK_RUNNING, now
 
 
@@ -95,14 +96,14 @@ async def _claim_breach(ticket: Ticket, target: str) -> bool:
     return bool(claimed)
 
 
-async def get_policy(principal: Principal) -> dict[str, Any]:
+async def get_policy(principal: Principal) -> SupportSlaPolicyOut:
     if principal.organization_id is None:
         raise not_found("sla policy")
     policy = await SlaPolicy.get_or_none(organization_id=principal.organization_id)
-    return serialize_policy(principal.organization_id, policy)
+    return SupportSlaPolicyOut.of(principal.organization_id, policy)
 
 
-async def update_policy(principal: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+async def update_policy(principal: Principal, changes: dict[str, Any]) -> SupportSlaPolicyOut:
     """Partial update: each priority's targets sent replace those stored; business hours
     are replaced (``null`` removes them). Applies to tickets created or re-prioritized later."""
     if principal.organization_id is None:
@@ -131,17 +132,7 @@ async def update_policy(principal: Principal, changes: dict[str, Any]) -> dict[s
         target_id=policy.id,
         data={"targets": policy.targets, "business_hours": policy.business_hours},
     )
-    return serialize_policy(principal.organization_id, policy)
-
-
-def serialize_policy(organization_id: uuid.UUID, policy: SlaPolicy | None) -> dict[str, Any]:
-    return {
-        "organization_id": organization_id,
-        "targets": sla.merged_targets(policy.targets if policy else None),
-        "business_hours": policy.business_hours if policy else None,
-        "is_default": policy is None,
-        "updated_at": policy.updated_at if policy else None,
-    }
+    return SupportSlaPolicyOut.of(principal.organization_id, policy)
 
 
 async def check_sla_breaches(at: datetime | None = None) -> int:

@@ -218,58 +218,6 @@ async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, change
     return ticket
 
 
-def _user_ref(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {
-        "id": user.id,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": user.role,
-    }
-
-
-def serialize_ticket(ticket: Ticket) -> dict[str, Any]:
-    """Needs ``requester`` and ``assignee`` fetched (``with_people``)."""
-    at = now()
-    running = ticket.status in CLOCK_RUNNING
-    return {
-        "id": ticket.id,
-        "organization_id": ticket.organization_id,
-        "subject": ticket.subject,
-        "description": ticket.description,
-        "priority": ticket.priority,
-        "category": ticket.category,
-        "status": ticket.status,
-        "requester_id": ticket.requester_id,
-        "assignee_id": ticket.assignee_id,
-        "requester": _user_ref(ticket.requester),
-        "assignee": _user_ref(ticket.assignee) if ticket.assignee_id else None,
-        "sla": {
-            "first_response_due_at": ticket.first_response_due_at,
-            "resolution_due_at": ticket.resolution_due_at,
-            "first_responded_at": ticket.first_responded_at,
-            "resolved_at": ticket.resolved_at,
-            "first_response_breached": ticket.first_response_breached,
-            "resolution_breached": ticket.resolution_breached,
-            "paused": ticket.sla_paused_at is not None,
-            "paused_seconds": ticket.sla_paused_seconds,
-            "first_response_seconds_left": _seconds_left(ticket.first_response_due_at, at)
-            if running and ticket.first_responded_at is None
-            else None,
-            "resolution_seconds_left": _seconds_left(ticket.resolution_due_at, at) if running else None,
-        },
-        "closed_at": ticket.closed_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-    }
-
-
-def _seconds_left(due: datetime | None, at: datetime) -> int | None:
-    return int((due - at).total_seconds()) if due is not None else None
-
-
 async def with_people(ticket: Ticket) -> Ticket:
     await ticket.fetch_related("requester", "assignee")
     return ticket

@@ -45,10 +45,10 @@ def _asset_kind(kind: str) -> str:
 @require_scope("themes:read")
 @validate_querystring(ThemesTargetQuery)
 @validate_response(ThemesThemeOut)
-async def get_theme(query_args: ThemesTargetQuery) -> dict:
+async def get_theme(query_args: ThemesTargetQuery) -> ThemesThemeOut:
     """Your organization's theme; the defaults (``is_default: true``) when it has none."""
     theme, organization = await service.get_theme(await current_principal(), query_args.organization_id)
-    return service.serialize_theme(theme, organization)
+    return ThemesThemeOut.of(theme, organization)
 
 
 @blueprint.post("")
@@ -57,12 +57,12 @@ async def get_theme(query_args: ThemesTargetQuery) -> dict:
 @validate_querystring(ThemesTargetQuery)
 @validate_request(ThemesThemeCreate)
 @validate_response(ThemesThemeOut, 201)
-async def create_theme(data: ThemesThemeCreate, query_args: ThemesTargetQuery) -> tuple[dict, int]:
+async def create_theme(data: ThemesThemeCreate, query_args: ThemesTargetQuery) -> tuple[ThemesThemeOut, int]:
     """Create the organization's theme (409 when it has one); custom CSS is sanitized."""
     theme, organization = await service.create_theme(
         await current_principal(), data.model_dump(), query_args.organization_id
     )
-    return service.serialize_theme(theme, organization), 201
+    return ThemesThemeOut.of(theme, organization), 201
 
 
 @blueprint.put("")
@@ -71,11 +71,11 @@ async def create_theme(data: ThemesThemeCreate, query_args: ThemesTargetQuery) -
 @validate_querystring(ThemesTargetQuery)
 @validate_request(ThemesThemeUpdate)
 @validate_response(ThemesThemeOut)
-async def update_theme(data: ThemesThemeUpdate, query_args: ThemesTargetQuery) -> dict:
+async def update_theme(data: ThemesThemeUpdate, query_args: ThemesTargetQuery) -> ThemesThemeOut:
     """Change the theme (partial: fields not sent stay); creates it from the defaults if needed."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     theme, organization = await service.update_theme(await current_principal(), changes, query_args.organization_id)
-    return service.serialize_theme(theme, organization)
+    return ThemesThemeOut.of(theme, organization)
 
 
 @blueprint.post("/assets/<kind>")
@@ -84,7 +84,7 @@ async def update_theme(data: ThemesThemeUpdate, query_args: ThemesTargetQuery) -
 @validate_querystring(ThemesTargetQuery)
 @document_request(ThemesAssetUpload, source=DataSource.FORM_MULTIPART)
 @validate_response(ThemesThemeOut)
-async def upload_asset(kind: str, query_args: ThemesTargetQuery) -> dict:
+async def upload_asset(kind: str, query_args: ThemesTargetQuery) -> ThemesThemeOut:
     """Upload the ``logo`` or ``favicon`` (multipart field ``file``): PNG, JPEG, WebP or ICO."""
     kind = _asset_kind(kind)
     principal = await current_principal()
@@ -96,7 +96,7 @@ async def upload_asset(kind: str, query_args: ThemesTargetQuery) -> dict:
     part = await file_upload()
     data = await read_at_most(part.chunks, limit)
     theme, organization = await service.store_asset(principal, kind, data, query_args.organization_id)
-    return service.serialize_theme(theme, organization)
+    return ThemesThemeOut.of(theme, organization)
 
 
 @blueprint.delete("/assets/<kind>")

@@ -7,8 +7,22 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from quart_schema.pydantic import File
 
+from vetrai.core.models import Organization
+from vetrai.plugins.themes.models import Theme
 from vetrai.plugins.themes.sanitize import validate_color, validate_font_family
 
+COLOR_FIELDS = ("primary_color", "secondary_color", "accent_color", "background_color", "text_color")
+THEME_FIELDS = (*COLOR_FIELDS, "font_family", "custom_css")
+DEFAULT_THEME: dict[str, str] = {
+    "primary_color": "#2563eb",
+    "secondary_color": "#475569",
+    "accent_color": "#f59e0b",
+    "background_color": "#ffffff",
+    "text_color": "#111827",
+    "font_family": "system-ui, sans-serif",
+    "custom_css": "",
+}
+ASSET_URL_PREFIX = "/p/{slug}/assets/"
 PAGE_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 RESERVED_SLUGS = frozenset({"assets", "theme", "index", "static", "api"})
 
@@ -76,6 +90,18 @@ class ThemesThemeUpdate(BaseModel):
     custom_css: str | None = Field(None, description="Sanitized on save; an empty string removes it.")
 
 
+def theme_values(theme: Theme | None) -> dict[str, str]:
+    if theme is None:
+        return dict(DEFAULT_THEME)
+    return {name: getattr(theme, name) for name in THEME_FIELDS}
+
+
+def asset_url(organization: Organization, key: str | None) -> str | None:
+    if not key:
+        return None
+    return ASSET_URL_PREFIX.format(slug=organization.slug) + key.rsplit("/", 1)[-1]
+
+
 class ThemesThemeOut(BaseModel):
     id: uuid.UUID | None = Field(description="null while the organization uses the defaults")
     organization_id: uuid.UUID
@@ -93,6 +119,22 @@ class ThemesThemeOut(BaseModel):
     public_url: str
     created_at: datetime | None
     updated_at: datetime | None
+
+    @classmethod
+    def of(cls, theme: Theme | None, organization: Organization) -> ThemesThemeOut:
+        """The organization's theme as shown; ``None`` stands for the defaults."""
+        return cls(
+            id=theme.id if theme else None,
+            organization_id=organization.id,
+            is_default=theme is None,
+            **theme_values(theme),
+            logo_url=asset_url(organization, theme.logo_key if theme else None),
+            favicon_url=asset_url(organization, theme.favicon_key if theme else None),
+            css_url=f"/p/{organization.slug}/theme.css",
+            public_url=f"/p/{organization.slug}/",
+            created_at=theme.created_at if theme else None,
+            updated_at=theme.updated_at if theme else None,
+        )
 
 
 class ThemesAssetUpload(BaseModel):

@@ -20,22 +20,25 @@ from vetrai.core.platform import current_platform
 from vetrai.core.tenancy import ensure_storage, scoped
 from vetrai.plugins.themes import sanitize
 from vetrai.plugins.themes.models import Page, Theme
+from vetrai.plugins.themes.schemas import (
+    COLOR_FIELDS as COLOR_FIELDS,
+)
+from vetrai.plugins.themes.schemas import (
+    DEFAULT_THEME as DEFAULT_THEME,
+)
+from vetrai.plugins.themes.schemas import (
+    THEME_FIELDS as THEME_FIELDS,
+)
+from vetrai.plugins.themes.schemas import (
+    asset_url as asset_url,
+)
+from vetrai.plugins.themes.schemas import (
+    theme_values as theme_values,
+)
 from vetrai.plugins.themes.settings import ThemesSettings
 
 ASSET_KINDS: tuple[str, ...] = ("logo", "favicon")
-COLOR_FIELDS = ("primary_color", "secondary_color", "accent_color", "background_color", "text_color")
-THEME_FIELDS = (*COLOR_FIELDS, "font_family", "custom_css")
-DEFAULT_THEME: dict[str, str] = {
-    "primary_color": "#2563eb",
-    "secondary_color": "#475569",
-    "accent_color": "#f59e0b",
-    "background_color": "#ffffff",
-    "text_color": "#111827",
-    "font_family": "system-ui, sans-serif",
-    "custom_css": "",
-}
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "ico": "image/x-icon"}
-ASSET_URL_PREFIX = "/p/{slug}/assets/"
 
 
 def settings() -> ThemesSettings:
@@ -72,33 +75,6 @@ async def _emit(name: str, data: dict[str, Any], principal: Principal, organizat
 
 async def find_theme(organization_id: uuid.UUID) -> Theme | None:
     return await Theme.get_or_none(organization_id=organization_id)
-
-
-def theme_values(theme: Theme | None) -> dict[str, str]:
-    if theme is None:
-        return dict(DEFAULT_THEME)
-    return {name: getattr(theme, name) for name in THEME_FIELDS}
-
-
-def asset_url(organization: Organization, key: str | None) -> str | None:
-    if not key:
-        return None
-    return ASSET_URL_PREFIX.format(slug=organization.slug) + key.rsplit("/", 1)[-1]
-
-
-def serialize_theme(theme: Theme | None, organization: Organization) -> dict[str, Any]:
-    return {
-        "id": theme.id if theme else None,
-        "organization_id": organization.id,
-        "is_default": theme is None,
-        **theme_values(theme),
-        "logo_url": asset_url(organization, theme.logo_key if theme else None),
-        "favicon_url": asset_url(organization, theme.favicon_key if theme else None),
-        "css_url": f"/p/{organization.slug}/theme.css",
-        "public_url": f"/p/{organization.slug}/",
-        "created_at": theme.created_at if theme else None,
-        "updated_at": theme.updated_at if theme else None,
-    }
 
 
 def _clean_css(css: str) -> str:
