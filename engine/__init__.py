@@ -13,7 +13,7 @@ from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform
-from vetrai.engine import cli, routes, service, tasks
+from vetrai.engine import cli, routes, service, storage, tasks
 from vetrai.engine.dispatch import REAP_TASK
 from vetrai.engine.langgraph import routes as langgraph_routes
 from vetrai.engine.runtime import RUNTIME, runtime_of
@@ -101,7 +101,7 @@ def vetrai_cli(group: click.Group) -> Any:
 
 @hookimpl
 async def vetrai_storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
-    return await service.storage_used(platform, organization_id)
+    return await storage.storage_used(platform, organization_id)
 
 
 @hookimpl

@@ -26,6 +26,7 @@ from vetrai.engine import checkpoints
 from vetrai.engine.clock import utcnow
 from vetrai.engine.dispatch import send_run
 from vetrai.engine.models import FINISHED, Job, JobEvent, Thread
+from vetrai.engine.storage import forget_storage
 from vetrai.engine.streams import add_event, publish_event
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ async def settle(
         for type_, data in events if events is not None else [_status_event(status, error)]:
             stored.append(await add_event(platform, job.id, type_, data, publish=False))
         await enqueue_after(job, status, error)
+    forget_storage(platform, job.organization_id)  # type: ignore[attr-defined]
     for event in stored:
         await publish_event(platform, event)
     return True

@@ -33,6 +33,7 @@ from vetrai.engine.finishing import finish
 from vetrai.engine.models import FINISHED, Job, JobEvent, RunQuota, WorkflowTemplate
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
+from vetrai.engine.storage import forget_storage
 from vetrai.engine.streams import add_event
 from vetrai.engine.streams import serialize_event as serialize_event
 from vetrai.engine.streams import serialize_job as serialize_job
@@ -490,45 +491,7 @@ async def delete_job(platform: Platform, principal: Principal, job_id: str) -> N
         runtime = runtime_of(platform)
         await runtime.ensure_ready()
         await runtime.checkpointer.adelete_thread(str(job.id))
-
-
-async def _json_bytes(table: str, columns: tuple[str, ...], organization_id: uuid.UUID) -> int:
-    """Bytes of JSON columns of an organization's rows, summed by the database."""
-    from tortoise import Tortoise
-
-    connection = Tortoise.get_connection("default")
-    sqlite = connection.capabilities.dialect == "sqlite"
-    size = "length(CAST({} AS BLOB))" if sqlite else "pg_column_size({})"
-    total = " + ".join(f"COALESCE({size.format(column)}, 0)" for column in columns)
-    _, rows = await connection.execute_query(
-        f"SELECT COALESCE(SUM({total}), 0) AS total FROM {table} WHERE organization_id = {'?' if sqlite else '$1'}",
-        [str(organization_id) if sqlite else organization_id],
-    )
-    row = rows[0] if rows else None
-    return int((row["total"] if row is not None else 0) or 0)
-
-
-async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
-    """Bytes the organization's runs keep: their inputs, outputs and events, their threads'
-    checkpoints, and its store items (the engine's part of ``max_storage_bytes``)."""
-    from tortoise.functions import Sum
-
-    from vetrai.engine import checkpoints
-    from vetrai.engine.models import StoreItem
-    from vetrai.engine.runtime import runtime_of
-
-    events = (
-        await Job.filter(organization_id=organization_id).annotate(total=Sum("event_bytes")).first().values("total")
-    )
-    threads = {
-        str(key) for key in await Job.filter(organization_id=organization_id).values_list("thread_id", flat=True) if key
-    }
-    runtime = runtime_of(platform)
-    await runtime.ensure_ready()
-    saved = await checkpoints.checkpoint_bytes(runtime.checkpointer, sorted(threads))
-    rows = await _json_bytes(Job._meta.db_table, ("input", "output"), organization_id)
-    items = await _json_bytes(StoreItem._meta.db_table, ("value",), organization_id)
-    return int((events or {}).get("total") or 0) + saved + rows + items
+    forget_storage(platform, job.organization_id)  # type: ignore[attr-defined]
 
 
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:

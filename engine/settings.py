@@ -34,4 +34,9 @@ class WorkersSettings(PluginSettings, plugin="workers"):
     max_output_bytes: int = Field(
         5_000_000, description="Largest output (JSON bytes) a run may return; a larger one fails the run."
     )
+    storage_check_seconds: float = Field(
+        10.0,
+        description="How long a process reuses its measure of an organization's run storage (checkpoints, events)"
+        " for the max_storage_bytes check; a run that ends or is deleted in that process re-measures at once.",
+    )
     checkpoint_pool_size: int = Field(10, description="Largest psycopg pool of the LangGraph Postgres checkpointer.")

@@ -31,6 +31,7 @@ from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, Sto
 from vetrai.engine.runtime import runtime_of
 from vetrai.engine.service import admit, enqueue_run
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
+from vetrai.engine.storage import forget_storage
 from vetrai.engine.streams import add_event
 
 if TYPE_CHECKING:
@@ -353,6 +354,7 @@ async def _drop_thread(platform: Platform, row: Thread) -> None:
     runtime = runtime_of(platform)
     await runtime.ensure_ready()
     await runtime.checkpointer.adelete_thread(str(row.id))
+    forget_storage(platform, row.organization_id)  # type: ignore[attr-defined]
 
 
 def _thread_keys(thread_ids: list[str]) -> list[uuid.UUID]:

@@ -17,7 +17,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel, ConfigDict
 
 from vetrai.core.models import Organization
-from vetrai.engine import service
+from vetrai.engine import service, storage
 from vetrai.engine.claims import claim
 from vetrai.engine.clock import utcnow
 from vetrai.engine.models import Job, JobEvent
@@ -237,7 +237,7 @@ async def test_delete_a_job_and_count_its_storage(client, platform, make_user, j
     actor = await make_user()
     job = await jobs.create(actor, "sleep", {"seconds": 0.01, "steps": 3})
     await jobs.wait(actor, job["id"], "succeeded")
-    used = await service.storage_used(platform, actor.organization.id)
+    used = await storage.storage_used(platform, actor.organization.id)
     assert used > 0  # its events and its checkpoint
     running = await jobs.create(actor, "sleep", {"seconds": 60, "steps": 60})
     await jobs.wait(actor, running["id"], "running")
@@ -249,7 +249,7 @@ async def test_delete_a_job_and_count_its_storage(client, platform, make_user, j
         response = await client.delete(f"/api/v1/workers/jobs/{job_id}", headers=actor.headers)
         assert response.status_code == 204
         assert (await client.get(f"/api/v1/workers/jobs/{job_id}", headers=actor.headers)).status_code == 404
-    assert await service.storage_used(platform, actor.organization.id) == 0
+    assert await storage.storage_used(platform, actor.organization.id) == 0
     other = await make_user()
     mine = await jobs.create(actor, "echo", {})
     await jobs.wait(actor, mine["id"], "succeeded")
