@@ -128,6 +128,7 @@ async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
         input=data.input,
         idempotency_key=data.idempotency_key,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
+        priority=data.priority,
     )
     return service.serialize_job(job), 202
 

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
-from vetrai.engine.claims import claim, held, renew
+from vetrai.engine.claims import held, renew
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
 from vetrai.engine.finishing import after_finish, emit, kick_next
 from vetrai.engine.models import Job, Thread
+from vetrai.engine.scheduling import claim_next
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
 from vetrai.engine.streams import EventLimitExceeded, LeaseLost, add_event
@@ -173,29 +174,32 @@ class Runtime:
     # --- the run ------------------------------------------------------------------------------
 
     async def run_job(self, job_id: str) -> str | None:
-        """Claim and run one job; returns the status it left the job in, or None if not claimed."""
+        """A message woke this worker: claim the fairest waiting run (``scheduling``; the run
+        the message names only if it is that one) and run it; returns the status it left the
+        run in, or None if none was claimed."""
         if self.closing:
             return None
         try:
-            key = uuid.UUID(str(job_id))
+            uuid.UUID(str(job_id))
         except ValueError:
             return None
         await self.ensure_ready()
-        run = Run(str(key))
-        if str(key) in self.runs:
+        job = await self.claim()
+        if job is None:
             return None
-        self.runs[str(key)] = run
+        if self.closing:  # drained while claiming
+            await self._release(job)
+            return "queued"
+        run = self.runs[str(job.id)] = Run(str(job.id))
         try:
-            job = await self.claim(key)
-            if job is None:
-                return None
             return await self._run(job, run)
         finally:
-            self.runs.pop(str(key), None)
+            if self.runs.get(run.job_id) is run:
+                del self.runs[run.job_id]
             run.done.set()
 
-    async def claim(self, key: uuid.UUID) -> Job | None:
-        job = await claim(key, self.worker_id, self.settings.lease_seconds)
+    async def claim(self) -> Job | None:
+        job = await claim_next(self.worker_id, self.settings.lease_seconds, skip=list(self.runs))
         if job is None or job.thread_id is None or job.thread_id == job.id:
             return job
         busy = await Job.filter(thread_id=job.thread_id, status="running").exclude(id=job.id).exists()

@@ -236,8 +236,10 @@ async def create_job(
     input: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     webhook_url: str | None = None,
+    priority: int | None = None,
 ) -> tuple[Job, bool]:
-    """Validate, insert ``queued`` and send ``run_job``; returns (job, created)."""
+    """Validate, insert ``queued`` and send ``run_job``; returns (job, created). ``priority``
+    defaults to the template's (then the workflow's)."""
     if principal.organization_id is None:
         raise forbidden("jobs belong to an organization")
     row = await _resolve_template(principal, template_id, template)
@@ -264,6 +266,7 @@ async def create_job(
         timeout_seconds=float(defaults["timeout_seconds"]),
         retry_backoff_seconds=float(defaults["retry_backoff_seconds"]),
         recursion_limit=int(defaults["recursion_limit"]),
+        priority=int(defaults["priority"]) if priority is None else priority,
         idempotency_key=idempotency_key,
         webhook_url=webhook_url,
     )

@@ -168,6 +168,7 @@ def serialize_job(job: Job) -> dict[str, Any]:
         "thread_id": job.thread_id,
         "assistant_id": job.assistant_id,
         "graph_version": job.graph_version,
+        "priority": job.priority,
         "usage": job.usage,
         "reason": job.reason,
         "created_at": job.created_at,
