@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from engine import lift_limits
 from harness import (
     Check,
     backend,
@@ -35,6 +34,8 @@ from harness import (
     wait_ready,
     write_results,
 )
+
+from engine import lift_limits
 
 
 def _moment(value: str) -> datetime:
