@@ -10,7 +10,7 @@ alone, the streams with the API load.
 
 Writes bench/results/streams.json.
 
-    .venv/bin/python bench/streams.py [--streams 1000] [--seconds 20] [--clients 8]
+    .venv/bin/python bench/streams.py [--streams 1000] [--seconds 20] [--clients 4]
 """
 
 from __future__ import annotations
@@ -184,6 +184,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=4)
     arguments = parser.parse_args()
     main(arguments.streams, arguments.seconds, arguments.clients)

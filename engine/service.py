@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -475,8 +476,15 @@ async def storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:
     """Whether an open event stream may go on: a long-lived stream authenticated once, at
     connect, so it re-checks its caller (organization active, credential not revoked or
-    logged out) every keep-alive and ends when the answer turns false."""
-    return await still_valid(principal)
+    logged out) every keep-alive and ends when the answer turns false. The streams of one
+    credential ask at the same moment (the hub's keep-alive): one check answers them all."""
+    key = (principal.kind, principal.credential_id or str(principal.user_id))
+    checks: dict[tuple[str, str], asyncio.Future[bool]] = platform.state.setdefault("workers_stream_checks", {})
+    check = checks.get(key)
+    if check is None:
+        check = checks[key] = asyncio.ensure_future(still_valid(principal))
+        check.add_done_callback(lambda _: checks.pop(key, None))
+    return await asyncio.shield(check)
 
 
 async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:

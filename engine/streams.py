@@ -36,6 +36,8 @@ log = logging.getLogger("vetrai.engine")
 TICK = "keep-alive"
 # Runs per query of a keep-alive check.
 TICK_BATCH = 500
+# Streams woken at once by a keep-alive check.
+TICK_SLICE = 50
 
 
 class LeaseLost(Exception):
@@ -140,8 +142,16 @@ class EventHub:
             except Exception:
                 log.warning("the keep-alive check of %s open streams failed", len(keys), exc_info=True)
                 exists = None
-            for queue, key in ticked.items():
-                queue.put_nowait({"type": TICK, "latest": latest.get(key), "exists": exists is None or key in exists})
+            # Handed out over half the period in slices, so a thousand streams do not all wake
+            # (and write their keep-alive) in the same instant.
+            items = list(ticked.items())
+            slices = -(-len(items) // TICK_SLICE)
+            for start in range(0, len(items), TICK_SLICE):
+                for queue, key in items[start : start + TICK_SLICE]:
+                    item = {"type": TICK, "latest": latest.get(key), "exists": exists is None or key in exists}
+                    queue.put_nowait(item)
+                if slices > 1:
+                    await asyncio.sleep(seconds / 2 / slices)
 
     async def close(self) -> None:
         for task in (self._listener, self._ticker):
