@@ -75,7 +75,8 @@ def streams_table(report: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for row in report["rows"]:
-        rows.append(f"| {row['scenario']} | {row['streams']} | {row['queries_per_second']:.1f} | {row['p99_ms']:.1f} |")
+        p99 = f"{row['p99_ms']:.1f}" if row["p99_ms"] else "-"
+        rows.append(f"| {row['scenario']} | {row['streams']} | {row['queries_per_second']:.1f} | {p99} |")
     return "\n".join(rows)
 
 
