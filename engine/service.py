@@ -327,12 +327,14 @@ async def enqueue_run(
                 queued_at=now,
                 **values,
             )
+            # In the same transaction: any worker's wake-up may claim the run once it is
+            # committed, and its first event is ``queued``.
+            await add_event(platform, job.id, "status", {"status": "queued"})
     except IntegrityError:
         existing = await Job.get_or_none(organization_id=organization_id, idempotency_key=idempotency_key)
         if idempotency_key and existing is not None:
             return existing, False
         raise
-    await add_event(platform, job.id, "status", {"status": "queued"})
     if send:
         await send_run(platform, job.id)
     return job, True
