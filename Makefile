@@ -44,7 +44,7 @@ test-postgres: $(VENV)/.installed-test
 # Benchmarks and the full resilience suite: not part of `make test` (see README, Performance).
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	cd bench && for script in api engine login startup; do ../$(BIN)/python $$script.py || exit 1; done
+	cd bench && for script in api engine fairness streams login startup; do ../$(BIN)/python $$script.py || exit 1; done
 	cd bench && ../$(BIN)/python readme_tables.py
 
 # LangGraph's dev server and Aegra (each in its own venv under bench/.anchors) against VetrAI on

@@ -78,11 +78,39 @@ def startup_table(report: dict[str, Any]) -> str:
     )
 
 
+def fairness_table(report: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"| fairness (`bench/fairness.py`): tenant B's one run behind tenant A's {report['backlog']} queued runs, "
+            f"{report['slots']} worker slots | seconds |",
+            "|---|---|",
+            f"| one run (median duration) | {report['run_seconds']:.2f} |",
+            f"| tenant B: submitted to started | {report['second_tenant_wait_seconds']:.2f} "
+            f"({report['wait_over_one_run']:.2f} of one run) |",
+            f"| the same wait in first-in-first-out order | {report['fifo_wait_seconds']:.1f} |",
+        ]
+    )
+
+
+def streams_table(report: dict[str, Any]) -> str:
+    rows = [
+        f"| streams (`bench/streams.py`, {report['backend']}) | open SSE streams | database queries/s "
+        f"| API p99 ms (`GET` a job, {report['api_concurrency']} clients) |",
+        "|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        p99 = f"{row['p99_ms']:.1f}" if row["p99_ms"] else "-"
+        rows.append(f"| {row['scenario']} | {row['streams']} | {row['queries_per_second']:.1f} | {p99} |")
+    return "\n".join(rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "anchors": ("anchors.json", anchors_table),
     "api": ("api.json", api_table),
     "api-targets": ("api.json", targets_table),
     "startup": ("startup.json", startup_table),
+    "fairness": ("fairness.json", fairness_table),
+    "streams": ("streams.json", streams_table),
 }
 
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from vetrai.core.models import Organization
 from vetrai.core.tenancy import limits_of
@@ -36,21 +38,33 @@ def claimable(now: datetime) -> Q:
 
 
 async def claim(key: uuid.UUID, worker_id: str, lease_seconds: float) -> Job | None:
-    """Take the run for one attempt, or None (someone else has it, it is finished, over its
+    """Take this run for one attempt, or None (someone else has it, it is finished, over its
     organization's concurrency limit, or its organization is deactivated)."""
     now = await db_now()
-    claimed = await Job.filter(Q(id=key) & claimable(now)).update(
-        status="running",
-        lease_owner=worker_id,
-        lease_expires_at=now + timedelta(seconds=lease_seconds),
-        attempts=F("attempts") + 1,
-        fence=F("fence") + 1,
-        claimed_at=now,
-        updated_at=now,
-    )
+    return await take(Job.filter(Q(id=key) & claimable(now)), worker_id, lease_seconds, now)
+
+
+async def take(candidates: QuerySet[Job], worker_id: str, lease_seconds: float, now: datetime) -> Job | None:
+    """Claim the first run of ``candidates`` (ordered, all claimable at ``now``): on PostgreSQL
+    its row is locked with SKIP LOCKED, so simultaneous workers take different runs instead of
+    queueing on one; the UPDATE stays conditional. Then the organization checks: deactivated,
+    or over its concurrency limit (two workers raced), and the run goes back to the queue."""
+    async with in_transaction():
+        chosen = await candidates.select_for_update(skip_locked=True).only("id").first()
+        if chosen is None:
+            return None
+        claimed = await Job.filter(Q(id=chosen.id) & claimable(now)).update(
+            status="running",
+            lease_owner=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=F("attempts") + 1,
+            fence=F("fence") + 1,
+            claimed_at=now,
+            updated_at=now,
+        )
     if not claimed:
         return None
-    job = await Job.get(id=key)
+    job = await Job.get(id=chosen.id)
     organization = await Organization.get_or_none(id=job.organization_id)  # type: ignore[attr-defined]
     if organization is None or not organization.is_active:
         await _unclaim(job, now)
@@ -65,7 +79,7 @@ async def claim(key: uuid.UUID, worker_id: str, lease_seconds: float) -> Job | N
     )
     if job.id not in ahead:
         # Over the organization's concurrency limit: back to the queue; a finishing run
-        # of the same organization (or the reaper) sends it again.
+        # wakes a worker again (or the reaper does).
         await _unclaim(job, now)
         return None
     log.info("run %s claimed by %s (attempt %s, fence %s)", job.id, worker_id, job.attempts, job.fence)

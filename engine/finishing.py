@@ -17,15 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tortoise.expressions import Q
-
 from vetrai.core import outbox
 from vetrai.core.hooks import Backoff, OutboxHandler, TemporaryDeliveryError
 from vetrai.core.platform import current_platform
 from vetrai.engine import checkpoints
 from vetrai.engine.clock import utcnow
-from vetrai.engine.dispatch import send_run
 from vetrai.engine.models import FINISHED, Job, JobEvent, Thread
+from vetrai.engine.scheduling import kick_next
 from vetrai.engine.storage import forget_storage
 from vetrai.engine.streams import add_event, publish_event
 
@@ -190,33 +188,6 @@ async def finish(
         except Exception:
             log.warning("cleaning up the checkpoints of run %s failed", job.id, exc_info=True)
     return True
-
-
-async def kick_next(platform: Platform, job: Job) -> None:
-    """A slot is free: send the next run of the same thread (enqueued behind this one) and the
-    organization's oldest run that was sent back to the queue (over the concurrency limit, or
-    drained); fresh runs have their own message in flight."""
-    now = utcnow()
-    ids: list[Any] = []
-    if job.thread_id is not None and job.thread_id != job.id:
-        ids += await (
-            Job.filter(thread_id=job.thread_id, status="queued")
-            .order_by("created_at")
-            .limit(1)
-            .values_list("id", flat=True)
-        )
-    ids += await (
-        Job.filter(organization_id=job.organization_id, status="queued", claimed_at__isnull=False)  # type: ignore[attr-defined]
-        .filter(Q(run_after__isnull=True) | Q(run_after__lte=now))
-        .order_by("created_at")
-        .limit(1)
-        .values_list("id", flat=True)
-    )
-    for waiting in dict.fromkeys(ids):
-        try:
-            await send_run(platform, waiting)
-        except Exception:
-            log.warning("could not send queued job %s; the reaper will", waiting)
 
 
 async def _kick(message: OutboxMessage) -> None:

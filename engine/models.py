@@ -5,6 +5,7 @@ LangGraph Server API."""
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from vetrai.core.models import BaseModel, Organization, TenantMixin, tenant_list_index
@@ -81,6 +82,9 @@ class Job(BaseModel, TenantMixin):
     lease_owner = fields.CharField(max_length=100, null=True)
     lease_expires_at = fields.DatetimeField(null=True, db_index=True)
     run_after = fields.DatetimeField(null=True)
+    priority = fields.IntField(
+        default=0, description="Higher first among its organization's waiting runs (the scheduler is fair across them)"
+    )
     queued_at = fields.DatetimeField(null=True)
     claimed_at = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
@@ -89,7 +93,12 @@ class Job(BaseModel, TenantMixin):
     class Meta:
         table = "workers_job"
         unique_together = (("organization", "idempotency_key"),)
-        indexes = (tenant_list_index("workers_job"),)
+        indexes = (
+            tenant_list_index("workers_job"),
+            # The scheduler: an organization's next run, and when one of its runs was last claimed.
+            Index(fields=("organization_id", "status", "priority", "created_at"), name="workers_job_org_next"),
+            Index(fields=("organization_id", "claimed_at"), name="workers_job_org_claimed"),
+        )
 
 
 class JobEvent(Model):

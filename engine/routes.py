@@ -37,7 +37,7 @@ from vetrai.engine.schemas import (
     WorkersTemplateUpdate,
 )
 from vetrai.engine.settings import WorkersSettings
-from vetrai.engine.streams import hub_of
+from vetrai.engine.streams import TICK, hub_of
 
 blueprint = Blueprint("workers", __name__)
 
@@ -128,6 +128,7 @@ async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
         input=data.input,
         idempotency_key=data.idempotency_key,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
+        priority=data.priority,
     )
     return service.serialize_job(job), 202
 
@@ -230,9 +231,10 @@ async def _stream(
     platform: Platform, principal: Principal, job: Job, after: int | None, settings: WorkersSettings
 ) -> AsyncIterator[bytes]:
     """Subscribe first, replay the stored events after ``after`` once, then send what is
-    published; the database is read again only after a quiet keep-alive period."""
+    published; the database is read again only when the hub's keep-alive check finds an event
+    this stream was not sent."""
     yield b"retry: 2000\n\n"
-    async with hub_of(platform).subscribe(job.id) as queue:
+    async with hub_of(platform).subscribe(job.id, ticks=settings.keepalive_seconds) as queue:
         last: dict | None = None
         while True:
             for event in await service.job_events(job, after, limit=500):
@@ -245,21 +247,20 @@ async def _stream(
             if last is not None and _ends(last):
                 return
             while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=settings.keepalive_seconds)
-                except TimeoutError:
-                    if not await service.stream_allowed(platform, principal):
+                item = await queue.get()
+                if item.get("type") == TICK:
+                    if not await service.stream_allowed(platform, principal) or not item["exists"]:
                         return
                     yield b": keep-alive\n\n"
-                    break  # catch up from the database (a lost pub/sub message, a finished run)
+                    if item["latest"] is not None and (after is None or item["latest"] > after):
+                        break  # catch up from the database (a lost pub/sub message)
+                    continue
                 if item.get("type") == "stream" or (after is not None and item["id"] <= after):
                     continue
                 yield _sse(item)
                 after, last = item["id"], item
                 if _ends(item):
                     return
-            if await Job.filter(id=job.id).count() == 0:
-                return
 
 
 def _sse(item: dict) -> bytes:

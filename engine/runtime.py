@@ -27,12 +27,13 @@ from vetrai.core import tracing
 from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
-from vetrai.engine.claims import claim, held, renew
+from vetrai.engine.claims import held, renew
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
 from vetrai.engine.finishing import emit, finish, settle
 from vetrai.engine.langgraph.events import graph_stream
 from vetrai.engine.models import Job, Thread
+from vetrai.engine.scheduling import claim_next
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
 from vetrai.engine.streams import EventLimitExceeded, LeaseLost, add_event
@@ -185,24 +186,27 @@ class Runtime:
     # --- the run ------------------------------------------------------------------------------
 
     async def run_job(self, job_id: str) -> str | None:
-        """Claim and run one job; returns the status it left the job in, or None if not claimed."""
+        """A message woke this worker: claim the fairest waiting run (``scheduling``; the run
+        the message names only if it is that one) and run it; returns the status it left the
+        run in, or None if none was claimed."""
         if self.closing:
             return None
         try:
-            key = uuid.UUID(str(job_id))
+            uuid.UUID(str(job_id))
         except ValueError:
             return None
         await self.ensure_ready()
-        run = Run(str(key))
-        holding = self.runs.get(str(key))
-        if holding is not None:
-            holding.again = True
+        job = await self.claim()
+        if job is None:
+            holding = self.runs.get(str(job_id))
+            if holding is not None:  # its run was still held here: wake a worker once it lets go
+                holding.again = True
             return None
-        self.runs[str(key)] = run
+        if self.closing:  # drained while claiming
+            await self._release(job)
+            return "queued"
+        run = self.runs[str(job.id)] = Run(str(job.id))
         try:
-            job = await self.claim(key)
-            if job is None:
-                return None
             attributes = {
                 "vetrai.run.id": str(job.id),
                 "vetrai.run.attempt": job.attempts,
@@ -219,13 +223,14 @@ class Runtime:
                     span.set_status(Status(StatusCode.ERROR, status))
                 return status
         finally:
-            self.runs.pop(str(key), None)
+            if self.runs.get(run.job_id) is run:
+                del self.runs[run.job_id]
             run.done.set()
             if run.again and not self.closing:
-                self._spawn(send_run(self.platform, key))
+                self._spawn(send_run(self.platform, run.job_id))
 
-    async def claim(self, key: uuid.UUID) -> Job | None:
-        job = await claim(key, self.worker_id, self.settings.lease_seconds)
+    async def claim(self) -> Job | None:
+        job = await claim_next(self.worker_id, self.settings.lease_seconds, skip=list(self.runs))
         if job is None or job.thread_id is None or job.thread_id == job.id:
             return job
         busy = await Job.filter(thread_id=job.thread_id, status="running").exclude(id=job.id).exists()

@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+PRIORITY = (
+    "Higher runs first among the organization's waiting runs (then the oldest first); the scheduler "
+    "stays fair across organizations whatever the priorities."
+)
 JobStatus = Literal["queued", "running", "interrupted", "succeeded", "failed", "cancelled", "timed_out"]
 
 
@@ -19,6 +23,7 @@ class WorkersTemplateDefaults(BaseModel):
     max_attempts: int | None = Field(None, ge=1, le=100)
     retry_backoff_seconds: float | None = Field(None, ge=0, le=3600, description="Doubles after each failed attempt.")
     recursion_limit: int | None = Field(None, ge=1, le=100_000)
+    priority: int | None = Field(None, ge=-1000, le=1000, description=PRIORITY)
 
 
 class WorkersTemplateCreate(BaseModel):
@@ -101,6 +106,7 @@ class WorkersJobCreate(BaseModel):
     webhook_url: HttpUrl | None = Field(
         None, description="Gets a signed POST (X-VetrAI-Signature) when the job finishes."
     )
+    priority: int | None = Field(None, ge=-1000, le=1000, description=PRIORITY + " Default: the template's.")
 
     @model_validator(mode="after")
     def _one_template(self) -> WorkersJobCreate:
@@ -136,6 +142,7 @@ class WorkersJobOut(BaseModel):
     thread_id: uuid.UUID | None = Field(None, description="The thread it ran on (a job: its own id).")
     assistant_id: uuid.UUID | None = None
     graph_version: str = Field("", description="Version of the workflow package that ran it.")
+    priority: int = Field(0, description=PRIORITY)
     usage: dict[str, Any] | None = Field(
         None, description="Tokens its chat models used: input_tokens, output_tokens, total_tokens, by_model."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -265,8 +266,10 @@ async def create_job(
     input: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     webhook_url: str | None = None,
+    priority: int | None = None,
 ) -> tuple[Job, bool]:
-    """Validate, insert ``queued`` and send ``run_job``; returns (job, created)."""
+    """Validate, insert ``queued`` and send ``run_job``; returns (job, created). ``priority``
+    defaults to the template's (then the workflow's)."""
     if principal.organization_id is None:
         raise forbidden("jobs belong to an organization")
     row = await _resolve_template(principal, template_id, template)
@@ -293,6 +296,7 @@ async def create_job(
         timeout_seconds=float(defaults["timeout_seconds"]),
         retry_backoff_seconds=float(defaults["retry_backoff_seconds"]),
         recursion_limit=int(defaults["recursion_limit"]),
+        priority=int(defaults["priority"]) if priority is None else priority,
         idempotency_key=idempotency_key,
         webhook_url=webhook_url,
     )
@@ -354,12 +358,14 @@ async def enqueue_run(
                 trace_context=tracing.inject() or None,
                 **values,
             )
+            # In the same transaction: any worker's wake-up may claim the run once it is
+            # committed, and its first event is ``queued``.
+            await add_event(platform, job.id, "status", {"status": "queued"})
     except IntegrityError:
         existing = await Job.get_or_none(organization_id=organization_id, idempotency_key=idempotency_key)
         if idempotency_key and existing is not None:
             return existing, False
         raise
-    await add_event(platform, job.id, "status", {"status": "queued"})
     if send:
         await send_run(platform, job.id)
     return job, True
@@ -497,8 +503,15 @@ async def delete_job(platform: Platform, principal: Principal, job_id: str) -> N
 async def stream_allowed(platform: Platform, principal: Principal) -> bool:
     """Whether an open event stream may go on: a long-lived stream authenticated once, at
     connect, so it re-checks its caller (organization active, credential not revoked or
-    logged out) every keep-alive and ends when the answer turns false."""
-    return await still_valid(principal)
+    logged out) every keep-alive and ends when the answer turns false. The streams of one
+    credential ask at the same moment (the hub's keep-alive): one check answers them all."""
+    key = (principal.kind, principal.credential_id or str(principal.user_id))
+    checks: dict[tuple[str, str], asyncio.Future[bool]] = platform.state.setdefault("workers_stream_checks", {})
+    check = checks.get(key)
+    if check is None:
+        check = checks[key] = asyncio.ensure_future(still_valid(principal))
+        check.add_done_callback(lambda _: checks.pop(key, None))
+    return await asyncio.shield(check)
 
 
 async def job_events(job: Job, after: int | None = None, limit: int = 1000) -> list[JobEvent]:

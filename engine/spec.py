@@ -57,6 +57,8 @@ class WorkflowSpec:
     default to the identity. ``resume_model`` validates the value of a resume after
     ``interrupt()``. Timeouts are per attempt; a failed attempt is retried after
     ``retry_backoff_seconds * 2 ** (attempt - 1)`` up to ``max_attempts`` tries in all.
+    ``priority`` is the default priority of its runs (higher first among an organization's
+    waiting runs); a template's defaults or the job request may set another.
     """
 
     name: str
@@ -69,6 +71,7 @@ class WorkflowSpec:
     max_attempts: int = 3
     retry_backoff_seconds: float = 1.0
     recursion_limit: int = 50
+    priority: int = 0
     resume_model: type[BaseModel] | None = None
     to_state: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
     to_output: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
@@ -80,6 +83,7 @@ class WorkflowSpec:
             "max_attempts": self.max_attempts,
             "retry_backoff_seconds": self.retry_backoff_seconds,
             "recursion_limit": self.recursion_limit,
+            "priority": self.priority,
         }
 
 

@@ -4,7 +4,11 @@
 publishes it on the process's ``EventHub``: through Redis pub/sub when Redis is configured (every
 API process hears every worker), in-process otherwise (the in-memory broker runs jobs in the
 server). An open stream subscribes first, reads the database once for catch-up, then only waits
-on its queue; it looks at the database again only when it has been quiet for a keep-alive period.
+on its queue. Every keep-alive period the hub looks at the database once for all the streams
+of the process that ask for it (``subscribe(..., ticks=seconds)``: the last stored event of each
+of their runs, and whether the run still exists) and hands each a keep-alive item; a stream
+reads its run's events again only when an event it was not sent is stored (a lost pub/sub
+message), so idle streams cost no queries of their own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import F
+from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from vetrai.core.platform import Slot
@@ -29,6 +34,11 @@ if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
 log = logging.getLogger("vetrai.engine")
+TICK = "keep-alive"
+# Runs per query of a keep-alive check.
+TICK_BATCH = 500
+# Streams woken at once by a keep-alive check.
+TICK_SLICE = 50
 
 
 class LeaseLost(Exception):
@@ -50,6 +60,8 @@ class EventHub:
         self.platform = platform
         self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._ticked: dict[asyncio.Queue[dict[str, Any]], str] = {}
+        self._ticker: asyncio.Task[None] | None = None
 
     @property
     def channel(self) -> str:
@@ -77,7 +89,12 @@ class EventHub:
         self._deliver(str(message.get("run_id")), message.get("event") or {})
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, run_id: str | uuid.UUID) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+    async def subscribe(
+        self, run_id: str | uuid.UUID, *, ticks: float | None = None
+    ) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """The run's published events as they come. With ``ticks`` the queue also gets a
+        ``{"type": TICK, "latest": <last stored event id or None>, "exists": bool}`` item about
+        every ``ticks`` seconds (``latest`` ignores ``stream`` events)."""
         if self.platform.redis is not None and (self._listener is None or self._listener.done()):
             self._listener = self.platform.spawn(
                 subscribe_forever(self.platform.redis, self.channel, self._on_message, name="run event listener")
@@ -85,20 +102,64 @@ class EventHub:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         key = str(run_id)
         self._queues.setdefault(key, set()).add(queue)
+        if ticks is not None:
+            self._ticked[queue] = key
+            if self._ticker is None or self._ticker.done():
+                self._ticker = self.platform.spawn(self._tick(ticks))
         try:
             yield queue
         finally:
+            self._ticked.pop(queue, None)
             queues = self._queues.get(key)
             if queues is not None:
                 queues.discard(queue)
                 if not queues:
                     self._queues.pop(key, None)
 
+    async def _tick(self, seconds: float) -> None:
+        """One look at the database per period for every ticked stream of this process."""
+        while True:
+            await asyncio.sleep(seconds)
+            ticked = dict(self._ticked)
+            if not ticked:
+                continue
+            keys = sorted(set(ticked.values()))
+            latest: dict[str, int] = {}
+            exists: set[str] | None = set()
+            try:
+                for start in range(0, len(keys), TICK_BATCH):
+                    batch = keys[start : start + TICK_BATCH]
+                    rows = await (
+                        JobEvent.filter(job_id__in=batch)
+                        .exclude(type="stream")
+                        .group_by("job_id")
+                        .annotate(latest=Max("id"))
+                        .values_list("job_id", "latest")
+                    )
+                    latest.update({str(job_id): int(last) for job_id, last in rows})
+                    exists.update(str(job_id) for job_id in await Job.filter(id__in=batch).values_list("id", flat=True))  # type: ignore[union-attr]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("the keep-alive check of %s open streams failed", len(keys), exc_info=True)
+                exists = None
+            # Handed out over half the period in slices, so a thousand streams do not all wake
+            # (and write their keep-alive) in the same instant.
+            items = list(ticked.items())
+            slices = -(-len(items) // TICK_SLICE)
+            for start in range(0, len(items), TICK_SLICE):
+                for queue, key in items[start : start + TICK_SLICE]:
+                    item = {"type": TICK, "latest": latest.get(key), "exists": exists is None or key in exists}
+                    queue.put_nowait(item)
+                if slices > 1:
+                    await asyncio.sleep(seconds / 2 / slices)
+
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-            self._listener = None
+        for task in (self._listener, self._ticker):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._listener = self._ticker = None
 
 
 HUB: Slot[EventHub] = Slot("workers_hub")
@@ -177,6 +238,7 @@ def serialize_job(job: Job) -> dict[str, Any]:
         "thread_id": job.thread_id,
         "assistant_id": job.assistant_id,
         "graph_version": job.graph_version,
+        "priority": job.priority,
         "usage": job.usage,
         "reason": job.reason,
         "created_at": job.created_at,

@@ -134,8 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 if not POSTGRES:
     # Worker processes need the shared Postgres and Redis: with SQLite and the in-memory
-    # broker the server runs every job itself, so this module only runs in the postgres run.
-    collect_ignore = ["test_engine_processes.py"]
+    # broker the server runs every job itself, so these modules only run in the postgres run.
+    collect_ignore = ["test_engine_processes.py", "test_scheduling_worker.py"]
 
 
 async def outbox_message(kind: str, key: str, *statuses: str, within: float = 10.0) -> Any:
