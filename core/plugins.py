@@ -72,7 +72,8 @@ class LoadedPlugins:
         if wrapper is not None:
             raise PluginError(
                 wrapper.plugin_name,
-                f"{hook_name}: hook wrappers are not supported (the core calls each plugin's implementation on its own)",
+                f"{hook_name}: hook wrappers are not supported "
+                "(the core calls each plugin's implementation on its own)",
             )
         plugins = self.manager.get_plugins()
         callers = [

@@ -53,7 +53,10 @@ CHECKS: dict[str, str] = {
     "api_key_scopes": "an API key without the plugin's scopes is refused 403 on every non-public route",
     "lifecycle": "start-up and shutdown run twice and leave no task, thread or file descriptor behind",
     "event_loop": "no callback blocks the event loop longer than slow_callback_seconds during requests",
-    "bad_input": "oversized bodies on every write route, and malformed JSON and wrong types where it takes a body, give 4xx problem+json",
+    "bad_input": (
+        "oversized bodies on every write route, and malformed JSON and wrong types where it takes a body, "
+        "give 4xx problem+json"
+    ),
 }
 
 Created = str | Mapping[str, str]
@@ -249,7 +252,8 @@ class PluginConformance:
 
         found = [ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name == self.plugin]
         assert found, (
-            f'no entry point {self.plugin!r} in group {PLUGIN_GROUP!r}: add it to [project.entry-points."{PLUGIN_GROUP}"]'
+            f"no entry point {self.plugin!r} in group {PLUGIN_GROUP!r}: add it to "
+            f'[project.entry-points."{PLUGIN_GROUP}"]'
         )
         return found[0].load()
 
@@ -395,7 +399,8 @@ class PluginConformance:
                 writer for writer in await detect_changes(platform.db_config) if writer.app_label == spec.app_label
             ]
             assert not changes, (
-                f"models of {spec.app_label!r} changed without a migration: run `vetrai makemigrations {spec.app_label}`"
+                f"models of {spec.app_label!r} changed without a migration: run `vetrai makemigrations "
+                f"{spec.app_label}`"
             )
             unprefixed = [
                 f"{model.__name__} ({model._meta.db_table})"
@@ -510,7 +515,8 @@ class PluginConformance:
             response = await vetrai_kit.anonymous.request(route.method, route.path(), json=self._body(route))
             if response.status_code != 401 or not _is_problem(response) or "WWW-Authenticate" not in response.headers:
                 problems.append(
-                    f"{route.key}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}"
+                    f"{route.key}: {response.status_code} {response.headers.get('Content-Type')} "
+                    f"{await _text(response)}"
                 )
         assert not problems, "expected 401 problem+json with WWW-Authenticate:\n" + "\n".join(problems)
 
@@ -576,7 +582,8 @@ class PluginConformance:
                 response = await alice.get(detail[0].path(values))
                 if response.status_code != 200:
                     problems.append(
-                        f"{resource.detail}: the owner's object is gone after another organization's calls ({response.status_code})"
+                        f"{resource.detail}: the owner's object is gone after another organization's calls "
+                        f"({response.status_code})"
                     )
         assert not problems, "expected 404 for another organization's object:\n" + "\n".join(problems)
 
@@ -772,6 +779,7 @@ class PluginConformance:
                 response = await alice.request(route.method, path, **kwargs)
                 if not 400 <= response.status_code < 500 or not _is_problem(response):
                     problems.append(
-                        f"{route.key} with {label}: {response.status_code} {response.headers.get('Content-Type')} {await _text(response)}"
+                        f"{route.key} with {label}: {response.status_code} {response.headers.get('Content-Type')} "
+                        f"{await _text(response)}"
                     )
         assert not problems, "expected 4xx problem+json:\n" + "\n".join(problems)

@@ -108,24 +108,28 @@ class BillingSettings(PluginSettings, plugin="billing"):
     stripe_api_key: str | None = Field(
         None,
         validation_alias=_alias("stripe_api_key"),
-        description="Stripe secret key (sk_...; also read from VETRAI_STRIPE_API_KEY); unset = billing calls answer 503.",
+        description="Stripe secret key (sk_...; also read from VETRAI_STRIPE_API_KEY); unset = billing calls answer "
+        "503.",
     )
     stripe_webhook_secret: str | None = Field(
         None,
         validation_alias=_alias("stripe_webhook_secret"),
-        description="Signing secret (whsec_...) of the Stripe webhook endpoint; also VETRAI_STRIPE_WEBHOOK_SECRET. Unset = webhooks refused.",
+        description="Signing secret (whsec_...) of the Stripe webhook endpoint; also VETRAI_STRIPE_WEBHOOK_SECRET. "
+        "Unset = webhooks refused.",
     )
     stripe_api_base: str | None = Field(
         None,
         validation_alias=_alias("stripe_api_base"),
-        description="Stripe API base URL, for a local Stripe server such as localstripe (also VETRAI_STRIPE_API_BASE); default Stripe's.",
+        description="Stripe API base URL, for a local Stripe server such as localstripe (also "
+        "VETRAI_STRIPE_API_BASE); default Stripe's.",
     )
     webhook_tolerance_seconds: int = Field(
         300, ge=1, description="Oldest Stripe-Signature timestamp accepted, in seconds."
     )
     plans: list[BillingPlan] | None = Field(
         None,
-        description="JSON list of plans [{name, amount, currency, interval, stripe_price_id, limits, usage_meters}]; default free, pro and enterprise.",
+        description="JSON list of plans [{name, amount, currency, interval, stripe_price_id, limits, usage_meters}]; "
+        "default free, pro and enterprise.",
     )
     default_plan: str = Field("free", description="Plan an organization falls back to when its subscription ends.")
     usage_report_seconds: float = Field(3600, gt=0, description="How often metered usage is reported to Stripe.")

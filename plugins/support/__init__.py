@@ -51,7 +51,8 @@ def vetrai_permissions() -> list[Permission]:
     return [
         Permission(
             "support:read",
-            "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: their own)",
+            "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: "
+            "their own)",
             roles=ROLES,
         ),
         Permission(

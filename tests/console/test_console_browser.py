@@ -208,7 +208,8 @@ async def test_sign_in_start_a_run_and_watch_it_move_live(server, browser, shots
     await page.wait_for_selector('#graph .node.current[data-node="sleep"]')
     progress = "() => document.querySelectorAll('#timeline li .event-type').length"
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('#timeline .event-type')].filter(e => e.textContent === 'progress').length >= 2"
+        "() => [...document.querySelectorAll('#timeline .event-type')].filter(e => e.textContent === "
+        "'progress').length >= 2"
     )
     seen = await page.evaluate(progress)
     await page.wait_for_function(

@@ -3,9 +3,9 @@
 One chromium process per module (started here with a DevTools endpoint; each test connects
 to it over the DevTools protocol). Each test serves the real app on a free port (in-process
 with hypercorn, or as a separate ``vetrai serve`` process), sets up an organization through
-the HTTP API, and checks in the browser what a visitor sees: the theme's colors applied, the logo decoded, navigation between published pages, the
-themed 404, and that no injected script ran. A screenshot of the page is kept as an artifact
-(``$VETRAI_TEST_ARTIFACTS`` or the test's tmp dir).
+the HTTP API, and checks in the browser what a visitor sees: the theme's colors applied, the logo
+decoded, navigation between published pages, the themed 404, and that no injected script ran.
+A screenshot of the page is kept as an artifact (``$VETRAI_TEST_ARTIFACTS`` or the test's tmp dir).
 
 Chromium is required in CI (.ci/run installs it); elsewhere the module is skipped with a
 reason when /usr/bin/chromium (or ``$VETRAI_TEST_CHROMIUM``) is missing.
@@ -184,7 +184,9 @@ async def publish_site(base: str) -> dict[str, Any]:
             "/api/v1/themes",
             json={
                 **THEME,
-                "custom_css": ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }",
+                "custom_css": (
+                    ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }"
+                ),
             },
             headers=headers,
         )
@@ -252,7 +254,8 @@ async def test_a_visitor_sees_the_branded_page_and_no_injected_script_runs(serve
                 scripts: document.scripts.length,
                 iframes: document.querySelectorAll('iframe, svg, style, form').length,
                 jsLinks: [...document.querySelectorAll('a')].filter(a => a.href.startsWith('javascript:')).length,
-                handlers: [...document.querySelectorAll('*')].filter(el => [...el.attributes].some(a => a.name.startsWith('on'))).length,
+                handlers: [...document.querySelectorAll('*')]
+                    .filter(el => [...el.attributes].some(a => a.name.startsWith('on'))).length,
             };
         }"""
     )
