@@ -29,9 +29,10 @@ import pytest
 import pytest_asyncio
 
 from vetrai.core.conformance import backend
-from vetrai.core.conformance.checks import CHECKS, PluginConformance, Resource
+from vetrai.core.conformance.checks import CHECKS, PluginConformance
 from vetrai.core.conformance.kit import EventLog, Kit, KitApiKey, KitUser, Route, forged_credentials
 from vetrai.core.conformance.mail import Outbox, SmtpServer, body_text
+from vetrai.core.conformance.resource import Resource
 from vetrai.core.conformance.worker import in_process_worker
 
 if TYPE_CHECKING:
