@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from pydantic import ValidationError
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import current_principal, require_scope
-from vetrai.core.errors import unprocessable
 from vetrai.core.pagination import PageQuery, paginate
+from vetrai.core.requests import optional_body
 from vetrai.plugins.models import runtime as models_runtime
 from vetrai.plugins.models import service
 from vetrai.plugins.models.schemas import (
-    ModelsPageQuery,
     ModelsProviderCreate,
     ModelsProviderOut,
     ModelsProviderPage,
@@ -44,12 +42,11 @@ async def create_provider(data: ModelsProviderCreate) -> tuple[dict, int]:
 
 @blueprint.get("/providers")
 @require_scope("models:read")
-@validate_querystring(ModelsPageQuery)
+@validate_querystring(PageQuery)
 @validate_response(ModelsProviderPage)
-async def list_providers(query_args: ModelsPageQuery) -> dict:
+async def list_providers(query_args: PageQuery) -> dict:
     """Your organization's providers, newest first (keys shown by their last 4 characters)."""
-    page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_providers(await current_principal()), page, service.serialize_provider)
+    return await paginate(service.visible_providers(await current_principal()), query_args, service.serialize_provider)
 
 
 @blueprint.get("/providers/<provider_id>")
@@ -88,14 +85,7 @@ async def test_provider(provider_id: str) -> dict:
     The body may be left out."""
     principal = await current_principal()
     await service.get_provider(principal, provider_id)  # another organization's is a 404 whatever the body
-    raw = await request.get_data()
-    try:
-        data = ModelsProviderTestRequest.model_validate_json(raw) if raw.strip() else ModelsProviderTestRequest()
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-        ]
-        raise unprocessable(errors) from None
+    data = await optional_body(ModelsProviderTestRequest)
     return await models_runtime.test_provider(principal, provider_id, data.model)
 
 
@@ -127,12 +117,11 @@ async def create_secret(data: ModelsSecretCreate) -> tuple[dict, int]:
 
 @secrets_blueprint.get("")
 @require_scope("models:read")
-@validate_querystring(ModelsPageQuery)
+@validate_querystring(PageQuery)
 @validate_response(ModelsSecretPage)
-async def list_secrets(query_args: ModelsPageQuery) -> dict:
+async def list_secrets(query_args: PageQuery) -> dict:
     """Your organization's secrets, newest first (never their values)."""
-    page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_secrets(await current_principal()), page, service.serialize_secret)
+    return await paginate(service.visible_secrets(await current_principal()), query_args, service.serialize_secret)
 
 
 @secrets_blueprint.get("/<secret_id>")

@@ -139,11 +139,6 @@ class ModelsSecretPage(BaseModel):
     next_cursor: str | None = None
 
 
-class ModelsPageQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
-
-
 class ModelsUsageQuery(BaseModel):
     from_: str | None = Field(None, alias="from", description="First day, YYYY-MM-DD (default: the 1st of this month).")
     to: str | None = Field(None, description="Last day, YYYY-MM-DD, inclusive (default: today).")

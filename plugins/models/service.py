@@ -118,6 +118,26 @@ def serialize_provider(row: Provider) -> dict[str, Any]:
     }
 
 
+async def _ensure_name_free(model: type[Provider | Secret], organization_id: Any, name: str) -> None:
+    """Names are unique per organization (a unique index too; this answers with a clear 409 first)."""
+    if await model.filter(organization_id=organization_id, name=name).exists():
+        raise conflict(f"your organization already has a {model.KIND} named {name!r}")
+
+
+async def _changed(principal: Principal, row: Provider | Secret, verb: str, data: dict[str, Any]) -> None:
+    """After any change to a provider or secret: workers drop the organization's cached clients,
+    and the audit log records who did what (names and fields, never values)."""
+    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
+    await record_audit(
+        f"models.{row.KIND}_{verb}", principal=principal, target_type=f"models_{row.KIND}", target_id=row.id, data=data
+    )
+
+
+async def _delete(principal: Principal, row: Provider | Secret) -> None:
+    await row.delete()
+    await _changed(principal, row, "deleted", {"name": row.name})
+
+
 def visible_providers(principal: Principal) -> QuerySet[Provider]:
     return scoped(Provider, principal)
 
@@ -137,8 +157,7 @@ async def create_provider(principal: Principal, data: ModelsProviderCreate) -> P
     rt = runtime()
     _check_default_model(data.models, data.default_model)
     await _check_base_url(data.base_url)
-    if await Provider.filter(organization_id=organization_id, name=data.name).exists():
-        raise conflict(f"your organization already has a provider named {data.name!r}")
+    await _ensure_name_free(Provider, organization_id, data.name)
     headers_sealed, headers_masked = _seal_headers(rt, data.headers)
     async with in_transaction():
         first = not await Provider.filter(organization_id=organization_id).exists()
@@ -158,14 +177,7 @@ async def create_provider(principal: Principal, data: ModelsProviderCreate) -> P
             headers_masked=headers_masked,
             is_default=is_default,
         )
-    rt.forget(organization_id)
-    await record_audit(
-        "models.provider_created",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"name": row.name, "kind": row.kind, "base_url": row.base_url},
-    )
+    await _changed(principal, row, "created", {"name": row.name, "kind": row.kind, "base_url": row.base_url})
     return row
 
 
@@ -178,8 +190,7 @@ async def update_provider(principal: Principal, provider_id: str, changes: dict[
     changes = {name: value for name, value in changes.items() if value is not None or name in NULLABLE_PROVIDER_FIELDS}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
-        if await Provider.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]
-            raise conflict(f"your organization already has a provider named {changes['name']!r}")
+        await _ensure_name_free(Provider, row.organization_id, changes["name"])  # type: ignore[attr-defined]
         row.name = changes["name"]
     if "base_url" in changes:
         await _check_base_url(changes["base_url"])
@@ -203,28 +214,12 @@ async def update_provider(principal: Principal, provider_id: str, changes: dict[
         if "is_default" in changes and changes["is_default"] is not None:
             row.is_default = changes["is_default"]
         await row.save()
-    rt.forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.provider_updated",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"fields": sorted(changes)},
-    )
+    await _changed(principal, row, "updated", {"fields": sorted(changes)})
     return row
 
 
 async def delete_provider(principal: Principal, provider_id: str) -> None:
-    row = await get_provider(principal, provider_id)
-    await row.delete()
-    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.provider_deleted",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _delete(principal, await get_provider(principal, provider_id))
 
 
 # --- secrets --------------------------------------------------------------------------------------
@@ -251,8 +246,7 @@ async def get_secret(principal: Principal, secret_id: str) -> Secret:
 
 async def create_secret(principal: Principal, data: ModelsSecretCreate) -> Secret:
     organization_id = _organization(principal)
-    if await Secret.filter(organization_id=organization_id, name=data.name).exists():
-        raise conflict(f"your organization already has a secret named {data.name!r}")
+    await _ensure_name_free(Secret, organization_id, data.name)
     rt = runtime()
     row = await Secret.create(
         organization_id=organization_id,
@@ -261,14 +255,7 @@ async def create_secret(principal: Principal, data: ModelsSecretCreate) -> Secre
         value_sealed=rt.sealer.seal(data.value),
         value_last4=last4(data.value),
     )
-    rt.forget(organization_id)
-    await record_audit(
-        "models.secret_created",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _changed(principal, row, "created", {"name": row.name})
     return row
 
 
@@ -277,8 +264,7 @@ async def update_secret(principal: Principal, secret_id: str, changes: dict[str,
     changes = {name: value for name, value in changes.items() if value is not None}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
-        if await Secret.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]
-            raise conflict(f"your organization already has a secret named {changes['name']!r}")
+        await _ensure_name_free(Secret, row.organization_id, changes["name"])  # type: ignore[attr-defined]
         row.name = changes["name"]
     if changes.get("description") is not None:
         row.description = changes["description"]
@@ -286,28 +272,12 @@ async def update_secret(principal: Principal, secret_id: str, changes: dict[str,
         row.value_sealed = rt.sealer.seal(changes["value"])
         row.value_last4 = last4(changes["value"])
     await row.save()
-    rt.forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.secret_updated",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"fields": sorted(changes)},
-    )
+    await _changed(principal, row, "updated", {"fields": sorted(changes)})
     return row
 
 
 async def delete_secret(principal: Principal, secret_id: str) -> None:
-    row = await get_secret(principal, secret_id)
-    await row.delete()
-    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.secret_deleted",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _delete(principal, await get_secret(principal, secret_id))
 
 
 # --- rotation ---------------------------------------------------------------------------------------
