@@ -102,22 +102,6 @@ def _check_default_model(models: list[str], default_model: str) -> None:
 # --- providers ----------------------------------------------------------------------------------
 
 
-def serialize_provider(row: Provider) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "kind": row.kind,
-        "base_url": row.base_url,
-        "api_key_last4": row.api_key_last4,
-        "models": row.models,
-        "default_model": row.default_model,
-        "headers": row.headers_masked,
-        "is_default": row.is_default,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
 async def _ensure_name_free(model: type[Provider | Secret], organization_id: Any, name: str) -> None:
     """Names are unique per organization (a unique index too; this answers with a clear 409 first)."""
     if await model.filter(organization_id=organization_id, name=name).exists():
@@ -223,17 +207,6 @@ async def delete_provider(principal: Principal, provider_id: str) -> None:
 
 
 # --- secrets --------------------------------------------------------------------------------------
-
-
-def serialize_secret(row: Secret) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "value_last4": row.value_last4,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
 
 
 def visible_secrets(principal: Principal) -> QuerySet[Secret]:
