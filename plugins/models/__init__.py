@@ -30,9 +30,7 @@ def vetrai_settings() -> type[ModelsSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="models", modules=["vetrai.plugins.models.models"], migrations="vetrai.plugins.models.migrations"
-    )
+    return ModelSpec.of("models", "vetrai.plugins.models")
 
 
 @hookimpl
