@@ -29,6 +29,7 @@ import pytest
 import pytest_asyncio
 
 from vetrai.core.conformance import backend
+from vetrai.core.conformance.backend import free_port, subprocess_env
 from vetrai.core.conformance.checks import CHECKS, PluginConformance
 from vetrai.core.conformance.kit import EventLog, Kit, KitApiKey, KitUser, Route, forged_credentials
 from vetrai.core.conformance.mail import Outbox, SmtpServer, body_text
@@ -51,7 +52,9 @@ __all__ = [
     "SmtpServer",
     "body_text",
     "forged_credentials",
+    "free_port",
     "in_process_worker",
+    "subprocess_env",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -10,11 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from vetrai.core.conformance.backend import free_port
 
 
 def _matches(message: EmailMessage, to: str | None, subject: str | None) -> bool:

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import free_port
 from vetrai.core.hooks import PluginInfo, hookimpl
 
 API_KEY = "sk_test_vetrai_billing"
@@ -47,12 +47,6 @@ PLANS = [
         "product": {"name": "VetrAI Enterprise"},
     },
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def wait_for_port(port: int, timeout: float = 15) -> None:

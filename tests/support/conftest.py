@@ -3,7 +3,6 @@ an organization with a requester, an agent and an admin; and a domain-event reco
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import free_port
 
 API = "/api/v1/support"
 S3_CREDENTIALS = "access_key_id=testing&secret_access_key=testing"
@@ -21,12 +21,6 @@ S3_CREDENTIALS = "access_key_id=testing&secret_access_key=testing"
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     """Only core, auth and support: the suite does not depend on other plugins' progress."""
     return settings_factory(plugins=["auth", "support"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from vetrai.core.conformance import free_port, subprocess_env
 
 from .conftest import THEME, png
 
@@ -49,12 +50,6 @@ XSS_CONTENT = """
 </style><script>window.__xss = "breakout"</script>
 <details open ontoggle="window.__xss='toggle'">details</details>
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -326,19 +321,10 @@ async def vetrai_serve(settings: Any, tmp_path: Path) -> AsyncIterator[str]:
     import time
 
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
-    env.update(
-        VETRAI_ENV="test",
-        VETRAI_DATA_DIR=str(settings.data_dir),
-        VETRAI_STORAGE_URL=str(settings.storage_url),
-        VETRAI_DATABASE_URL=settings.resolved_database_url,
-        VETRAI_BROKER_URL=settings.broker_url,
-        VETRAI_BROKER_QUEUE=settings.broker_queue,
-        VETRAI_REDIS_URL=settings.resolved_redis_url or "",
-        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+    env = subprocess_env(
+        settings,
         VETRAI_PLUGINS="auth,keys,themes",
         VETRAI_AUTO_MIGRATE="true",
-        VETRAI_LOG_LEVEL="WARNING",
         VETRAI_HOST="127.0.0.1",
         VETRAI_PORT=str(port),
     )
