@@ -25,7 +25,7 @@ from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, forbidden, quota_exceeded, unprocessable
 from vetrai.core.models import Organization
 from vetrai.core.outbound import PrivateAddressError, ensure_public_host
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped, limits_of, scoped
 from vetrai.plugins.models.crypto import Sealer, last4, mask
 from vetrai.plugins.models.models import Provider, Secret, Usage
@@ -59,12 +59,11 @@ def build_runtime(platform: Platform) -> ModelsRuntime:
     return ModelsRuntime(settings, Sealer(settings.encryption_keys, platform.settings.resolved_secret_key))
 
 
+RUNTIME: Slot[ModelsRuntime] = Slot("models")
+
+
 def runtime(platform: Platform | None = None) -> ModelsRuntime:
-    platform = platform or current_platform()
-    rt = platform.state.get("models")
-    if rt is None:
-        rt = platform.state["models"] = build_runtime(platform)
-    return rt
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def _organization(principal: Principal) -> uuid.UUID:

@@ -25,8 +25,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import free_port
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.conformance import EventLog, free_port
 
 API_KEY = "sk_test_vetrai_billing"
 WEBHOOK_SECRET = "whsec_vetrai_test_secret"
@@ -94,27 +93,10 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Any:
         log.close()
 
 
-class EventRecorder:
-    """A plugin that records every domain event (to assert what billing emitted)."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    @hookimpl
-    def vetrai_plugin_info(self) -> PluginInfo:
-        return PluginInfo(name="billing_test_recorder", version="0")
-
-    @hookimpl
-    def vetrai_event(self, event: Any) -> None:
-        self.events.append(event)
-
-    def named(self, name: str) -> list[Any]:
-        return [event for event in self.events if event.name == name]
-
-
 @pytest.fixture
-def recorder() -> EventRecorder:
-    return EventRecorder()
+def recorder(vetrai_events: EventLog) -> EventLog:
+    """Every domain event of the test (to assert what billing emitted): the kit's event log."""
+    return vetrai_events
 
 
 def billing_env(monkeypatch: pytest.MonkeyPatch, api_base: str | None, **extra: str) -> None:
@@ -139,10 +121,10 @@ def settings(
 
 
 @pytest.fixture
-async def app(settings: Settings, recorder: EventRecorder) -> AsyncIterator[Any]:
+async def app(settings: Settings) -> AsyncIterator[Any]:
     from vetrai.core.app import create_app
 
-    application = create_app(settings, extra_plugins=[recorder])
+    application = create_app(settings)
     async with application.test_app() as test_app:
         yield test_app
 
