@@ -610,12 +610,7 @@ async def change_password(principal: Principal, current_password: str, new_passw
         target_id=user.id,
         data={"sessions_revoked": revoked},
     )
-    await current_platform().events.emit(
-        "auth.password_changed",
-        {"user_id": str(user.id), "email": user.email},
-        organization_id=user.organization_id,
-        actor_id=user.id,
-    )
+    await announce_password_changed(user)
 
 
 def active_sessions(principal: Principal) -> Any:
@@ -646,3 +641,14 @@ def serialize_session(session: Session, current_session_id: uuid.UUID | None) ->
         "created_at": session.created_at,
         "updated_at": session.updated_at,
     }
+
+
+async def announce_password_changed(user: User) -> None:
+    """``auth.password_changed``, after a change or a reset alike: listeners (the notifications
+    plugin mails the owner) care that the password changed, not how."""
+    await current_platform().events.emit(
+        "auth.password_changed",
+        {"user_id": str(user.id), "email": user.email},
+        organization_id=user.organization_id,
+        actor_id=user.id,
+    )

@@ -4,7 +4,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from vetrai.core.config import PluginSettings
-from vetrai.core.tenancy import LIMIT_NAMES
+from vetrai.core.tenancy import DEFAULT_LIMITS, LIMIT_NAMES
 
 USAGE_METRICS = ("job_runs", "api_requests", "llm_tokens")
 
@@ -48,15 +48,8 @@ DEFAULT_PLANS: list[BillingPlan] = [
         name="free",
         display_name="Free",
         amount=0,
-        limits={
-            "max_users": 5,
-            "max_api_keys": 5,
-            "max_concurrent_jobs": 2,
-            "max_monthly_jobs": 1000,
-            "max_storage_bytes": 1024**3,
-            "max_monthly_external_messages": 0,
-            "max_monthly_tokens": 1_000_000,
-        },
+        # The core's defaults, which an organization without a plan has; retention stays its own.
+        limits={name: value for name, value in DEFAULT_LIMITS.items() if name != "retention_days"},
     ),
     BillingPlan(
         name="pro",
