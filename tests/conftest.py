@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import backend
+from vetrai.core.conformance import backend, running_app
 
 BACKEND = backend.backend_name()
 
@@ -37,13 +37,10 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    """The full app (every installed plugin) with its lifespan running; a test folder that needs
-    other plugins or settings overrides ``settings`` (or ``app``) in its conftest."""
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    async with application.test_app() as test_app:
+async def app(settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool) -> AsyncIterator[Any]:
+    """The app with its lifespan running (every installed plugin unless a folder's conftest
+    overrides ``settings``; ``vetrai_worker`` True there runs tasks on a worker on Postgres)."""
+    async with running_app(settings, vetrai_extra_plugins, worker=vetrai_worker) as test_app:
         yield test_app
 
 

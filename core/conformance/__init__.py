@@ -21,7 +21,8 @@ A conftest fixture of the same name overrides any of these.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "forged_credentials",
     "free_port",
     "in_process_worker",
+    "running_app",
     "subprocess_env",
 ]
 
@@ -163,24 +165,39 @@ def vetrai_worker() -> bool:
     return False
 
 
-@pytest_asyncio.fixture
-async def vetrai_app(
-    vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool
+@contextlib.asynccontextmanager
+async def running_app(
+    settings: Settings, extra_plugins: Sequence[object] = (), *, worker: bool = False
 ) -> AsyncIterator[Any]:
-    """The test app (Quart's ``TestApp``) with its lifespan running; ``.app`` is the Quart app."""
+    """A started test app (Quart's ``TestApp``, lifespan running); with ``worker`` on a Redis
+    broker also a taskiq worker in this process, so tasks run as under ``vetrai worker``.
+
+    Start-up and shutdown may take up to a minute: the first start migrates a fresh database,
+    often on a shared, busy machine."""
+    from quart.testing.app import TestApp
+
     from vetrai.core.app import create_app
 
-    application = create_app(vetrai_settings, extra_plugins=vetrai_extra_plugins)
+    application = create_app(settings, extra_plugins=extra_plugins)
     try:
-        async with application.test_app() as test_app:
+        async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
             platform = application.extensions["vetrai"]
-            if vetrai_worker and not platform.runs_tasks:
+            if worker and not platform.runs_tasks:
                 async with in_process_worker(platform):
                     yield test_app
             else:
                 yield test_app
     finally:
         await backend.release_database()
+
+
+@pytest_asyncio.fixture
+async def vetrai_app(
+    vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool
+) -> AsyncIterator[Any]:
+    """The test app (Quart's ``TestApp``) with its lifespan running; ``.app`` is the Quart app."""
+    async with running_app(vetrai_settings, vetrai_extra_plugins, worker=vetrai_worker) as test_app:
+        yield test_app
 
 
 @pytest.fixture

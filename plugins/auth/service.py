@@ -541,25 +541,6 @@ async def principal_user(principal: Principal) -> User:
     return copy.copy(user) if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
-def principal_for(
-    user: User,
-    *,
-    kind: Literal["user", "api_key"] = "user",
-    credential_id: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Principal:
-    scopes = current_platform().plugins.permissions.scopes_for_role(user.role)
-    return Principal(
-        user_id=user.id,
-        organization_id=user.organization_id,
-        role=user.role,
-        scopes=scopes,
-        kind=kind,
-        credential_id=credential_id,
-        extra=extra or {},
-    )
-
-
 def require_user_session(principal: Principal) -> None:
     """Account security endpoints are for people with a session, not for API keys."""
     if principal.kind != "user":

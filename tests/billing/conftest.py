@@ -120,15 +120,6 @@ def settings(
     return settings_factory(plugins=["auth", "keys", "billing"])
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    async with application.test_app() as test_app:
-        yield test_app
-
-
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
     """A ``Stripe-Signature`` header computed exactly as Stripe does."""
     timestamp = int(time.time()) if timestamp is None else timestamp

@@ -4,15 +4,19 @@ and the helpers that pick routes and make objects."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import pytest_asyncio
 
 from vetrai.core.conformance.kit import WRITE_METHODS, Kit, KitUser, Route
 from vetrai.core.conformance.resource import Resource
 from vetrai.core.hooks import PluginInfo
+
+if TYPE_CHECKING:
+    from vetrai.core.config import Settings
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -81,6 +85,17 @@ class ConformanceBase:
     @pytest.fixture
     def vetrai_extra_plugins(self) -> tuple[object, ...]:
         return (self.plugin_object,) if self.plugin_object is not None else ()
+
+    @pytest_asyncio.fixture
+    async def vetrai_app(
+        self, vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool
+    ) -> AsyncIterator[Any]:
+        """The kit's app on exactly the plugins this class enables, even where the project's
+        conftest hands its own app to the kit's other fixtures."""
+        from vetrai.core.conformance import running_app
+
+        async with running_app(vetrai_settings, vetrai_extra_plugins, worker=vetrai_worker) as test_app:
+            yield test_app
 
     @pytest.fixture
     def resources(self) -> Sequence[Resource]:
