@@ -21,8 +21,7 @@ A conftest fixture of the same name overrides any of these.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ import pytest
 import pytest_asyncio
 
 from vetrai.core.conformance import backend
+from vetrai.core.conformance.apps import running_app
 from vetrai.core.conformance.backend import free_port, subprocess_env
 from vetrai.core.conformance.checks import CHECKS, PluginConformance
 from vetrai.core.conformance.kit import EventLog, Kit, KitApiKey, KitUser, Route, forged_credentials
@@ -163,32 +163,6 @@ def vetrai_worker() -> bool:
     """True: on the Redis broker (Postgres backend) a worker runs beside ``vetrai_app``, so tasks
     run as under ``vetrai worker``; on ``memory://`` the app always runs its own tasks."""
     return False
-
-
-@contextlib.asynccontextmanager
-async def running_app(
-    settings: Settings, extra_plugins: Sequence[object] = (), *, worker: bool = False
-) -> AsyncIterator[Any]:
-    """A started test app (Quart's ``TestApp``, lifespan running); with ``worker`` on a Redis
-    broker also a taskiq worker in this process, so tasks run as under ``vetrai worker``.
-
-    Start-up and shutdown may take up to a minute: the first start migrates a fresh database,
-    often on a shared, busy machine."""
-    from quart.testing.app import TestApp
-
-    from vetrai.core.app import create_app
-
-    application = create_app(settings, extra_plugins=extra_plugins)
-    try:
-        async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
-            platform = application.extensions["vetrai"]
-            if worker and not platform.runs_tasks:
-                async with in_process_worker(platform):
-                    yield test_app
-            else:
-                yield test_app
-    finally:
-        await backend.release_database()
 
 
 @pytest_asyncio.fixture

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
+from vetrai.core.conformance.apps import running_app
 from vetrai.core.conformance.kit import WRITE_METHODS, Kit, KitUser, Route
 from vetrai.core.conformance.resource import Resource
 from vetrai.core.hooks import PluginInfo
@@ -92,8 +93,6 @@ class ConformanceBase:
     ) -> AsyncIterator[Any]:
         """The kit's app on exactly the plugins this class enables, even where the project's
         conftest hands its own app to the kit's other fixtures."""
-        from vetrai.core.conformance import running_app
-
         async with running_app(vetrai_settings, vetrai_extra_plugins, worker=vetrai_worker) as test_app:
             yield test_app
 
