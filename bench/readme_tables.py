@@ -26,7 +26,8 @@ def _number(value: Any, digits: int = 1) -> str:
 
 def anchors_table(report: dict[str, Any]) -> str:
     rows = [
-        f"| system | echo submit -> done p50 (ms) | echo runs/s ({report['jobs']} runs, {report['in_flight']} in flight) "
+        "| system | echo submit -> done p50 (ms) "
+        f"| echo runs/s ({report['jobs']} runs, {report['in_flight']} in flight) "
         f"| {report['concurrent']} concurrent sleep(1) runs (s) |",
         "|---|---|---|---|",
     ]

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         Path(".vetrai"),
-        description="Embedded database, storage, outbox and generated secrets; a relative path is looked up from the working directory upwards.",
+        description="Embedded database, storage, outbox and generated secrets; a relative path is looked up from the "
+        "working directory upwards.",
     )
     host: str = Field("127.0.0.1", description="Address `vetrai serve` binds to.")
     port: int = Field(8000, description="Port `vetrai serve` listens on.")
@@ -110,7 +111,8 @@ class Settings(BaseSettings):
     otel_service_name: str = Field("vetrai", description="service.name of the exported traces.")
     rate_limit_fail_open: bool = Field(
         True,
-        description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead of answering 503.",
+        description="When Redis is unreachable, rate limits and login lockouts let requests through (logged) instead "
+        "of answering 503.",
     )
 
     _split_plugins = field_validator("plugins", "disable_plugins", mode="before")(_split_names)

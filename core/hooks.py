@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -114,6 +114,11 @@ class ModelSpec:
     modules: Sequence[str]
     migrations: str | None = None
 
+    @classmethod
+    def of(cls, app_label: str, package: str) -> ModelSpec:
+        """The usual layout: models in ``<package>.models``, migrations in ``<package>.migrations``."""
+        return cls(app_label=app_label, modules=[f"{package}.models"], migrations=f"{package}.migrations")
+
 
 @dataclass(frozen=True)
 class BlueprintSpec:
@@ -140,6 +145,13 @@ class Schedule:
 
     task_name: str
     seconds: float
+
+
+def register_tasks(broker: AsyncBroker, tasks: Mapping[str, Any]) -> None:
+    """What a ``vetrai_tasks`` implementation does with its ``tasks.TASKS`` (task name -> function):
+    the names are the plugin's own (``<plugin>.<what>``), so schedules and callers can name them."""
+    for name, task in tasks.items():
+        broker.register_task(task, task_name=name)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="core", modules=["vetrai.core.models"], migrations="vetrai.core.migrations")
+    return ModelSpec.of("core", "vetrai.core")
 
 
 @hookimpl

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from string import Template
@@ -57,34 +58,36 @@ def _values(name: str, package: str, dist: str, env: str) -> dict[str, str]:
     }
 
 
-def _done(target: Path, what: str) -> None:
-    click.echo(f"created {what} in {target}", err=True)
+def _name_and_directory(kind: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The NAME argument and the --directory option of a ``start<kind>`` command."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        option = click.option(
+            "--directory", type=click.Path(path_type=Path), default=None, help=f"Where (default ./vetrai-{kind}-NAME)."
+        )
+        return click.argument("name")(option(command))
+
+    return decorate
+
+
+def _scaffold(kind: str, name: str, directory: Path | None, group: str, package: str, env_prefix: str) -> None:
+    _check_name(name, group)
+    dist = f"vetrai-{kind}-{name.replace('_', '-')}"
+    target = directory or Path(dist)
+    render(f"{kind}-package", target, _values(name, package, dist, env_prefix))
+    click.echo(f"created {kind} {name!r} in {target}", err=True)
     click.echo(f'next: cd {target} && pip install -e ".[test]" && pytest', err=True)
 
 
 @click.command("startplugin")
-@click.argument("name")
-@click.option(
-    "--directory", type=click.Path(path_type=Path), default=None, help="Where (default ./vetrai-plugin-NAME)."
-)
+@_name_and_directory("plugin")
 def startplugin(name: str, directory: Path | None) -> None:
     """Scaffold an installable plugin NAME: model, migration, routes, permissions, settings, tests."""
-    _check_name(name, "vetrai.plugins")
-    dist = f"vetrai-plugin-{name.replace('_', '-')}"
-    target = directory or Path(dist)
-    render("plugin-package", target, _values(name, f"vetrai_{name}", dist, f"VETRAI_{name.upper()}_"))
-    _done(target, f"plugin {name!r}")
+    _scaffold("plugin", name, directory, "vetrai.plugins", f"vetrai_{name}", f"VETRAI_{name.upper()}_")
 
 
 @click.command("startworkflow")
-@click.argument("name")
-@click.option(
-    "--directory", type=click.Path(path_type=Path), default=None, help="Where (default ./vetrai-workflow-NAME)."
-)
+@_name_and_directory("workflow")
 def startworkflow(name: str, directory: Path | None) -> None:
     """Scaffold an installable workflow-template package NAME: a LangGraph graph, its spec, tests."""
-    _check_name(name, "vetrai.workflows")
-    dist = f"vetrai-workflow-{name.replace('_', '-')}"
-    target = directory or Path(dist)
-    render("workflow-package", target, _values(name, f"vetrai_workflow_{name}", dist, ""))
-    _done(target, f"workflow {name!r}")
+    _scaffold("workflow", name, directory, "vetrai.workflows", f"vetrai_workflow_{name}", "")

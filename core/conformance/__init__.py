@@ -29,9 +29,12 @@ import pytest
 import pytest_asyncio
 
 from vetrai.core.conformance import backend
-from vetrai.core.conformance.checks import CHECKS, PluginConformance, Resource
+from vetrai.core.conformance.apps import running_app
+from vetrai.core.conformance.backend import free_port, subprocess_env
+from vetrai.core.conformance.checks import CHECKS, PluginConformance
 from vetrai.core.conformance.kit import EventLog, Kit, KitApiKey, KitUser, Route, forged_credentials
 from vetrai.core.conformance.mail import Outbox, SmtpServer, body_text
+from vetrai.core.conformance.resource import Resource
 from vetrai.core.conformance.worker import in_process_worker
 
 if TYPE_CHECKING:
@@ -50,7 +53,10 @@ __all__ = [
     "SmtpServer",
     "body_text",
     "forged_credentials",
+    "free_port",
     "in_process_worker",
+    "running_app",
+    "subprocess_env",
 ]
 
 
@@ -164,19 +170,8 @@ async def vetrai_app(
     vetrai_settings: Settings, vetrai_extra_plugins: tuple[object, ...], vetrai_worker: bool
 ) -> AsyncIterator[Any]:
     """The test app (Quart's ``TestApp``) with its lifespan running; ``.app`` is the Quart app."""
-    from vetrai.core.app import create_app
-
-    application = create_app(vetrai_settings, extra_plugins=vetrai_extra_plugins)
-    try:
-        async with application.test_app() as test_app:
-            platform = application.extensions["vetrai"]
-            if vetrai_worker and not platform.runs_tasks:
-                async with in_process_worker(platform):
-                    yield test_app
-            else:
-                yield test_app
-    finally:
-        await backend.release_database()
+    async with running_app(vetrai_settings, vetrai_extra_plugins, worker=vetrai_worker) as test_app:
+        yield test_app
 
 
 @pytest.fixture

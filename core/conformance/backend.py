@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vetrai.core.config import Settings
 
 DEFAULT_PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -155,3 +159,36 @@ async def release_database() -> None:
     finally:
         if getattr(context, "_global_context", None) is not None:
             context._global_context = None
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subprocess_env(settings: Settings, keep: str = "", **values: str) -> dict[str, str]:
+    """The environment of a ``vetrai`` process (server, worker, CLI) a test starts on the test
+    app's isolated database, storage, broker and Redis prefix: the parent's ``VETRAI_*`` variables
+    are dropped (except those starting with ``keep``, when given) so nothing of the developer's own
+    set-up leaks in; ``values`` (``VETRAI_PLUGINS="auth,keys"``, ...) are added last."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("VETRAI_") or (keep and name.startswith(keep))
+    }
+    env.update(
+        VETRAI_ENV="test",
+        VETRAI_DATA_DIR=str(settings.data_dir),
+        VETRAI_STORAGE_URL=str(settings.storage_url),
+        VETRAI_DATABASE_URL=settings.resolved_database_url,
+        VETRAI_BROKER_URL=settings.broker_url,
+        VETRAI_BROKER_QUEUE=settings.broker_queue,
+        VETRAI_REDIS_URL=settings.resolved_redis_url or "",
+        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+        VETRAI_AUTO_MIGRATE="false",
+        VETRAI_LOG_LEVEL="WARNING",
+    )
+    env.update(values)
+    return env

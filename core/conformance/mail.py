@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -10,11 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from vetrai.core.conformance.backend import free_port
 
 
 def _matches(message: EmailMessage, to: str | None, subject: str | None) -> bool:
@@ -31,7 +26,30 @@ def body_text(message: EmailMessage, subtype: str = "plain") -> str:
     return part.get_content() if part is not None else ""
 
 
-class SmtpServer:
+class _Mail:
+    """Where a test's email ends up; ``wait_for`` polls ``find`` until a message is there."""
+
+    def find(self, to: str | None = None, subject: str | None = None) -> list[EmailMessage]:
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        raise NotImplementedError
+
+    async def wait_for(self, to: str | None = None, subject: str | None = None, timeout: float = 5.0) -> EmailMessage:
+        """The first message to ``to`` (substring of To) and/or with ``subject`` (substring)."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find(to, subject)
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no email to={to!r} subject={subject!r} within {timeout}s {self._where()}")
+            await asyncio.sleep(0.02)
+
+
+class SmtpServer(_Mail):
     """An aiosmtpd server on 127.0.0.1 (its own thread) that keeps every message it receives.
 
     ``fail_next(n, code=451)`` answers the next ``n`` messages with a temporary (4xx) or permanent
@@ -80,23 +98,11 @@ class SmtpServer:
         with self._lock:
             return [message for message in self.messages if _matches(message, to, subject)]
 
-    async def wait_for(self, to: str | None = None, subject: str | None = None, timeout: float = 5.0) -> EmailMessage:
-        """The first message to ``to`` (substring of To) and/or with ``subject`` (substring)."""
-        import asyncio
-
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find(to, subject)
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"no email to={to!r} subject={subject!r} within {timeout}s ({len(self.messages)} received)"
-                )
-            await asyncio.sleep(0.02)
+    def _where(self) -> str:
+        return f"({len(self.messages)} received)"
 
 
-class Outbox:
+class Outbox(_Mail):
     """The .eml files the server wrote instead of sending (no SMTP host configured)."""
 
     def __init__(self, folder: Path) -> None:
@@ -114,16 +120,5 @@ class Outbox:
     def find(self, to: str | None = None, subject: str | None = None) -> list[EmailMessage]:
         return [message for message in self.messages if _matches(message, to, subject)]
 
-    async def wait_for(self, to: str | None = None, subject: str | None = None, timeout: float = 5.0) -> EmailMessage:
-        import asyncio
-
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find(to, subject)
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"no outbox email to={to!r} subject={subject!r} within {timeout}s in {self.folder}"
-                )
-            await asyncio.sleep(0.02)
+    def _where(self) -> str:
+        return f"in the outbox {self.folder}"

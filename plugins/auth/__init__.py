@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Principal, Schedule, hookimpl
+from vetrai.core.hooks import (
+    BlueprintSpec,
+    ModelSpec,
+    Permission,
+    PluginInfo,
+    Principal,
+    Schedule,
+    hookimpl,
+    register_tasks,
+)
 from vetrai.core.permissions import ORG_ADMIN
 
 if TYPE_CHECKING:
@@ -31,9 +40,7 @@ def vetrai_settings() -> type[AuthSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="auth", modules=["vetrai.plugins.auth.models"], migrations="vetrai.plugins.auth.migrations"
-    )
+    return ModelSpec.of("auth", "vetrai.plugins.auth")
 
 
 @hookimpl
@@ -66,8 +73,7 @@ def vetrai_cli(group: click.Group) -> None:
 def vetrai_tasks(broker: AsyncBroker) -> None:
     from vetrai.plugins.auth import tasks
 
-    for name, task in tasks.TASKS.items():
-        broker.register_task(task, task_name=name)
+    register_tasks(broker, tasks.TASKS)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from vetrai.plugins.auth.lockout import subject_key
 from vetrai.plugins.auth.models import OneTimeToken, User
 from vetrai.plugins.auth.passwords import hash_password
 from vetrai.plugins.auth.service import (
+    announce_password_changed,
     check_password_policy,
     end_lockout,
     normalize_email,
@@ -130,12 +131,7 @@ async def confirm_password_reset(token: str, new_password: str) -> None:
         target_id=user.id,
         data={"sessions_revoked": revoked},
     )
-    await current_platform().events.emit(
-        "auth.password_changed",
-        {"user_id": str(user.id), "email": user.email},
-        organization_id=user.organization_id,
-        actor_id=user.id,
-    )
+    await announce_password_changed(user)
 
 
 async def send_verification(user: User) -> None:

@@ -548,25 +548,6 @@ async def principal_user_readonly(principal: Principal) -> User:
     return user if isinstance(user, User) else await active_user(principal.user_id)  # type: ignore[arg-type]
 
 
-def principal_for(
-    user: User,
-    *,
-    kind: Literal["user", "api_key"] = "user",
-    credential_id: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Principal:
-    scopes = current_platform().plugins.permissions.scopes_for_role(user.role)
-    return Principal(
-        user_id=user.id,
-        organization_id=user.organization_id,
-        role=user.role,
-        scopes=scopes,
-        kind=kind,
-        credential_id=credential_id,
-        extra=extra or {},
-    )
-
-
 def require_user_session(principal: Principal) -> None:
     """Account security endpoints are for people with a session, not for API keys."""
     if principal.kind != "user":
@@ -617,12 +598,7 @@ async def change_password(principal: Principal, current_password: str, new_passw
         target_id=user.id,
         data={"sessions_revoked": revoked},
     )
-    await current_platform().events.emit(
-        "auth.password_changed",
-        {"user_id": str(user.id), "email": user.email},
-        organization_id=user.organization_id,
-        actor_id=user.id,
-    )
+    await announce_password_changed(user)
 
 
 def active_sessions(principal: Principal) -> Any:
@@ -639,3 +615,14 @@ async def end_session(principal: Principal, session_id: uuid.UUID | str) -> None
         raise not_found("session")
     await revoke_session(session, "ended_by_user")
     await record_audit("auth.session_revoked", principal=principal, target_type="session", target_id=session.id)
+
+
+async def announce_password_changed(user: User) -> None:
+    """``auth.password_changed``, after a change or a reset alike: listeners (the notifications
+    plugin mails the owner) care that the password changed, not how."""
+    await current_platform().events.emit(
+        "auth.password_changed",
+        {"user_id": str(user.id), "email": user.email},
+        organization_id=user.organization_id,
+        actor_id=user.id,
+    )

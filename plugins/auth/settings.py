@@ -38,7 +38,8 @@ class AuthSettings(PluginSettings, plugin="auth"):
     )
     refresh_reuse_grace_seconds: float = Field(
         10.0,
-        description="A rotated refresh token presented again within this time (a client retry) is not treated as theft.",
+        description="A rotated refresh token presented again within this time (a client retry) is not treated as "
+        "theft.",
     )
     issuer: str | None = Field(None, description="JWT iss; default VETRAI_PUBLIC_URL.")
     audience: str = Field("vetrai", description="JWT aud of issued access tokens, checked on every request.")
@@ -66,7 +67,8 @@ class AuthSettings(PluginSettings, plugin="auth"):
     token_cache_ttl_seconds: float = Field(
         5.0,
         ge=0,
-        description="How long a verified access token stays cached in process (invalidated at once on change; 0 = off).",
+        description="How long a verified access token stays cached in process (invalidated at once on change; 0 = "
+        "off).",
     )
     token_cache_max_entries: int = Field(
         10_000, ge=1, description="Verified access tokens kept in the in-process cache."

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, DomainEvent, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import (
+    BlueprintSpec,
+    DomainEvent,
+    ModelSpec,
+    Permission,
+    PluginInfo,
+    Schedule,
+    hookimpl,
+    register_tasks,
+)
 from vetrai.core.permissions import BILLING_ADMIN, ORG_ADMIN
 
 if TYPE_CHECKING:
@@ -34,9 +43,7 @@ def vetrai_settings() -> type[BillingSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="billing", modules=["vetrai.plugins.billing.models"], migrations="vetrai.plugins.billing.migrations"
-    )
+    return ModelSpec.of("billing", "vetrai.plugins.billing")
 
 
 @hookimpl
@@ -66,8 +73,7 @@ def vetrai_permissions() -> list[Permission]:
 def vetrai_tasks(broker: AsyncBroker) -> None:
     from vetrai.plugins.billing import tasks
 
-    for name, task in tasks.TASKS.items():
-        broker.register_task(task, task_name=name)
+    register_tasks(broker, tasks.TASKS)
 
 
 @hookimpl

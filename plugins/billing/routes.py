@@ -53,7 +53,8 @@ async def list_plans() -> dict:
 @validate_request(BillingSubscriptionCreate)
 @validate_response(BillingSubscriptionOut, 201)
 async def create_subscription(data: BillingSubscriptionCreate) -> tuple[BillingSubscriptionOut, int]:
-    """Subscribe the organization to a plan (creates its Stripe customer when missing); 402 when the card is declined."""
+    """Subscribe the organization to a plan (creates its Stripe customer when missing); 402 when the card
+    is declined."""
     row = await service.create_subscription(await current_principal(), data.plan, data.payment_method)
     return BillingSubscriptionOut.model_validate(row), 201
 

@@ -136,7 +136,8 @@ class BillingUsageQuery(BaseModel):
 
 class BillingUsageItem(BaseModel):
     metric: str = Field(
-        description="job_runs (finished workflow runs), api_requests (API-key requests) or llm_tokens (model tokens of finished runs)."
+        description="job_runs (finished workflow runs), api_requests (API-key requests) or llm_tokens (model tokens "
+        "of finished runs)."
     )
     quantity: int
     reported_quantity: int = Field(description="How much of it has been reported to Stripe.")

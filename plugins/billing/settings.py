@@ -4,7 +4,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from vetrai.core.config import PluginSettings
-from vetrai.core.tenancy import LIMIT_NAMES
+from vetrai.core.tenancy import DEFAULT_LIMITS, LIMIT_NAMES
 
 USAGE_METRICS = ("job_runs", "api_requests", "llm_tokens")
 
@@ -48,15 +48,8 @@ DEFAULT_PLANS: list[BillingPlan] = [
         name="free",
         display_name="Free",
         amount=0,
-        limits={
-            "max_users": 5,
-            "max_api_keys": 5,
-            "max_concurrent_jobs": 2,
-            "max_monthly_jobs": 1000,
-            "max_storage_bytes": 1024**3,
-            "max_monthly_external_messages": 0,
-            "max_monthly_tokens": 1_000_000,
-        },
+        # The core's defaults, which an organization without a plan has; retention stays its own.
+        limits={name: value for name, value in DEFAULT_LIMITS.items() if name != "retention_days"},
     ),
     BillingPlan(
         name="pro",
@@ -108,24 +101,28 @@ class BillingSettings(PluginSettings, plugin="billing"):
     stripe_api_key: str | None = Field(
         None,
         validation_alias=_alias("stripe_api_key"),
-        description="Stripe secret key (sk_...; also read from VETRAI_STRIPE_API_KEY); unset = billing calls answer 503.",
+        description="Stripe secret key (sk_...; also read from VETRAI_STRIPE_API_KEY); unset = billing calls answer "
+        "503.",
     )
     stripe_webhook_secret: str | None = Field(
         None,
         validation_alias=_alias("stripe_webhook_secret"),
-        description="Signing secret (whsec_...) of the Stripe webhook endpoint; also VETRAI_STRIPE_WEBHOOK_SECRET. Unset = webhooks refused.",
+        description="Signing secret (whsec_...) of the Stripe webhook endpoint; also VETRAI_STRIPE_WEBHOOK_SECRET. "
+        "Unset = webhooks refused.",
     )
     stripe_api_base: str | None = Field(
         None,
         validation_alias=_alias("stripe_api_base"),
-        description="Stripe API base URL, for a local Stripe server such as localstripe (also VETRAI_STRIPE_API_BASE); default Stripe's.",
+        description="Stripe API base URL, for a local Stripe server such as localstripe (also "
+        "VETRAI_STRIPE_API_BASE); default Stripe's.",
     )
     webhook_tolerance_seconds: int = Field(
         300, ge=1, description="Oldest Stripe-Signature timestamp accepted, in seconds."
     )
     plans: list[BillingPlan] | None = Field(
         None,
-        description="JSON list of plans [{name, amount, currency, interval, stripe_price_id, limits, usage_meters}]; default free, pro and enterprise.",
+        description="JSON list of plans [{name, amount, currency, interval, stripe_price_id, limits, usage_meters}]; "
+        "default free, pro and enterprise.",
     )
     default_plan: str = Field("free", description="Plan an organization falls back to when its subscription ends.")
     usage_report_seconds: float = Field(3600, gt=0, description="How often metered usage is reported to Stripe.")

@@ -6,21 +6,6 @@ from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ConsolePage, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN, SUPER_ADMIN
 
-# Imported for their routes: each adds its pages to routes.blueprint.
-from vetrai.plugins.console import (  # noqa: F401
-    admin_pages,
-    billing_pages,
-    inbox_pages,
-    key_pages,
-    notification_pages,
-    organization_pages,
-    playground_pages,
-    routes,
-    run_pages,
-    support_pages,
-    theme_pages,
-)
-
 
 @hookimpl
 def vetrai_plugin_info() -> PluginInfo:
@@ -34,6 +19,21 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    # Imported for their routes (each adds its pages to routes.blueprint), when an app is built.
+    from vetrai.plugins.console import (  # noqa: F401
+        admin_pages,
+        billing_pages,
+        inbox_pages,
+        key_pages,
+        notification_pages,
+        organization_pages,
+        playground_pages,
+        routes,
+        run_pages,
+        support_pages,
+        theme_pages,
+    )
+
     # Public for the bearer check: the console authenticates by its own session cookie.
     return [BlueprintSpec(routes.blueprint, "/console", tags=["console"], public=True)]
 

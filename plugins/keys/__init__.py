@@ -34,9 +34,7 @@ def vetrai_settings() -> type[KeysSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="keys", modules=["vetrai.plugins.keys.models"], migrations="vetrai.plugins.keys.migrations"
-    )
+    return ModelSpec.of("keys", "vetrai.plugins.keys")
 
 
 @hookimpl

@@ -6,8 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCOPE_PATTERN = r"^[a-z0-9_-]+:[a-z0-9_-]+$"
-
 
 class KeysRateLimit(BaseModel):
     """At most ``requests`` requests per ``window_seconds`` (smoothly refilled, GCRA)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, hookimpl
 from vetrai.core.permissions import ORG_ADMIN, ROLES
-from vetrai.core.platform import Platform
-from vetrai.plugins.models import cli, routes, service
-from vetrai.plugins.models.settings import ModelsSettings
+
+if TYPE_CHECKING:
+    import click
+
+    from vetrai.core.platform import Platform
+    from vetrai.plugins.models.settings import ModelsSettings
 
 
 @hookimpl
@@ -25,18 +28,20 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[ModelsSettings]:
+    from vetrai.plugins.models.settings import ModelsSettings
+
     return ModelsSettings
 
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="models", modules=["vetrai.plugins.models.models"], migrations="vetrai.plugins.models.migrations"
-    )
+    return ModelSpec.of("models", "vetrai.plugins.models")
 
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.plugins.models import routes
+
     return [
         BlueprintSpec(routes.blueprint, "/api/v1/models", tags=["models"]),
         BlueprintSpec(routes.secrets_blueprint, "/api/v1/secrets", tags=["models"]),
@@ -53,14 +58,20 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
-    platform.state["models"] = service.build_runtime(platform)
+    from vetrai.plugins.models import service
+
+    platform.fill(service.RUNTIME, service.build_runtime(platform))
 
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
-    platform.state.pop("models", None)
+    from vetrai.plugins.models import service
+
+    platform.release(service.RUNTIME)
 
 
 @hookimpl
 def vetrai_cli(group: click.Group) -> None:
+    from vetrai.plugins.models import cli
+
     cli.register_commands(group)

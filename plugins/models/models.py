@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -8,6 +10,8 @@ from vetrai.core.models import BaseModel, TenantMixin, tenant_list_index
 
 class Provider(BaseModel, TenantMixin):
     """A model provider endpoint of an organization, its API key and headers sealed (never plaintext)"""
+
+    KIND: ClassVar[str] = "provider"  # in audit actions and errors
 
     name = fields.CharField(max_length=100)
     kind = fields.CharField(max_length=20)
@@ -28,6 +32,8 @@ class Provider(BaseModel, TenantMixin):
 
 class Secret(BaseModel, TenantMixin):
     """A named secret of an organization for tools and graphs, sealed like provider keys"""
+
+    KIND: ClassVar[str] = "secret"  # in audit actions and errors
 
     name = fields.CharField(max_length=100)
     description = fields.CharField(max_length=500, default="")

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from pydantic import ValidationError
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import document_request, validate_querystring, validate_request, validate_response
 
 from vetrai.core.auth import current_principal, require_scope
-from vetrai.core.errors import unprocessable
 from vetrai.core.pagination import PageQuery, paginate
+from vetrai.core.requests import optional_body
 from vetrai.plugins.models import runtime as models_runtime
 from vetrai.plugins.models import service
 from vetrai.plugins.models.schemas import (
-    ModelsPageQuery,
     ModelsProviderCreate,
     ModelsProviderOut,
     ModelsProviderPage,
@@ -36,39 +34,37 @@ secrets_blueprint = Blueprint("models_secrets", __name__)
 @require_scope("models:write")
 @validate_request(ModelsProviderCreate)
 @validate_response(ModelsProviderOut, 201)
-async def create_provider(data: ModelsProviderCreate) -> tuple[dict, int]:
+async def create_provider(data: ModelsProviderCreate) -> tuple[ModelsProviderOut, int]:
     """Add a provider to your organization (org_admin); its key is stored encrypted."""
     row = await service.create_provider(await current_principal(), data)
-    return service.serialize_provider(row), 201
+    return ModelsProviderOut.model_validate(row), 201
 
 
 @blueprint.get("/providers")
 @require_scope("models:read")
-@validate_querystring(ModelsPageQuery)
+@validate_querystring(PageQuery)
 @validate_response(ModelsProviderPage)
-async def list_providers(query_args: ModelsPageQuery) -> dict:
+async def list_providers(query_args: PageQuery) -> dict:
     """Your organization's providers, newest first (keys shown by their last 4 characters)."""
-    page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_providers(await current_principal()), page, service.serialize_provider)
+    return await paginate(service.visible_providers(await current_principal()), query_args, ModelsProviderOut)
 
 
 @blueprint.get("/providers/<provider_id>")
 @require_scope("models:read")
 @validate_response(ModelsProviderOut)
-async def get_provider(provider_id: str) -> dict:
+async def get_provider(provider_id: str) -> ModelsProviderOut:
     """One provider (404 for another organization's)."""
-    return service.serialize_provider(await service.get_provider(await current_principal(), provider_id))
+    return ModelsProviderOut.model_validate(await service.get_provider(await current_principal(), provider_id))
 
 
 @blueprint.put("/providers/<provider_id>")
 @require_scope("models:write")
 @validate_request(ModelsProviderUpdate)
 @validate_response(ModelsProviderOut)
-async def update_provider(provider_id: str, data: ModelsProviderUpdate) -> dict:
+async def update_provider(provider_id: str, data: ModelsProviderUpdate) -> ModelsProviderOut:
     """Change a provider; fields not sent stay as they are. ``is_default`` true makes it the only default."""
-    changes = {name: getattr(data, name) for name in data.model_fields_set}
-    row = await service.update_provider(await current_principal(), provider_id, changes)
-    return service.serialize_provider(row)
+    row = await service.update_provider(await current_principal(), provider_id, data.model_dump(exclude_unset=True))
+    return ModelsProviderOut.model_validate(row)
 
 
 @blueprint.delete("/providers/<provider_id>")
@@ -88,14 +84,7 @@ async def test_provider(provider_id: str) -> dict:
     The body may be left out."""
     principal = await current_principal()
     await service.get_provider(principal, provider_id)  # another organization's is a 404 whatever the body
-    raw = await request.get_data()
-    try:
-        data = ModelsProviderTestRequest.model_validate_json(raw) if raw.strip() else ModelsProviderTestRequest()
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-        ]
-        raise unprocessable(errors) from None
+    data = await optional_body(ModelsProviderTestRequest)
     return await models_runtime.test_provider(principal, provider_id, data.model)
 
 
@@ -120,37 +109,37 @@ async def get_usage(query_args: ModelsUsageQuery) -> dict:
 @require_scope("models:write")
 @validate_request(ModelsSecretCreate)
 @validate_response(ModelsSecretOut, 201)
-async def create_secret(data: ModelsSecretCreate) -> tuple[dict, int]:
+async def create_secret(data: ModelsSecretCreate) -> tuple[ModelsSecretOut, int]:
     """Store a named secret for your organization's workflows (org_admin); only its last 4 are shown."""
-    return service.serialize_secret(await service.create_secret(await current_principal(), data)), 201
+    row = await service.create_secret(await current_principal(), data)
+    return ModelsSecretOut.model_validate(row), 201
 
 
 @secrets_blueprint.get("")
 @require_scope("models:read")
-@validate_querystring(ModelsPageQuery)
+@validate_querystring(PageQuery)
 @validate_response(ModelsSecretPage)
-async def list_secrets(query_args: ModelsPageQuery) -> dict:
+async def list_secrets(query_args: PageQuery) -> dict:
     """Your organization's secrets, newest first (never their values)."""
-    page = PageQuery(limit=query_args.limit, cursor=query_args.cursor)
-    return await paginate(service.visible_secrets(await current_principal()), page, service.serialize_secret)
+    return await paginate(service.visible_secrets(await current_principal()), query_args, ModelsSecretOut)
 
 
 @secrets_blueprint.get("/<secret_id>")
 @require_scope("models:read")
 @validate_response(ModelsSecretOut)
-async def get_secret(secret_id: str) -> dict:
+async def get_secret(secret_id: str) -> ModelsSecretOut:
     """One secret without its value (404 for another organization's)."""
-    return service.serialize_secret(await service.get_secret(await current_principal(), secret_id))
+    return ModelsSecretOut.model_validate(await service.get_secret(await current_principal(), secret_id))
 
 
 @secrets_blueprint.put("/<secret_id>")
 @require_scope("models:write")
 @validate_request(ModelsSecretUpdate)
 @validate_response(ModelsSecretOut)
-async def update_secret(secret_id: str, data: ModelsSecretUpdate) -> dict:
+async def update_secret(secret_id: str, data: ModelsSecretUpdate) -> ModelsSecretOut:
     """Rename, describe or replace the value of a secret; fields not sent stay as they are."""
-    changes = {name: getattr(data, name) for name in data.model_fields_set}
-    return service.serialize_secret(await service.update_secret(await current_principal(), secret_id, changes))
+    row = await service.update_secret(await current_principal(), secret_id, data.model_dump(exclude_unset=True))
+    return ModelsSecretOut.model_validate(row)
 
 
 @secrets_blueprint.delete("/<secret_id>")

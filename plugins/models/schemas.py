@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HEADER_NAME = r"^[A-Za-z0-9-]{1,100}$"
@@ -72,6 +72,8 @@ class ModelsProviderUpdate(BaseModel):
 
 
 class ModelsProviderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     kind: str
@@ -79,7 +81,9 @@ class ModelsProviderOut(BaseModel):
     api_key_last4: str = Field(description="The last 4 characters of the key (empty for keys under 12).")
     models: list[str]
     default_model: str
-    headers: dict[str, str] = Field(description="Header names with masked values.")
+    headers: dict[str, str] = Field(
+        validation_alias=AliasChoices("headers", "headers_masked"), description="Header names with masked values."
+    )
     is_default: bool
     created_at: datetime
     updated_at: datetime
@@ -126,6 +130,8 @@ class ModelsSecretUpdate(BaseModel):
 
 
 class ModelsSecretOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     description: str
@@ -137,11 +143,6 @@ class ModelsSecretOut(BaseModel):
 class ModelsSecretPage(BaseModel):
     items: list[ModelsSecretOut]
     next_cursor: str | None = None
-
-
-class ModelsPageQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
 
 
 class ModelsUsageQuery(BaseModel):

@@ -25,7 +25,7 @@ from vetrai.core.auth import Principal
 from vetrai.core.errors import ProblemError, conflict, forbidden, quota_exceeded, unprocessable
 from vetrai.core.models import Organization
 from vetrai.core.outbound import PrivateAddressError, ensure_public_host
-from vetrai.core.platform import Platform, current_platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import get_scoped, limits_of, scoped
 from vetrai.plugins.models.crypto import Sealer, last4, mask
 from vetrai.plugins.models.models import Provider, Secret, Usage
@@ -59,12 +59,11 @@ def build_runtime(platform: Platform) -> ModelsRuntime:
     return ModelsRuntime(settings, Sealer(settings.encryption_keys, platform.settings.resolved_secret_key))
 
 
+RUNTIME: Slot[ModelsRuntime] = Slot("models")
+
+
 def runtime(platform: Platform | None = None) -> ModelsRuntime:
-    platform = platform or current_platform()
-    rt = platform.state.get("models")
-    if rt is None:
-        rt = platform.state["models"] = build_runtime(platform)
-    return rt
+    return (platform or current_platform()).get(RUNTIME)
 
 
 def _organization(principal: Principal) -> uuid.UUID:
@@ -102,20 +101,24 @@ def _check_default_model(models: list[str], default_model: str) -> None:
 # --- providers ----------------------------------------------------------------------------------
 
 
-def serialize_provider(row: Provider) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "kind": row.kind,
-        "base_url": row.base_url,
-        "api_key_last4": row.api_key_last4,
-        "models": row.models,
-        "default_model": row.default_model,
-        "headers": row.headers_masked,
-        "is_default": row.is_default,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+async def _ensure_name_free(model: type[Provider | Secret], organization_id: Any, name: str) -> None:
+    """Names are unique per organization (a unique index too; this answers with a clear 409 first)."""
+    if await model.filter(organization_id=organization_id, name=name).exists():
+        raise conflict(f"your organization already has a {model.KIND} named {name!r}")
+
+
+async def _changed(principal: Principal, row: Provider | Secret, verb: str, data: dict[str, Any]) -> None:
+    """After any change to a provider or secret: workers drop the organization's cached clients,
+    and the audit log records who did what (names and fields, never values)."""
+    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
+    await record_audit(
+        f"models.{row.KIND}_{verb}", principal=principal, target_type=f"models_{row.KIND}", target_id=row.id, data=data
+    )
+
+
+async def _delete(principal: Principal, row: Provider | Secret) -> None:
+    await row.delete()
+    await _changed(principal, row, "deleted", {"name": row.name})
 
 
 def visible_providers(principal: Principal) -> QuerySet[Provider]:
@@ -137,8 +140,7 @@ async def create_provider(principal: Principal, data: ModelsProviderCreate) -> P
     rt = runtime()
     _check_default_model(data.models, data.default_model)
     await _check_base_url(data.base_url)
-    if await Provider.filter(organization_id=organization_id, name=data.name).exists():
-        raise conflict(f"your organization already has a provider named {data.name!r}")
+    await _ensure_name_free(Provider, organization_id, data.name)
     headers_sealed, headers_masked = _seal_headers(rt, data.headers)
     async with in_transaction():
         first = not await Provider.filter(organization_id=organization_id).exists()
@@ -158,14 +160,7 @@ async def create_provider(principal: Principal, data: ModelsProviderCreate) -> P
             headers_masked=headers_masked,
             is_default=is_default,
         )
-    rt.forget(organization_id)
-    await record_audit(
-        "models.provider_created",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"name": row.name, "kind": row.kind, "base_url": row.base_url},
-    )
+    await _changed(principal, row, "created", {"name": row.name, "kind": row.kind, "base_url": row.base_url})
     return row
 
 
@@ -178,8 +173,7 @@ async def update_provider(principal: Principal, provider_id: str, changes: dict[
     changes = {name: value for name, value in changes.items() if value is not None or name in NULLABLE_PROVIDER_FIELDS}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
-        if await Provider.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]
-            raise conflict(f"your organization already has a provider named {changes['name']!r}")
+        await _ensure_name_free(Provider, row.organization_id, changes["name"])  # type: ignore[attr-defined]
         row.name = changes["name"]
     if "base_url" in changes:
         await _check_base_url(changes["base_url"])
@@ -203,42 +197,15 @@ async def update_provider(principal: Principal, provider_id: str, changes: dict[
         if "is_default" in changes and changes["is_default"] is not None:
             row.is_default = changes["is_default"]
         await row.save()
-    rt.forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.provider_updated",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"fields": sorted(changes)},
-    )
+    await _changed(principal, row, "updated", {"fields": sorted(changes)})
     return row
 
 
 async def delete_provider(principal: Principal, provider_id: str) -> None:
-    row = await get_provider(principal, provider_id)
-    await row.delete()
-    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.provider_deleted",
-        principal=principal,
-        target_type="models_provider",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _delete(principal, await get_provider(principal, provider_id))
 
 
 # --- secrets --------------------------------------------------------------------------------------
-
-
-def serialize_secret(row: Secret) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "value_last4": row.value_last4,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
 
 
 def visible_secrets(principal: Principal) -> QuerySet[Secret]:
@@ -251,8 +218,7 @@ async def get_secret(principal: Principal, secret_id: str) -> Secret:
 
 async def create_secret(principal: Principal, data: ModelsSecretCreate) -> Secret:
     organization_id = _organization(principal)
-    if await Secret.filter(organization_id=organization_id, name=data.name).exists():
-        raise conflict(f"your organization already has a secret named {data.name!r}")
+    await _ensure_name_free(Secret, organization_id, data.name)
     rt = runtime()
     row = await Secret.create(
         organization_id=organization_id,
@@ -261,14 +227,7 @@ async def create_secret(principal: Principal, data: ModelsSecretCreate) -> Secre
         value_sealed=rt.sealer.seal(data.value),
         value_last4=last4(data.value),
     )
-    rt.forget(organization_id)
-    await record_audit(
-        "models.secret_created",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _changed(principal, row, "created", {"name": row.name})
     return row
 
 
@@ -277,8 +236,7 @@ async def update_secret(principal: Principal, secret_id: str, changes: dict[str,
     changes = {name: value for name, value in changes.items() if value is not None}
     rt = runtime()
     if "name" in changes and changes["name"] != row.name:
-        if await Secret.filter(organization_id=row.organization_id, name=changes["name"]).exists():  # type: ignore[attr-defined]
-            raise conflict(f"your organization already has a secret named {changes['name']!r}")
+        await _ensure_name_free(Secret, row.organization_id, changes["name"])  # type: ignore[attr-defined]
         row.name = changes["name"]
     if changes.get("description") is not None:
         row.description = changes["description"]
@@ -286,28 +244,12 @@ async def update_secret(principal: Principal, secret_id: str, changes: dict[str,
         row.value_sealed = rt.sealer.seal(changes["value"])
         row.value_last4 = last4(changes["value"])
     await row.save()
-    rt.forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.secret_updated",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"fields": sorted(changes)},
-    )
+    await _changed(principal, row, "updated", {"fields": sorted(changes)})
     return row
 
 
 async def delete_secret(principal: Principal, secret_id: str) -> None:
-    row = await get_secret(principal, secret_id)
-    await row.delete()
-    runtime().forget(row.organization_id)  # type: ignore[attr-defined]
-    await record_audit(
-        "models.secret_deleted",
-        principal=principal,
-        target_type="models_secret",
-        target_id=row.id,
-        data={"name": row.name},
-    )
+    await _delete(principal, await get_secret(principal, secret_id))
 
 
 # --- rotation ---------------------------------------------------------------------------------------

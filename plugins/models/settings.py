@@ -7,8 +7,6 @@ from pydantic_settings import SettingsConfigDict
 
 from vetrai.core.config import PluginSettings
 
-PROVIDER_KINDS = ("openai",)
-
 
 class ModelsPrice(BaseModel):
     """What one model costs, in the deployment's currency per 1,000 tokens."""

@@ -36,6 +36,31 @@ class ModelWorkflowSpec(WorkflowSpec):
     admit: Callable[[Any, dict[str, Any]], Awaitable[None]] | None = None
 
 
+def _model_workflow(
+    name: str,
+    description: str,
+    build: Callable[[], StateGraph],
+    io: tuple[type[BaseModel], type[BaseModel]],
+    **options: Any,
+) -> ModelWorkflowSpec:
+    """What every model workflow shares: a second attempt 2 s later (a provider's hiccup is worth
+    one retry, a broken request is not worth more), and the organization's provider and token
+    quota checked before a job is queued."""
+    input_model, output_model = io
+    return ModelWorkflowSpec(
+        name=name,
+        version=VERSION,
+        description=description,
+        input_model=input_model,
+        output_model=output_model,
+        build=build,
+        max_attempts=2,
+        retry_backoff_seconds=2.0,
+        admit=service.admit,
+        **options,
+    )
+
+
 async def chat_model(config: RunnableConfig, model: str | None) -> Any:
     """``runtime.chat_model``, imported on the first call: the OpenAI SDK takes a second or more to
     import, which every process would otherwise pay at start-up when the workflows are listed."""
@@ -135,21 +160,16 @@ def _chat_output(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def chat() -> ModelWorkflowSpec:
-    return ModelWorkflowSpec(
-        name="chat",
-        version=VERSION,
-        description="A tool-calling assistant (calculator, current time) on a messages state, with the "
-        "organization's model; tokens stream as they arrive.",
-        input_model=ChatInput,
-        output_model=ChatOutput,
-        build=_build_chat,
+    return _model_workflow(
+        "chat",
+        "A tool-calling assistant (calculator, current time) on a messages state, with the organization's model; "
+        "tokens stream as they arrive.",
+        _build_chat,
+        (ChatInput, ChatOutput),
         timeout_seconds=300,
-        max_attempts=2,
-        retry_backoff_seconds=2.0,
         recursion_limit=25,
         to_state=lambda values: {"messages": values["messages"], "model": values.get("model")},
         to_output=_chat_output,
-        admit=service.admit,
     )
 
 
@@ -263,25 +283,20 @@ def _build_summarize() -> StateGraph:
     return graph
 
 
+def _summary(state: SummarizeState) -> dict[str, Any]:
+    return {"summary": state["summary"], "chunks": len(state["chunks"]), "words": len(state["summary"].split())}
+
+
 def summarize() -> ModelWorkflowSpec:
-    return ModelWorkflowSpec(
-        name="summarize",
-        version=VERSION,
-        description="Summarizes long text: paragraph-aligned chunks summarized in parallel, then combined "
-        "into one summary of at most max_words words.",
-        input_model=SummarizeInput,
-        output_model=SummarizeOutput,
-        build=_build_summarize,
+    return _model_workflow(
+        "summarize",
+        "Summarizes long text: paragraph-aligned chunks summarized in parallel, then combined into one summary of "
+        "at most max_words words.",
+        _build_summarize,
+        (SummarizeInput, SummarizeOutput),
         timeout_seconds=600,
-        max_attempts=2,
-        retry_backoff_seconds=2.0,
         to_state=lambda values: {**values, "partials": []},
-        to_output=lambda state: {
-            "summary": state["summary"],
-            "chunks": len(state["chunks"]),
-            "words": len(state["summary"].split()),
-        },
-        admit=service.admit,
+        to_output=_summary,
     )
 
 
@@ -350,25 +365,21 @@ async def _extract(state: ExtractState, config: RunnableConfig) -> dict[str, Any
 
 
 def _build_extract() -> StateGraph:
-    graph = StateGraph(ExtractState)
-    graph.add_node("extract", _extract)
-    graph.add_edge(START, "extract")
-    graph.add_edge("extract", END)
-    return graph
+    return (
+        StateGraph(ExtractState)
+        .add_sequence([("extract", _extract)])
+        .add_edge(START, "extract")
+        .add_edge("extract", END)
+    )
 
 
 def extract() -> ModelWorkflowSpec:
-    return ModelWorkflowSpec(
-        name="extract",
-        version=VERSION,
-        description="Structured output: the fields of a JSON Schema filled from a text by the organization's model.",
-        input_model=ExtractInput,
-        output_model=ExtractOutput,
-        build=_build_extract,
+    return _model_workflow(
+        "extract",
+        "Structured output: the fields of a JSON Schema filled from a text by the organization's model.",
+        _build_extract,
+        (ExtractInput, ExtractOutput),
         timeout_seconds=300,
-        max_attempts=2,
-        retry_backoff_seconds=2.0,
         to_state=lambda values: {"text": values["text"], "schema": values["schema"], "model": values.get("model")},
         to_output=lambda state: {"data": state["data"]},
-        admit=service.admit,
     )

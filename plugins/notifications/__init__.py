@@ -15,6 +15,7 @@ from vetrai.core.hooks import (
     PluginInfo,
     Schedule,
     hookimpl,
+    register_tasks,
 )
 from vetrai.core.permissions import ROLES
 
@@ -44,11 +45,7 @@ def vetrai_settings() -> type[NotificationsSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="notifications",
-        modules=["vetrai.plugins.notifications.models"],
-        migrations="vetrai.plugins.notifications.migrations",
-    )
+    return ModelSpec.of("notifications", "vetrai.plugins.notifications")
 
 
 @hookimpl
@@ -85,8 +82,7 @@ def vetrai_notification_channels() -> list[NotificationChannel]:
 def vetrai_tasks(broker: AsyncBroker) -> None:
     from vetrai.plugins.notifications import tasks
 
-    for name, task in tasks.TASKS.items():
-        broker.register_task(task, task_name=name)
+    register_tasks(broker, tasks.TASKS)
 
 
 @hookimpl

@@ -105,7 +105,8 @@ class NotificationsTemplateCreate(BaseModel):
 
     name: str = Field(
         pattern=NAME_PATTERN,
-        description="welcome, verify_email, password_reset, ticket_update, job_finished, payment_failed override the defaults.",
+        description="welcome, verify_email, password_reset, ticket_update, job_finished, payment_failed override the "
+        "defaults.",
     )
     channel: str = Field(pattern=CHANNEL_PATTERN)
     subject: str | None = Field(None, max_length=1000, description="Jinja2 (sandboxed).")

@@ -51,19 +51,22 @@ class NotificationsSettings(PluginSettings, plugin="notifications"):
     )
     webhook_secret: Annotated[str | None, Secret(production=True)] = Field(
         None,
-        description="HMAC-SHA256 key of X-VetrAI-Signature on webhook, SMS and push calls; generated into the data dir when unset.",
+        description="HMAC-SHA256 key of X-VetrAI-Signature on webhook, SMS and push calls; generated into the data "
+        "dir when unset.",
     )
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook, SMS or push provider call.")
     webhook_allow_private: bool = Field(
         False,
-        description="Allow webhook notifications to loopback/private addresses (off: no requests into your own network).",
+        description="Allow webhook notifications to loopback/private addresses (off: no requests into your own "
+        "network).",
     )
     sms_webhook_url: str | None = Field(
         None, description="SMS provider endpoint receiving signed JSON {to, body}; unset = the sms channel fails."
     )
     push_webhook_url: str | None = Field(
         None,
-        description="Push provider endpoint receiving signed JSON {to, user_id, title, body, data}; unset = the push channel fails.",
+        description="Push provider endpoint receiving signed JSON {to, user_id, title, body, data}; unset = the push "
+        "channel fails.",
     )
     stream_keepalive_seconds: float = Field(15.0, gt=0, description="Comment line sent on idle notification streams.")
     requeue_seconds: float = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, Schedule, hookimpl, register_tasks
 from vetrai.core.permissions import ROLES
 
 if TYPE_CHECKING:
@@ -34,9 +34,7 @@ def vetrai_settings() -> type[SupportSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="support", modules=["vetrai.plugins.support.models"], migrations="vetrai.plugins.support.migrations"
-    )
+    return ModelSpec.of("support", "vetrai.plugins.support")
 
 
 @hookimpl
@@ -51,7 +49,8 @@ def vetrai_permissions() -> list[Permission]:
     return [
         Permission(
             "support:read",
-            "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: their own)",
+            "Read tickets, comments, attachments and SLA policies (agents and admins: the organization's, others: "
+            "their own)",
             roles=ROLES,
         ),
         Permission(
@@ -66,8 +65,7 @@ def vetrai_permissions() -> list[Permission]:
 def vetrai_tasks(broker: AsyncBroker) -> None:
     from vetrai.plugins.support import tasks
 
-    for name, task in tasks.TASKS.items():
-        broker.register_task(task, task_name=name)
+    register_tasks(broker, tasks.TASKS)
 
 
 @hookimpl

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
@@ -71,70 +72,24 @@ async def add_attachment(
     platform = current_platform()
     config = settings(platform)
     organization = await Organization.get(id=ticket.organization_id)
-    quota = limits_of(organization)["max_storage_bytes"]
     used = await ensure_storage(platform, organization)
-    limit = config.max_attachment_bytes
-
-    iterator = chunks.__aiter__()
-    head = bytearray()
-    finished = False
-    while len(head) < files.SNIFF_BYTES:
-        try:
-            head += await iterator.__anext__()
-        except StopAsyncIteration:
-            finished = True
-            break
-        if len(head) > limit:
-            raise too_large(limit)
-    content_type = files.sniff_content_type(bytes(head[: files.SNIFF_BYTES]))
-    if content_type not in config.allowed_content_types:
-        raise ProblemError(
-            415,
-            f"files of type {content_type} are not accepted",
-            kind="unsupported-media-type",
-            content_type=content_type,
-            allowed=list(config.allowed_content_types),
-        )
-
+    content_type, stream = await _sniffed(chunks, config.max_attachment_bytes, config.allowed_content_types)
     digest = hashlib.sha256()
-    state = {"size": 0}
-
-    async def counted() -> AsyncIterator[bytes]:
-        async def source() -> AsyncIterator[bytes]:
-            yield bytes(head)
-            if not finished:
-                async for chunk in iterator:
-                    yield chunk
-
-        async for chunk in source():
-            if not chunk:
-                continue
-            state["size"] += len(chunk)
-            if state["size"] > limit:
-                raise too_large(limit)
-            if used + state["size"] > quota:
-                raise await _quota_problem(organization, used, state["size"])
-            digest.update(chunk)
-            yield chunk
-
+    counted = _counted(stream, config.max_attachment_bytes, organization, used, digest)
     attachment_id = uuid.uuid4()
     key = f"org/{ticket.organization_id}/support/tickets/{ticket.id}/{attachment_id}"
-    size = await platform.storage.put(key, counted(), content_type)
+    size = await platform.storage.put(key, counted, content_type)
     try:
-        async with in_transaction():
-            locked = await Organization.filter(id=organization.id).select_for_update().get()
-            await ensure_storage(platform, locked, size)
-            attachment = await TicketAttachment.create(
-                id=attachment_id,
-                organization_id=ticket.organization_id,
-                ticket_id=ticket.id,
-                uploaded_by_id=principal.user_id,
-                filename=files.sanitize_filename(filename),
-                content_type=content_type,
-                size=size,
-                sha256=digest.hexdigest(),
-                storage_key=key,
-            )
+        attachment = await _create_row(
+            principal,
+            ticket,
+            id=attachment_id,
+            filename=files.sanitize_filename(filename),
+            content_type=content_type,
+            size=size,
+            sha256=digest.hexdigest(),
+            storage_key=key,
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             await platform.storage.delete(key)
@@ -153,3 +108,70 @@ async def add_attachment(
         },
     )
     return attachment
+
+
+async def _sniffed(
+    chunks: AsyncIterator[bytes], limit: int, allowed: Sequence[str]
+) -> tuple[str, AsyncIterator[bytes]]:
+    """The upload's type, read from its first bytes (415 unless allowed), and the whole upload
+    again as a stream, those first bytes included."""
+    iterator = chunks.__aiter__()
+    head = bytearray()
+    finished = False
+    while len(head) < files.SNIFF_BYTES:
+        try:
+            head += await iterator.__anext__()
+        except StopAsyncIteration:
+            finished = True
+            break
+        if len(head) > limit:
+            raise too_large(limit)
+    content_type = files.sniff_content_type(bytes(head[: files.SNIFF_BYTES]))
+    if content_type not in allowed:
+        raise ProblemError(
+            415,
+            f"files of type {content_type} are not accepted",
+            kind="unsupported-media-type",
+            content_type=content_type,
+            allowed=list(allowed),
+        )
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield bytes(head)
+        if not finished:
+            async for chunk in iterator:
+                yield chunk
+
+    return content_type, stream()
+
+
+async def _counted(
+    stream: AsyncIterator[bytes], limit: int, organization: Organization, used: int, digest: Any
+) -> AsyncIterator[bytes]:
+    """``stream``, stopped with a 413 past ``limit`` or a 403 past the storage quota, hashed on the way."""
+    quota = limits_of(organization)["max_storage_bytes"]
+    size = 0
+    async for chunk in stream:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        if used + size > quota:
+            raise await _quota_problem(organization, used, size)
+        digest.update(chunk)
+        yield chunk
+
+
+async def _create_row(principal: Principal, ticket: Ticket, **fields: Any) -> TicketAttachment:
+    """The row, after the quota is checked again under a lock (parallel uploads of one
+    organization each passed the streaming check on their own)."""
+    async with in_transaction():
+        locked = await Organization.filter(id=ticket.organization_id).select_for_update().get()
+        await ensure_storage(current_platform(), locked, fields["size"])
+        return await TicketAttachment.create(
+            organization_id=ticket.organization_id,
+            ticket_id=ticket.id,
+            uploaded_by_id=principal.user_id,
+            **fields,
+        )

@@ -31,9 +31,7 @@ def vetrai_settings() -> type[ThemesSettings]:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(
-        app_label="themes", modules=["vetrai.plugins.themes.models"], migrations="vetrai.plugins.themes.migrations"
-    )
+    return ModelSpec.of("themes", "vetrai.plugins.themes")
 
 
 @hookimpl

@@ -117,7 +117,8 @@ ALLOWED_PROPERTIES = frozenset(
     border-top-width border-right-width border-bottom-width border-left-width border-top-left-radius
     border-top-right-radius border-bottom-left-radius border-bottom-right-radius
     outline outline-color outline-style outline-width outline-offset box-shadow box-sizing
-    margin margin-top margin-right margin-bottom margin-left padding padding-top padding-right padding-bottom padding-left
+    margin margin-top margin-right margin-bottom margin-left
+    padding padding-top padding-right padding-bottom padding-left
     width height min-width min-height max-width max-height aspect-ratio
     display flex flex-direction flex-wrap flex-flow flex-grow flex-shrink flex-basis order gap row-gap column-gap
     align-items align-content align-self justify-content justify-items justify-self place-items place-content

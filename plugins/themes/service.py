@@ -123,16 +123,7 @@ async def create_theme(
         theme = await Theme.create(organization_id=organization_id, **fields)
     except IntegrityError:
         raise conflict("the organization already has a theme: change it with PUT /api/v1/themes") from None
-    await record_audit(
-        organization_id=organization_id,
-        action="themes.theme_created",
-        principal=principal,
-        target_type="theme",
-        target_id=theme.id,
-    )
-    await _emit(
-        "themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(fields)}, principal, organization_id
-    )
+    await _theme_changed(principal, theme, "theme_created", sorted(fields))
     return theme, organization
 
 
@@ -156,18 +147,25 @@ async def update_theme(
             for name, value in changes.items():
                 setattr(theme, name, value)
             await theme.save(update_fields=[*changes, "updated_at"])
+    await _theme_changed(principal, theme, "theme_updated", sorted(changes), {"fields": sorted(changes)})
+    return theme, organization
+
+
+async def _theme_changed(
+    principal: Principal, theme: Theme, action: str, fields: list[str], data: dict[str, Any] | None = None
+) -> None:
+    """Audited as ``themes.<action>`` and announced as ``themes.theme_changed`` with the public
+    fields that changed (listeners care that the look changed, not how)."""
+    organization_id = theme.organization_id  # type: ignore[attr-defined]
     await record_audit(
         organization_id=organization_id,
-        action="themes.theme_updated",
+        action=f"themes.{action}",
         principal=principal,
         target_type="theme",
         target_id=theme.id,
-        data={"fields": sorted(changes)},
+        data=data,
     )
-    await _emit(
-        "themes.theme_changed", {"theme_id": str(theme.id), "fields": sorted(changes)}, principal, organization_id
-    )
-    return theme, organization
+    await _emit("themes.theme_changed", {"theme_id": str(theme.id), "fields": fields}, principal, organization_id)
 
 
 # --- assets ---------------------------------------------------------------------------------
@@ -246,17 +244,7 @@ async def store_asset(
         await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", f"{kind}_bytes", "updated_at"])
     if previous and previous != key:
         await storage.delete(previous)
-    await record_audit(
-        organization_id=organization_id,
-        action=f"themes.{kind}_uploaded",
-        principal=principal,
-        target_type="theme",
-        target_id=theme.id,
-        data={"bytes": len(data), "type": extension},
-    )
-    await _emit(
-        "themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id
-    )
+    await _theme_changed(principal, theme, f"{kind}_uploaded", [f"{kind}_url"], {"bytes": len(data), "type": extension})
     return theme, organization
 
 
@@ -272,16 +260,7 @@ async def delete_asset(principal: Principal, kind: str, target_org: uuid.UUID | 
     setattr(theme, f"{kind}_bytes", 0)
     await theme.save(update_fields=[f"{kind}_key", f"{kind}_content_type", f"{kind}_bytes", "updated_at"])
     await current_platform().storage.delete(key)
-    await record_audit(
-        organization_id=organization_id,
-        action=f"themes.{kind}_deleted",
-        principal=principal,
-        target_type="theme",
-        target_id=theme.id,
-    )
-    await _emit(
-        "themes.theme_changed", {"theme_id": str(theme.id), "fields": [f"{kind}_url"]}, principal, organization_id
-    )
+    await _theme_changed(principal, theme, f"{kind}_deleted", [f"{kind}_url"])
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -323,15 +302,7 @@ async def create_page(principal: Principal, values: dict[str, Any], target_org: 
             page = await Page.create(organization_id=organization_id, **values)
         except IntegrityError:
             raise conflict(f"a page with slug {values['slug']!r} already exists") from None
-    await record_audit(
-        organization_id=organization_id,
-        action="themes.page_created",
-        principal=principal,
-        target_type="page",
-        target_id=page.id,
-        data={"slug": page.slug},
-    )
-    await _emit("themes.page_created", _page_event(page), principal, organization_id)
+    await _page_changed(principal, page, "created", {"slug": page.slug})
     return page
 
 
@@ -339,7 +310,6 @@ async def update_page(
     principal: Principal, slug: str, changes: dict[str, Any], target_org: uuid.UUID | None = None
 ) -> Page:
     page = await get_page(principal, slug, target_org)
-    organization_id = page.organization_id  # type: ignore[attr-defined]
     if "content" in changes:
         changes["content"] = _clean_content(changes["content"] or "")
     for name in ("title", "meta_description"):
@@ -358,31 +328,29 @@ async def update_page(
             await page.save(update_fields=[*changes, "updated_at"])
         except IntegrityError:
             raise conflict(f"a page with slug {changes.get('slug')!r} already exists") from None
-    await record_audit(
-        organization_id=organization_id,
-        action="themes.page_updated",
-        principal=principal,
-        target_type="page",
-        target_id=page.id,
-        data={"fields": sorted(changes)},
-    )
-    await _emit("themes.page_updated", _page_event(page), principal, organization_id)
+    await _page_changed(principal, page, "updated", {"fields": sorted(changes)})
     return page
 
 
 async def delete_page(principal: Principal, slug: str, target_org: uuid.UUID | None = None) -> None:
     page = await get_page(principal, slug, target_org)
-    organization_id = page.organization_id  # type: ignore[attr-defined]
     await page.delete()
+    await _page_changed(principal, page, "deleted", {"slug": page.slug})
+
+
+async def _page_changed(principal: Principal, page: Page, verb: str, data: dict[str, Any]) -> None:
+    """Every change of a page is audited and announced as ``themes.page_<verb>``."""
+    action = f"themes.page_{verb}"
+    organization_id = page.organization_id  # type: ignore[attr-defined]
     await record_audit(
         organization_id=organization_id,
-        action="themes.page_deleted",
+        action=action,
         principal=principal,
         target_type="page",
         target_id=page.id,
-        data={"slug": page.slug},
+        data=data,
     )
-    await _emit("themes.page_deleted", _page_event(page), principal, organization_id)
+    await _emit(action, _page_event(page), principal, organization_id)
 
 
 def _page_event(page: Page) -> dict[str, Any]:

@@ -21,15 +21,6 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    async with application.test_app() as test_app:
-        yield test_app
-
-
-@pytest.fixture
 async def custom_app(
     settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Callable[..., Any]]:

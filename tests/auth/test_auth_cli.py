@@ -7,18 +7,13 @@ import os
 import subprocess
 import sys
 
+from vetrai.core.conformance import subprocess_env
+
 from .conftest import login
 
 
 def _run(settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "VETRAI_DATABASE_URL": settings.resolved_database_url,
-        "VETRAI_DATA_DIR": str(settings.data_dir),
-        "VETRAI_PLUGINS": "auth",
-        "VETRAI_AUTO_MIGRATE": "true",
-        "VETRAI_LOG_LEVEL": "WARNING",
-    }
+    env = subprocess_env(settings, VETRAI_PLUGINS="auth", VETRAI_AUTO_MIGRATE="true")
     return subprocess.run(
         [sys.executable, "-m", "vetrai.entrypoints", "createsuperuser", *args],
         env=env,

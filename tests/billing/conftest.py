@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from vetrai.core.config import Settings
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.conformance import EventLog, free_port
 
 API_KEY = "sk_test_vetrai_billing"
 WEBHOOK_SECRET = "whsec_vetrai_test_secret"
@@ -47,12 +46,6 @@ PLANS = [
         "product": {"name": "VetrAI Enterprise"},
     },
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def wait_for_port(port: int, timeout: float = 15) -> None:
@@ -100,27 +93,10 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Any:
         log.close()
 
 
-class EventRecorder:
-    """A plugin that records every domain event (to assert what billing emitted)."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    @hookimpl
-    def vetrai_plugin_info(self) -> PluginInfo:
-        return PluginInfo(name="billing_test_recorder", version="0")
-
-    @hookimpl
-    def vetrai_event(self, event: Any) -> None:
-        self.events.append(event)
-
-    def named(self, name: str) -> list[Any]:
-        return [event for event in self.events if event.name == name]
-
-
 @pytest.fixture
-def recorder() -> EventRecorder:
-    return EventRecorder()
+def recorder(vetrai_events: EventLog) -> EventLog:
+    """Every domain event of the test (to assert what billing emitted): the kit's event log."""
+    return vetrai_events
 
 
 def billing_env(monkeypatch: pytest.MonkeyPatch, api_base: str | None, **extra: str) -> None:
@@ -142,15 +118,6 @@ def settings(
     """Core, auth, keys (for API-key usage) and billing; Stripe is localstripe behind ``stripe_stub``."""
     billing_env(monkeypatch, stripe_stub.url)
     return settings_factory(plugins=["auth", "keys", "billing"])
-
-
-@pytest.fixture
-async def app(settings: Settings, recorder: EventRecorder) -> AsyncIterator[Any]:
-    from vetrai.core.app import create_app
-
-    application = create_app(settings, extra_plugins=[recorder])
-    async with application.test_app() as test_app:
-        yield test_app
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:

@@ -39,7 +39,9 @@ class TestConformanceBilling(PluginConformance):
     plugin = "billing"
     slow_callback_seconds = 0.3  # the shared CI host's GC pauses reach 0.14 s; a blocking call would be far slower
     skip = {
-        "api_key_scopes:GET /api/v1/billing/plans": "the plan catalogue is not organization data: any authenticated caller may read it",
+        "api_key_scopes:GET /api/v1/billing/plans": (
+            "the plan catalogue is not organization data: any authenticated caller may read it"
+        ),
     }
     resource_list = (
         Resource(

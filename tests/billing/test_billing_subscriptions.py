@@ -44,7 +44,7 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
 
     organization = await Organization.get(id=admin.organization.id)
     assert organization.plan == "pro" and organization.limits == PRO_LIMITS
-    assert [event.data for event in recorder.named("billing.subscription_changed")] == [
+    assert [event.data for event in recorder.of("billing.subscription_changed")] == [
         {"plan": "pro", "status": "active"}
     ]
 
@@ -92,7 +92,7 @@ async def test_subscribe_invoice_payment_cancel_loop(client, make_user, recorder
     assert (await now.get_json())["status"] == "canceled"
     organization = await Organization.get(id=admin.organization.id)
     assert organization.plan == "free" and organization.limits == FREE_LIMITS
-    assert recorder.named("billing.subscription_changed")[-1].data == {"plan": "pro", "status": "canceled"}
+    assert recorder.of("billing.subscription_changed")[-1].data == {"plan": "pro", "status": "canceled"}
     await wait_until(
         lambda: BillingWebhookEvent.filter(type="customer.subscription.deleted", outcome="applied").exists()
     )
@@ -123,7 +123,7 @@ async def test_declined_card_is_402_and_nothing_is_kept(client, make_user, recor
     listed = await (await client.get("/api/v1/billing/subscriptions", headers=admin.headers)).get_json()
     assert listed["items"] == []
     assert (await Organization.get(id=admin.organization.id)).plan == "free"
-    assert recorder.named("billing.subscription_changed") == []
+    assert recorder.of("billing.subscription_changed") == []
 
     retried = await client.post(
         "/api/v1/billing/subscriptions", json={"plan": "pro", "payment_method": "pm_card_visa"}, headers=admin.headers

@@ -141,7 +141,7 @@ async def test_duplicate_event_is_a_no_op(send_webhook, customer, recorder):
     assert (await second.get_json()) == {"received": True, "duplicate": True, "outcome": "applied"}
     assert await BillingWebhookEvent.filter(id=event["id"]).count() == 1
     assert await BillingInvoice.filter(stripe_invoice_id="in_test_dup").count() == 1
-    failed = recorder.named("billing.payment_failed")
+    failed = recorder.of("billing.payment_failed")
     invoice = await BillingInvoice.get(stripe_invoice_id="in_test_dup")
     assert [e.data for e in failed] == [{"invoice_id": str(invoice.id), "amount_due": 4900, "currency": "usd"}]
     assert failed[0].organization_id == customer.organization_id
@@ -187,7 +187,7 @@ async def test_subscription_events_drive_the_organization_in_order(send_webhook,
     assert (await (await send_webhook(deleted)).get_json())["outcome"] == "applied"
     organization = await Organization.get(id=customer.organization_id)
     assert organization.plan == "free" and organization.limits == LIMITS["free"]
-    changes = [event.data for event in recorder.named("billing.subscription_changed")]
+    changes = [event.data for event in recorder.of("billing.subscription_changed")]
     assert changes == [
         {"plan": "enterprise", "status": "active"},
         {"plan": "enterprise", "status": "past_due"},

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pytest
 
+from vetrai.core.config import Settings
+
 
 @pytest.fixture
 def vetrai_plugins() -> list[str]:
     return ["auth", "keys"]
+
+
+@pytest.fixture
+def settings(vetrai_settings: Settings) -> Settings:
+    """The suite's app (which the kit's fixtures use) on the kit's settings: these tests are the kit's."""
+    return vetrai_settings

@@ -54,7 +54,9 @@ SKIPS: dict[str, dict[str, str]] = {
         "api_key_scopes:POST /api/v1/introspect": "RFC 7662 introspection is open to any authenticated caller",
     },
     "keys": {
-        "api_key_scopes:GET /api/v1/keys/scopes": "lists the scopes a key may be given: any authenticated caller may read it",
+        "api_key_scopes:GET /api/v1/keys/scopes": (
+            "lists the scopes a key may be given: any authenticated caller may read it"
+        ),
     },
 }
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from vetrai.core.conformance import CHECKS, PluginConformance
 
@@ -20,7 +22,8 @@ def test_importing_the_kit_builds_nothing():
         """
         import sys
         import vetrai.core.conformance
-        heavy = [name for name in ("quart", "tortoise", "taskiq", "vetrai.core.app", "vetrai.core.platform") if name in sys.modules]
+        watched = ("quart", "tortoise", "taskiq", "vetrai.core.app", "vetrai.core.platform")
+        heavy = [name for name in watched if name in sys.modules]
         print(heavy)
         """
     )
@@ -31,6 +34,15 @@ def test_importing_the_kit_builds_nothing():
 def test_every_check_is_a_test_method():
     methods = {name.removeprefix("test_") for name in dir(PluginConformance) if name.startswith("test_")}
     assert methods == set(CHECKS)
+    assert all(description.endswith(".") for description in CHECKS.values())
+
+
+def test_the_checks_table_of_the_docs_is_the_check_docstrings():
+    docs = (Path(__file__).parents[2] / "docs" / "conformance.md").read_text()
+    table = re.search(r"^\| check \| what it verifies \|\n\|---\|---\|\n((?:\|.*\|\n)+)", docs, re.M)
+    assert table is not None, "docs/conformance.md lost its table of checks"
+    expected = "".join(f"| `{name}` | {text.replace('``', '`')} |\n" for name, text in CHECKS.items())
+    assert table.group(1) == expected, "regenerate the table from CHECKS (the check methods' docstrings)"
 
 
 async def test_kit_fixtures_build_an_isolated_app(

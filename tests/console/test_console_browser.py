@@ -57,14 +57,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory, pg_database: str | None) -> Any:
+def settings(tmp_path_factory: pytest.TempPathFactory, vetrai_pg_database: str | None) -> Any:
     """Every plugin the console has pages for, so the menu is complete in the screenshots."""
-    if pg_database is not None:
-        asyncio.run(backend.pg_truncate(pg_database))
+    if vetrai_pg_database is not None:
+        asyncio.run(backend.pg_truncate(vetrai_pg_database))
     return Settings(
         **backend.settings_values(
             tmp_path_factory.mktemp("console-browser"),
-            pg_database,
+            vetrai_pg_database,
             plugins=[*PLUGINS, "support", "notifications", "billing"],
         )
     )
@@ -208,7 +208,8 @@ async def test_sign_in_start_a_run_and_watch_it_move_live(server, browser, shots
     await page.wait_for_selector('#graph .node.current[data-node="sleep"]')
     progress = "() => document.querySelectorAll('#timeline li .event-type').length"
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('#timeline .event-type')].filter(e => e.textContent === 'progress').length >= 2"
+        "() => [...document.querySelectorAll('#timeline .event-type')].filter(e => e.textContent === "
+        "'progress').length >= 2"
     )
     seen = await page.evaluate(progress)
     await page.wait_for_function(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -13,12 +12,3 @@ from vetrai.core.config import Settings
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory(plugins=["auth"])
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    async with application.test_app() as test_app:
-        yield test_app

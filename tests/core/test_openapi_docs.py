@@ -103,7 +103,8 @@ def test_docstrings_become_a_whole_first_sentence_and_markdown():
         Second paragraph."""
     )
     assert summary == (
-        "Upload a file (multipart field file), streamed to storage: 413 over the size limit, 415 for a type not allowed."
+        "Upload a file (multipart field file), streamed to storage: 413 over the size limit, 415 for a type not "
+        "allowed."
     )
     assert description.startswith("Upload a file (multipart field `file`)")
     assert description.endswith("Needs `support:write`.\n\nSecond paragraph.")

@@ -91,7 +91,8 @@ def test_a_plugin_name_two_packages_provide_is_refused_unless_disabled(monkeypat
     monkeypatch.setattr(plugin_loading, "entry_points", lambda group: [first, second])
     with pytest.raises(
         PluginError,
-        match=r"plugin 'twin': is provided by more than one installed package \(vetrai.plugins.auth, vetrai.plugins.keys\)",
+        match=r"plugin 'twin': is provided by more than one installed package \(vetrai.plugins.auth, "
+        r"vetrai.plugins.keys\)",
     ):
         load_plugins(settings_factory(plugins=None))
     assert load_plugins(settings_factory(plugins=None, disable_plugins=["twin"])).order == ["core"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import BACKEND
+from vetrai.core.conformance import free_port
 from vetrai.core.conformance.backend import redis_url
 
 VETRAI = [sys.executable, "-m", "vetrai.entrypoints"]
@@ -39,12 +39,6 @@ def vetrai(args: list[str], tmp_path: Path, timeout: float = 120, **values: str)
         text=True,
         timeout=timeout,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_check_lists_every_problem_at_once_by_variable(tmp_path):

@@ -223,7 +223,10 @@ async def test_document_triage_routes_by_content(make_user, jobs):
         actor,
         "document_triage",
         {
-            "text": "Please send the invoice for March.\n\nThe payment was made by card; we need a refund of the duplicate charge."
+            "text": (
+                "Please send the invoice for March.\n\nThe payment was made by card; we need a refund of the "
+                "duplicate charge."
+            )
         },
     )
     urgent_done = await jobs.wait(actor, urgent["id"], "succeeded")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from vetrai.core.conformance import subprocess_env
 from vetrai.engine.dispatch import send_run
 from vetrai.engine.models import Job
 
@@ -21,24 +22,14 @@ pytestmark = pytest.mark.no_worker
 
 
 def worker_env(settings) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
-    env.update(
-        VETRAI_ENV="test",
-        VETRAI_DATA_DIR=str(settings.data_dir),
-        VETRAI_STORAGE_URL=str(settings.storage_url),
-        VETRAI_DATABASE_URL=settings.resolved_database_url,
-        VETRAI_BROKER_URL=settings.broker_url,
-        VETRAI_BROKER_QUEUE=settings.broker_queue,
-        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+    return subprocess_env(
+        settings,
         VETRAI_PLUGINS="auth,workers",
-        VETRAI_AUTO_MIGRATE="false",
-        VETRAI_LOG_LEVEL="WARNING",
         VETRAI_WORKERS_HEARTBEAT_SECONDS="0.2",
         VETRAI_WORKERS_LEASE_SECONDS="1.5",
         VETRAI_WORKERS_REAPER_SECONDS="0.5",
         VETRAI_WORKERS_STALE_QUEUED_SECONDS="2",
     )
-    return env
 
 
 def signal_group(process: subprocess.Popen, signum: int) -> None:

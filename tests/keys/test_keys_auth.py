@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from vetrai.core.hooks import hookimpl
 from vetrai.plugins.auth.models import User
 from vetrai.plugins.keys import service, tokens
 from vetrai.plugins.keys.models import ApiKey, ApiKeyUsage
@@ -210,25 +209,7 @@ async def test_organization_plan_default_and_server_default(custom_app):
     assert (await client.get("/api/v1/keys", headers=headers["plan"])).status_code == 429
 
 
-class UsageListener:
-    def __init__(self) -> None:
-        self.events = []
-
-    @hookimpl
-    def vetrai_plugin_info(self):
-        from vetrai.core.hooks import PluginInfo
-
-        return PluginInfo(name="usage_listener", version="0")
-
-    @hookimpl
-    async def vetrai_event(self, event):
-        if event.name == "keys.usage_flushed":
-            self.events.append(event)
-
-
-async def test_usage_is_batched_and_reported(client, platform, make_user, make_api_key):
-    listener = UsageListener()
-    platform.plugin_manager.register(listener, name="usage_listener")
+async def test_usage_is_batched_and_reported(client, platform, make_user, make_api_key, vetrai_events):
     admin = await make_user("org_admin")
     key = await make_api_key(admin, scopes=["keys:read", "organizations:read"])
     key_id = await key_id_of(client, key)
@@ -241,7 +222,7 @@ async def test_usage_is_batched_and_reported(client, platform, make_user, make_a
 
     flushed = await service.runtime(platform).usage.flush(platform)
     assert {item["key_id"]: (item["requests"], item["errors"]) for item in flushed} == {key_id: (5, 1)}
-    event = listener.events[-1]
+    event = vetrai_events.of("keys.usage_flushed")[-1]
     assert str(event.organization_id) == admin.organization_id
     assert event.data["counts"] == [
         {"key_id": key_id, "organization_id": admin.organization_id, "requests": 5, "errors": 1}

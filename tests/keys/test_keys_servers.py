@@ -7,9 +7,7 @@ both servers' usage counts reach the database (flushed at shutdown).
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from vetrai.core.conformance import free_port, subprocess_env
 from vetrai.plugins.keys.models import ApiKeyUsage
 
 from .conftest import key_headers
@@ -25,31 +24,14 @@ from .conftest import key_headers
 VETRAI = str(Path(sys.executable).with_name("vetrai"))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def server_env(settings, port: int) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
-    env.update(
-        VETRAI_ENV="test",
-        VETRAI_DATA_DIR=str(settings.data_dir),
-        VETRAI_STORAGE_URL=str(settings.storage_url),
-        VETRAI_DATABASE_URL=settings.resolved_database_url,
-        VETRAI_BROKER_URL=settings.broker_url,
-        VETRAI_BROKER_QUEUE=settings.broker_queue,
-        VETRAI_REDIS_URL=settings.resolved_redis_url or "",
-        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+    return subprocess_env(
+        settings,
         VETRAI_PLUGINS="auth,keys",
-        VETRAI_AUTO_MIGRATE="false",
-        VETRAI_LOG_LEVEL="WARNING",
         VETRAI_HOST="127.0.0.1",
         VETRAI_PORT=str(port),
         VETRAI_PUBLIC_URL=settings.resolved_public_url,
     )
-    return env
 
 
 @pytest.fixture

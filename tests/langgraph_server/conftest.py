@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import in_process_worker
+from vetrai.core.conformance import free_port, in_process_worker
 
 POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
 PROJECT = Path(__file__).parent / "project" / "langgraph.json"
@@ -65,12 +64,6 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
             yield test_app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 async def server(app: Any) -> AsyncIterator[str]:
     """The base URL of the LangGraph API on a real socket (hypercorn, this event loop)."""
@@ -90,7 +83,7 @@ async def server(app: Any) -> AsyncIterator[str]:
                     return
         await quart_app(scope, receive, send)
 
-    port = _free_port()
+    port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.graceful_timeout = 1

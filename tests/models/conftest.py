@@ -16,7 +16,6 @@ import pytest
 from engine.conftest import FAST_ENV, JobClient
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import in_process_worker
 
 from .fake_openai import FakeOpenAI, RunningServer
 
@@ -40,16 +39,9 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    async with application.test_app() as test_app:
-        if POSTGRES:
-            async with in_process_worker(test_app.app.extensions["vetrai"]):
-                yield test_app
-        else:
-            yield test_app
+def vetrai_worker() -> bool:
+    """On Postgres the app's jobs run on a worker in this process, as under ``vetrai worker``."""
+    return True
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from tortoise import connections
 
+from vetrai.core.conformance import subprocess_env
 from vetrai.plugins.models.crypto import Sealer, SealError
 from vetrai.plugins.models.models import Provider, Secret
 from vetrai.plugins.models.runtime import secret
@@ -64,14 +64,7 @@ async def test_keys_are_sealed_at_rest_and_rotate(client, make_user, add_provide
 
 
 def _rotate_cli(settings, keys: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "VETRAI_DATABASE_URL": settings.resolved_database_url,
-        "VETRAI_DATA_DIR": str(settings.data_dir),
-        "VETRAI_PLUGINS": "auth,models",
-        "VETRAI_MODELS_ENCRYPTION_KEYS": keys,
-        "VETRAI_LOG_LEVEL": "WARNING",
-    }
+    env = subprocess_env(settings, VETRAI_PLUGINS="auth,models", VETRAI_MODELS_ENCRYPTION_KEYS=keys)
     return subprocess.run(
         [sys.executable, "-m", "vetrai.entrypoints", "rotate-secrets"],
         env=env,

@@ -13,7 +13,6 @@ import email
 import email.policy
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -26,15 +25,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import in_process_worker
+from vetrai.core.conformance import free_port, in_process_worker
 
 PUBLIC_URL = "https://app.example.com"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:

@@ -34,7 +34,11 @@ class TestConformanceNotifications(PluginConformance):
         ),
     ]
     skip = {
-        "api_key_scopes:GET /api/v1/notifications/stream": "an endless text/event-stream: reading the whole body never ends "
-        "(scopes and streaming are tested in tests/notifications/test_notifications_stream.py)",
-        "event_loop:GET /api/v1/notifications/stream": "an endless text/event-stream: reading the whole body never ends",
+        "api_key_scopes:GET /api/v1/notifications/stream": (
+            "an endless text/event-stream: reading the whole body never ends "
+            "(scopes and streaming are tested in tests/notifications/test_notifications_stream.py)"
+        ),
+        "event_loop:GET /api/v1/notifications/stream": (
+            "an endless text/event-stream: reading the whole body never ends"
+        ),
     }

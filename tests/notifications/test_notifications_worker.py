@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from vetrai.core.conformance import subprocess_env
+
 from .conftest import wait_status
 from .test_notifications_stream import read_event
 
@@ -33,23 +35,11 @@ async def server(settings, notifications_env):
 
 @pytest.fixture
 def worker(server, settings, tmp_path):
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("VETRAI_") or name.startswith("VETRAI_NOTIFICATIONS_")
-    }
-    env.update(
-        VETRAI_ENV="test",
-        VETRAI_DATA_DIR=str(settings.data_dir),
-        VETRAI_STORAGE_URL=str(settings.storage_url),
-        VETRAI_DATABASE_URL=settings.resolved_database_url,
-        VETRAI_BROKER_URL=settings.broker_url,
-        VETRAI_BROKER_QUEUE=settings.broker_queue,
-        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+    env = subprocess_env(
+        settings,
+        keep="VETRAI_NOTIFICATIONS_",
         VETRAI_PUBLIC_URL=settings.resolved_public_url,
         VETRAI_PLUGINS="auth,notifications",
-        VETRAI_AUTO_MIGRATE="false",
-        VETRAI_LOG_LEVEL="WARNING",
     )
     log = open(tmp_path / "worker.log", "wb")
     process = subprocess.Popen(

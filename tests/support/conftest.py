@@ -3,7 +3,6 @@ an organization with a requester, an agent and an admin; and a domain-event reco
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import KitUser, free_port
 
 API = "/api/v1/support"
 S3_CREDENTIALS = "access_key_id=testing&secret_access_key=testing"
@@ -21,12 +21,6 @@ S3_CREDENTIALS = "access_key_id=testing&secret_access_key=testing"
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     """Only core, auth and support: the suite does not depend on other plugins' progress."""
     return settings_factory(plugins=["auth", "support"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +113,6 @@ def make_user_in() -> Callable[..., Any]:
     """``async with make_user_in(settings) as (client, actor)``: a separate started app and a user in it."""
     import contextlib
 
-    from tests.conftest import Actor
     from vetrai.core.app import create_app
     from vetrai.core.organizations.service import create_organization
     from vetrai.plugins.auth import service
@@ -138,7 +131,8 @@ def make_user_in() -> Callable[..., Any]:
                     email_verified=True,
                 )
                 tokens = await service.issue_tokens(user, "jwt")
-            yield test_app.test_client(), Actor(user, tokens["access_token"], organization)
+            client = test_app.test_client()
+            yield client, KitUser(client, user, tokens["access_token"], organization, "correct horse battery", tokens)
 
     return factory
 
@@ -150,12 +144,11 @@ _PASSWORD_HASH: list[str] = []
 def make_user(app: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
     """Like the shared ``make_user`` (a real user and access token), but the argon2 hash of the
     common password is computed once per session: the support suite makes hundreds of users."""
-    from tests.conftest import Actor
     from vetrai.plugins.auth import service
     from vetrai.plugins.auth.models import User
     from vetrai.plugins.auth.passwords import hash_password
 
-    async def factory(role: str = "user", organization: Any = None, email: str | None = None) -> Actor:
+    async def factory(role: str = "user", organization: Any = None, email: str | None = None) -> KitUser:
         organization = organization or await make_org()
         if not _PASSWORD_HASH:
             _PASSWORD_HASH.append(await hash_password("correct horse battery"))
@@ -168,6 +161,6 @@ def make_user(app: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
                 email_verified=True,
             )
             tokens = await service.issue_tokens(user, "jwt")
-        return Actor(user, tokens["access_token"], organization)
+        return KitUser(app.test_client(), user, tokens["access_token"], organization, "correct horse battery", tokens)
 
     return factory

@@ -18,7 +18,8 @@ async def _attachment(kit: Kit, owner: KitUser) -> dict[str, str]:
     ticket_id = (await response.get_json())["id"]
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="log.txt"\r\n\r\nhello\r\n--{boundary}--\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="log.txt"\r\n\r\nhello\r\n--{boundary}--\r\n'
     ).encode()
     response = await owner.post(
         f"{TICKETS}/{ticket_id}/attachments",

@@ -156,22 +156,11 @@ async def test_themes_are_per_organization(client, make_user):
     assert mine["accent_color"] == THEME["accent_color"]
 
 
-async def test_theme_changes_emit_events(app, client, make_user):
-    from vetrai.core.hooks import hookimpl
-
-    seen = []
-
-    class Listener:
-        @hookimpl
-        def vetrai_event(self, event):
-            seen.append(event)
-
-    platform = app.app.extensions["vetrai"]
-    platform.plugin_manager.register(Listener(), name="themes-test-listener")
+async def test_theme_changes_emit_events(client, make_user, vetrai_events):
     admin = await make_user("org_admin")
     await client.post("/api/v1/themes", json=THEME, headers=admin.headers)
     await client.put("/api/v1/themes", json={"text_color": "#000000"}, headers=admin.headers)
-    changes = [event for event in seen if event.name == "themes.theme_changed"]
+    changes = vetrai_events.of("themes.theme_changed")
     assert len(changes) == 2
     assert changes[1].data["fields"] == ["text_color"]
     assert changes[1].organization_id == admin.organization.id

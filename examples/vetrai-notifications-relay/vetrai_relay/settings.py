@@ -21,7 +21,8 @@ class RelaySettings(PluginSettings, plugin="relay"):
     )
     events: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_EVENTS),
-        description="Comma-separated event names to relay; a name ending in '.' is a prefix. Default: what the built-in notifications act on.",
+        description="Comma-separated event names to relay; a name ending in '.' is a prefix. Default: what the "
+        "built-in notifications act on.",
     )
     max_attempts: int = Field(8, ge=1, description="Attempts before a delivery is marked failed.")
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt.")

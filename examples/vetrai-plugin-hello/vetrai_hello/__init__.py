@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, WorkflowNode, hookimpl
+from vetrai.core.hooks import BlueprintSpec, ModelSpec, Permission, PluginInfo, WorkflowNode, hookimpl, register_tasks
 from vetrai.core.permissions import ROLES
 
 __version__ = "0.1.0"
@@ -28,7 +28,7 @@ def vetrai_settings() -> type:
 
 @hookimpl
 def vetrai_models() -> ModelSpec:
-    return ModelSpec(app_label="hello", modules=["vetrai_hello.models"], migrations="vetrai_hello.migrations")
+    return ModelSpec.of("hello", "vetrai_hello")
 
 
 @hookimpl
@@ -77,8 +77,7 @@ async def vetrai_event(event: Any) -> None:
 def vetrai_tasks(broker: Any) -> None:
     from vetrai_hello import tasks
 
-    for name, task in tasks.TASKS.items():
-        broker.register_task(task, task_name=name)
+    register_tasks(broker, tasks.TASKS)
 
 
 @hookimpl
