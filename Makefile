@@ -63,4 +63,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR) $(VENV)/mypy-path/vetrai
-	$(BIN)/mypy -p vetrai.core
+	$(BIN)/mypy -p vetrai.core -p vetrai.engine

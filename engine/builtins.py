@@ -46,7 +46,7 @@ async def _echo(state: EchoState) -> dict[str, Any]:
     return {"payload": state["payload"]}
 
 
-def _build_echo() -> StateGraph:
+def _build_echo() -> StateGraph[Any]:
     graph = StateGraph(EchoState)
     graph.add_node("echo", _echo)
     graph.add_edge(START, "echo")
@@ -102,7 +102,7 @@ def _more_sleep(state: SleepState) -> str:
     return "sleep" if state.get("done", 0) < state["steps"] else END
 
 
-def _build_sleep() -> StateGraph:
+def _build_sleep() -> StateGraph[Any]:
     graph = StateGraph(SleepState)
     graph.add_node("sleep", _sleep)
     graph.add_edge(START, "sleep")
@@ -114,7 +114,10 @@ def sleep() -> WorkflowSpec:
     return WorkflowSpec(
         name="sleep",
         version=VERSION,
-        description="Sleeps `seconds` in `steps` checkpointed slices with a progress event after each (for cancel and load tests).",
+        description=(
+            "Sleeps `seconds` in `steps` checkpointed slices with a progress event after each"
+            " (for cancel and load tests)."
+        ),
         input_model=SleepInput,
         output_model=SleepOutput,
         build=_build_sleep,
@@ -155,7 +158,7 @@ async def _ask(state: ApprovalState) -> dict[str, Any]:
     return {"approved": decision.approved, "comment": decision.comment}
 
 
-def _build_approval() -> StateGraph:
+def _build_approval() -> StateGraph[Any]:
     graph = StateGraph(ApprovalState)
     graph.add_node("ask", _ask)
     graph.add_edge(START, "ask")
@@ -167,7 +170,9 @@ def approval() -> WorkflowSpec:
     return WorkflowSpec(
         name="approval",
         version=VERSION,
-        description="Waits for a human decision: interrupted until resumed with {approved, comment?}, which becomes the output.",
+        description=(
+            "Waits for a human decision: interrupted until resumed with {approved, comment?}, which becomes the output."
+        ),
         input_model=ApprovalInput,
         output_model=ApprovalDecision,
         build=_build_approval,
@@ -205,7 +210,7 @@ async def _attempt(state: FlakyState, config: RunnableConfig) -> dict[str, Any]:
     return {"attempts": attempt}
 
 
-def _build_flaky() -> StateGraph:
+def _build_flaky() -> StateGraph[Any]:
     graph = StateGraph(FlakyState)
     graph.add_node("attempt", _attempt)
     graph.add_edge(START, "attempt")
@@ -306,7 +311,7 @@ def _first_sentence(text: str) -> str:
 
 def _classify(state: TriageState) -> dict[str, Any]:
     writer = get_stream_writer()
-    classified = []
+    classified: list[dict[str, Any]] = []
     for index, section in enumerate(state["sections"]):
         words = [word.lower() for word in WORD.findall(section)]
         scores = {name: sum(words.count(term) for term in terms) for name, terms in CATEGORIES.items()}
@@ -350,7 +355,7 @@ def _summarize(state: TriageState) -> dict[str, Any]:
     }
 
 
-def _build_triage() -> StateGraph:
+def _build_triage() -> StateGraph[Any]:
     graph = StateGraph(TriageState)
     graph.add_node("split", _split)
     graph.add_node("classify", _classify)

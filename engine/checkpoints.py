@@ -22,7 +22,7 @@ async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Cal
         # every other connection to the file out ("database is locked").
         conn = await aiosqlite.connect(target, isolation_level=None)
         await conn.execute("PRAGMA journal_mode=WAL")
-        saver = AsyncSqliteSaver(conn)
+        saver: Any = AsyncSqliteSaver(conn)
         await saver.setup()
         return saver, conn.close
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver

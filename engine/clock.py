@@ -22,8 +22,8 @@ async def db_now() -> datetime:
         value = rows[0]["now"] if isinstance(rows[0], dict) else rows[0][0]
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     _, rows = await connection.execute_query("SELECT now() AS now")
-    value = rows[0]["now"]
-    return value.astimezone(UTC)
+    moment: datetime = rows[0]["now"]
+    return moment.astimezone(UTC)
 
 
 def jsonable(value: Any) -> Any:

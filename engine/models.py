@@ -4,6 +4,8 @@ LangGraph Server API."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -15,9 +17,9 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 
 
 class WorkflowTemplate(BaseModel):
-    """A runnable template: a package workflow, global and read-only and synced at start-up, or an organization template built on one with its own defaults"""
+    """A runnable template: a package workflow, global and read-only and synced at start-up, or an organization template built on one with its own defaults"""  # noqa: E501 - the table's comment in the migrations
 
-    organization: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "core.Organization", related_name=False, on_delete=fields.CASCADE, null=True, db_index=True
     )
     name = fields.CharField(max_length=200)
@@ -28,7 +30,7 @@ class WorkflowTemplate(BaseModel):
     package_key = fields.CharField(
         max_length=200, null=True, unique=True, description="The workflow name of a package template, one row each"
     )
-    defaults = fields.JSONField(default=dict)
+    defaults: dict[str, Any] = fields.JSONField(default=dict)
     is_active = fields.BooleanField(default=True)
 
     class Meta:
@@ -36,7 +38,7 @@ class WorkflowTemplate(BaseModel):
 
 
 class Job(BaseModel, TenantMixin):
-    """One run of a graph on a thread (a job is a run on its own thread), the row is the source of truth, the broker only the transport"""
+    """One run of a graph on a thread (a job is a run on its own thread), the row is the source of truth, the broker only the transport"""  # noqa: E501 - the table's comment in the migrations
 
     template: fields.ForeignKeyNullableRelation[WorkflowTemplate] = fields.ForeignKeyField(
         "workers.WorkflowTemplate", related_name=False, on_delete=fields.SET_NULL, null=True
@@ -45,11 +47,11 @@ class Job(BaseModel, TenantMixin):
     workflow = fields.CharField(max_length=200)
     user_id = fields.UUIDField(null=True)
     status = fields.CharField(max_length=20, default="queued", db_index=True)
-    input = fields.JSONField(default=dict)
-    output = fields.JSONField(null=True)
-    error = fields.JSONField(null=True)
-    interrupt = fields.JSONField(null=True, description="Pending interrupt values while interrupted")
-    resume_value = fields.JSONField(null=True)
+    input: Any = fields.JSONField(default=dict)
+    output: Any = fields.JSONField(null=True)
+    error: dict[str, Any] | None = fields.JSONField(null=True)
+    interrupt: Any = fields.JSONField(null=True, description="Pending interrupt values while interrupted")
+    resume_value: Any = fields.JSONField(null=True)
     has_resume = fields.BooleanField(default=False)
     attempts = fields.IntField(default=0)
     max_attempts = fields.IntField(default=1)
@@ -64,18 +66,20 @@ class Job(BaseModel, TenantMixin):
     assistant_version = fields.IntField(null=True)
     graph_version = fields.CharField(max_length=50, default="", description="Version of the workflow package")
     multitask_strategy = fields.CharField(max_length=20, null=True)
-    stream_mode = fields.JSONField(default=list, description="LangGraph stream modes recorded as events")
-    options = fields.JSONField(
+    stream_mode: list[str] = fields.JSONField(default=list, description="LangGraph stream modes recorded as events")
+    options: dict[str, Any] = fields.JSONField(
         default=dict, description="LangGraph run options: config, context, command, checkpoint_id, interrupts"
     )
-    metadata = fields.JSONField(default=dict)
-    usage = fields.JSONField(null=True, description="Tokens used: input, output, total and by model")
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
+    usage: dict[str, Any] | None = fields.JSONField(
+        null=True, description="Tokens used: input, output, total and by model"
+    )
     fence = fields.IntField(default=0, description="Fencing token: raised by every claim, checked by every write")
     reason = fields.CharField(max_length=50, null=True, description="Why it ended as it did (worker_lost, ...)")
     event_count = fields.IntField(default=0)
     event_bytes = fields.BigIntField(default=0, description="Bytes of its stored events (storage usage)")
     webhook_url = fields.CharField(max_length=2000, null=True)
-    trace_context = fields.JSONField(
+    trace_context: dict[str, Any] | None = fields.JSONField(
         null=True, description="W3C traceparent of the request that created it: its run spans join that trace"
     )
     cancel_requested = fields.BooleanField(default=False)
@@ -110,7 +114,7 @@ class JobEvent(Model):
     )
     type = fields.CharField(max_length=30)
     node = fields.CharField(max_length=200, null=True)
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -124,9 +128,9 @@ class Assistant(BaseModel, TenantMixin):
     graph_id = fields.CharField(max_length=200, db_index=True)
     name = fields.CharField(max_length=200, default="")
     description = fields.TextField(null=True)
-    config = fields.JSONField(default=dict)
-    context = fields.JSONField(default=dict)
-    metadata = fields.JSONField(default=dict)
+    config: dict[str, Any] = fields.JSONField(default=dict)
+    context: dict[str, Any] = fields.JSONField(default=dict)
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
     version = fields.IntField(default=1)
 
     class Meta:
@@ -145,9 +149,9 @@ class AssistantVersion(Model):
     graph_id = fields.CharField(max_length=200)
     name = fields.CharField(max_length=200, default="")
     description = fields.TextField(null=True)
-    config = fields.JSONField(default=dict)
-    context = fields.JSONField(default=dict)
-    metadata = fields.JSONField(default=dict)
+    config: dict[str, Any] = fields.JSONField(default=dict)
+    context: dict[str, Any] = fields.JSONField(default=dict)
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -161,10 +165,12 @@ class Thread(BaseModel, TenantMixin):
     user_id = fields.UUIDField(null=True)
     graph_id = fields.CharField(max_length=200, null=True)
     status = fields.CharField(max_length=20, default="idle", db_index=True)
-    metadata = fields.JSONField(default=dict)
-    values = fields.JSONField(null=True, description="The state's values after its last run")
-    interrupts = fields.JSONField(default=dict)
-    ttl = fields.JSONField(null=True, description="LangGraph thread TTL: {strategy, ttl (minutes)}")
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
+    values: dict[str, Any] | None = fields.JSONField(null=True, description="The state's values after its last run")
+    interrupts: dict[str, Any] = fields.JSONField(default=dict)
+    ttl: dict[str, Any] | None = fields.JSONField(
+        null=True, description="LangGraph thread TTL: {strategy, ttl (minutes)}"
+    )
     expires_at = fields.DatetimeField(null=True, db_index=True, description="When the TTL sweep acts on it")
 
     class Meta:
@@ -181,8 +187,8 @@ class Cron(BaseModel, TenantMixin):
     thread_id = fields.UUIDField(null=True)
     schedule = fields.CharField(max_length=200)
     timezone = fields.CharField(max_length=100, default="UTC")
-    payload = fields.JSONField(default=dict)
-    metadata = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
     end_time = fields.DatetimeField(null=True)
     next_run_date = fields.DatetimeField(null=True, db_index=True)
     enabled = fields.BooleanField(default=True)
@@ -197,10 +203,12 @@ class StoreItem(BaseModel, TenantMixin):
 
     namespace = fields.CharField(max_length=1000, description="Namespace labels joined by '.'")
     key = fields.CharField(max_length=500)
-    value = fields.JSONField(default=dict)
+    value: Any = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField(null=True, db_index=True)
     ttl_minutes = fields.FloatField(null=True, description="The TTL a read with refresh_ttl renews")
-    vectors = fields.JSONField(null=True, description="Embeddings of the indexed fields (semantic search)")
+    vectors: list[list[float]] | None = fields.JSONField(
+        null=True, description="Embeddings of the indexed fields (semantic search)"
+    )
 
     class Meta:
         table = "workers_store_item"

@@ -51,7 +51,7 @@ async def reap(platform: Platform) -> dict[str, int]:
     )
     if stale:
         await Job.filter(id__in=stale, status="queued").update(queued_at=now)
-    for job_id in [*(job.id for job in lost), *stale]:
+    for job_id in [*(str(job.id) for job in lost), *map(str, stale)]:
         await send_run(platform, job_id)
     crons = await _start_due_crons(platform)
     ttl = await _sweep_expired(platform)

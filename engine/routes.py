@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from quart import Blueprint, Response, request
 from quart_schema import (
@@ -49,7 +50,7 @@ blueprint = Blueprint("workers", __name__)
 @require_scope("workers:read")
 @validate_querystring(WorkersTemplateListQuery)
 @validate_response(WorkersTemplatePage)
-async def list_templates(query_args: WorkersTemplateListQuery) -> dict:
+async def list_templates(query_args: WorkersTemplateListQuery) -> dict[str, Any]:
     """Package workflows (global, read-only) and your organization's templates, newest first."""
     principal = await current_principal()
     queryset = service.visible_templates(principal)
@@ -65,7 +66,7 @@ async def list_templates(query_args: WorkersTemplateListQuery) -> dict:
 @require_role(ORG_ADMIN)
 @validate_request(WorkersTemplateCreate)
 @validate_response(WorkersTemplateOut, 201)
-async def create_template(data: WorkersTemplateCreate) -> tuple[dict, int]:
+async def create_template(data: WorkersTemplateCreate) -> tuple[dict[str, Any], int]:
     """Create an organization template on an installed workflow with its own defaults (org_admin)."""
     row = await service.create_template(
         await current_principal(), data.name, data.description, data.workflow, data.defaults, data.is_active
@@ -76,7 +77,7 @@ async def create_template(data: WorkersTemplateCreate) -> tuple[dict, int]:
 @blueprint.get("/templates/<template_id>")
 @require_scope("workers:read")
 @validate_response(WorkersTemplateOut)
-async def get_template(template_id: str) -> dict:
+async def get_template(template_id: str) -> dict[str, Any]:
     """Read a template (by id or name) with its input and output JSON schemas."""
     return service.serialize_template(await service.get_template(await current_principal(), template_id))
 
@@ -86,7 +87,7 @@ async def get_template(template_id: str) -> dict:
 @require_role(ORG_ADMIN)
 @validate_request(WorkersTemplateUpdate)
 @validate_response(WorkersTemplateOut)
-async def update_template(template_id: str, data: WorkersTemplateUpdate) -> dict:
+async def update_template(template_id: str, data: WorkersTemplateUpdate) -> dict[str, Any]:
     """Change an organization template (by id or name; partial); package templates are read-only (403)."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     row = await service.update_template(await current_principal(), template_id, changes)
@@ -105,7 +106,7 @@ async def delete_template(template_id: str) -> tuple[str, int]:
 @blueprint.get("/templates/<template_id>/graph")
 @require_scope("workers:read")
 @validate_response(WorkersGraphOut)
-async def template_graph(template_id: str) -> dict:
+async def template_graph(template_id: str) -> dict[str, Any]:
     """A template's graph (by id or name) as Mermaid text, nodes and edges, with its input/output schemas."""
     row = await service.get_template(await current_principal(), template_id)
     return await asyncio.to_thread(service.template_graph, row)
@@ -118,7 +119,7 @@ async def template_graph(template_id: str) -> dict:
 @require_scope("workers:write")
 @validate_request(WorkersJobCreate)
 @validate_response(WorkersJobOut, 202)
-async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
+async def create_job(data: WorkersJobCreate) -> tuple[dict[str, Any], int]:
     """Queue a run of a template; the input is validated against its input model (422)."""
     job, _created = await service.create_job(
         current_platform(),
@@ -137,7 +138,7 @@ async def create_job(data: WorkersJobCreate) -> tuple[dict, int]:
 @require_scope("workers:read")
 @validate_querystring(WorkersJobListQuery)
 @validate_response(WorkersJobPage)
-async def list_jobs(query_args: WorkersJobListQuery) -> dict:
+async def list_jobs(query_args: WorkersJobListQuery) -> dict[str, Any]:
     """Your organization's jobs, newest first (?status=&template_id= or &template=<id or name>)."""
     principal = await current_principal()
     template_id = query_args.template_id
@@ -150,7 +151,7 @@ async def list_jobs(query_args: WorkersJobListQuery) -> dict:
 @blueprint.get("/jobs/<job_id>")
 @require_scope("workers:read")
 @validate_response(WorkersJobOut)
-async def get_job(job_id: str) -> dict:
+async def get_job(job_id: str) -> dict[str, Any]:
     """A job: status, input, output, error, attempts, current node and timings."""
     return service.serialize_job(await service.get_job(await current_principal(), job_id))
 
@@ -166,7 +167,7 @@ async def delete_job(job_id: str) -> tuple[str, int]:
 @blueprint.post("/jobs/<job_id>/cancel")
 @require_scope("workers:write")
 @validate_response(WorkersJobOut, 202)
-async def cancel_job(job_id: str) -> tuple[dict, int]:
+async def cancel_job(job_id: str) -> tuple[dict[str, Any], int]:
     """Cancel a job; a running one stops within a second; a finished one is a 409."""
     job = await service.cancel_job(current_platform(), await current_principal(), job_id)
     return service.serialize_job(job), 202
@@ -176,7 +177,7 @@ async def cancel_job(job_id: str) -> tuple[dict, int]:
 @require_scope("workers:write")
 @validate_request(WorkersResume)
 @validate_response(WorkersJobOut, 202)
-async def resume_job(job_id: str, data: WorkersResume) -> tuple[dict, int]:
+async def resume_job(job_id: str, data: WorkersResume) -> tuple[dict[str, Any], int]:
     """Continue an interrupted job with ``Command(resume=value)``."""
     job = await service.resume_job(current_platform(), await current_principal(), job_id, data.value)
     return service.serialize_job(job), 202
@@ -185,7 +186,7 @@ async def resume_job(job_id: str, data: WorkersResume) -> tuple[dict, int]:
 @blueprint.post("/jobs/<job_id>/retry")
 @require_scope("workers:write")
 @validate_response(WorkersJobOut, 202)
-async def retry_job(job_id: str) -> tuple[dict, int]:
+async def retry_job(job_id: str) -> tuple[dict[str, Any], int]:
     """Run a failed or timed-out job again from its last checkpoint."""
     job = await service.retry_job(current_platform(), await current_principal(), job_id)
     return service.serialize_job(job), 202
@@ -205,7 +206,7 @@ def _last_event_id(after: int | None) -> int | None:
 @require_scope("workers:read")
 @document_querystring(WorkersEventsQuery)
 @document_response(WorkersEventPage)
-async def job_events(job_id: str) -> Response | dict:
+async def job_events(job_id: str) -> Response | dict[str, Any]:
     """The run's events: a Server-Sent Events stream (default; resumable with ``Last-Event-ID``,
     ending when the job finishes or is interrupted) or, with ``?format=json``, the stored
     history as ``{items}``."""
@@ -235,7 +236,7 @@ async def _stream(
     this stream was not sent."""
     yield b"retry: 2000\n\n"
     async with hub_of(platform).subscribe(job.id, ticks=settings.keepalive_seconds) as queue:
-        last: dict | None = None
+        last: dict[str, Any] | None = None
         while True:
             for event in await service.job_events(job, after, limit=500):
                 item = service.serialize_event(event)
@@ -263,7 +264,7 @@ async def _stream(
                     return
 
 
-def _sse(item: dict) -> bytes:
+def _sse(item: dict[str, Any]) -> bytes:
     # Keys sorted: a live event and its replay from the database (PostgreSQL's jsonb reorders
     # keys) are the same bytes.
     item = {**item, "data": json.loads(json.dumps(item["data"], sort_keys=True))}
@@ -271,5 +272,5 @@ def _sse(item: dict) -> bytes:
     return f"id: {item['id']}\nevent: {item['type']}\ndata: {payload}\n\n".encode()
 
 
-def _ends(item: dict) -> bool:
+def _ends(item: dict[str, Any]) -> bool:
     return item.get("type") == "status" and (item.get("data") or {}).get("status") in service.STREAM_END

@@ -393,8 +393,8 @@ class Runtime:
             state = await graph.aget_state({"configurable": {"thread_id": config["configurable"]["thread_id"]}})
         interrupts = list(getattr(state, "interrupts", ()) or ())
         values = jsonable(dict(state.values) if isinstance(state.values, dict) else {"value": state.values})
-        job.thread_values = values  # type: ignore[attr-defined]
-        job.thread_interrupts = {  # type: ignore[attr-defined]
+        job.thread_values = values
+        job.thread_interrupts = {
             task.id: [
                 {"value": jsonable(item.value), "id": item.id, "response_schema": None} for item in task.interrupts
             ]

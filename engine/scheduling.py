@@ -39,7 +39,8 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 RANKED = 50
 _JOBS = Job._meta.db_table
 _RUNNING = RawSQL(
-    f"(SELECT COUNT(*) FROM {_JOBS} r WHERE r.organization_id = {Organization._meta.db_table}.id AND r.status = 'running')"
+    f"(SELECT COUNT(*) FROM {_JOBS} r"
+    f" WHERE r.organization_id = {Organization._meta.db_table}.id AND r.status = 'running')"
 )
 _SERVED = RawSQL(
     f"(SELECT MAX(s.claimed_at) FROM {_JOBS} s WHERE s.organization_id = {Organization._meta.db_table}.id)"
@@ -58,9 +59,8 @@ def _moment(value: Any) -> datetime:
     """``MAX(claimed_at)`` as a datetime (SQLite returns the stored text)."""
     if value is None:
         return NEVER
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def ranked_organizations(now: datetime, skip: Collection[str] = ()) -> list[uuid.UUID]:

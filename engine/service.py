@@ -50,7 +50,7 @@ async def sync_package_templates() -> int:
     """One global, read-only row per installed workflow; uninstalled ones become inactive."""
     installed = workflows()
     for name, spec in installed.items():
-        values = {
+        values: dict[str, Any] = {
             "name": name,
             "description": spec.description,
             "workflow": name,

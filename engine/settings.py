@@ -26,7 +26,9 @@ class WorkersSettings(PluginSettings, plugin="workers"):
     webhook_max_attempts: int = Field(5, description="Deliveries tried per job webhook (exponential backoff from 1 s).")
     webhook_allow_private: bool = Field(
         False,
-        description="Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF).",
+        description=(
+            "Deliver job webhooks to loopback/private addresses too (off: such URLs are refused, against SSRF)."
+        ),
     )
     max_events_per_run: int = Field(
         10_000, description="Events one run may write (node updates, progress, tokens); past it the run fails."

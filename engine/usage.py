@@ -11,7 +11,7 @@ class UsageRecorder(UsageMetadataCallbackHandler):
     """Passed in the run's ``config["callbacks"]``, so every chat model of the graph reports to it."""
 
     def summary(self) -> dict[str, Any] | None:
-        by_model = {name: dict(usage) for name, usage in self.usage_metadata.items()}
+        by_model: dict[str, dict[str, Any]] = {name: dict(usage) for name, usage in self.usage_metadata.items()}
         if not by_model:
             return None
         return {

@@ -62,7 +62,8 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _body(data: Any) -> dict[str, Any]:
-    return data.model_dump(exclude_unset=True)
+    body: dict[str, Any] = data.model_dump(exclude_unset=True)
+    return body
 
 
 async def _raw_body() -> dict[str, Any]:
@@ -76,7 +77,7 @@ async def _raw_body() -> dict[str, Any]:
 @blueprint.get("/ok")
 @document_response(WorkersLangGraphOk)
 @public
-async def ok() -> dict:
+async def ok() -> dict[str, Any]:
     """Liveness, as LangGraph servers answer it."""
     return {"ok": True}
 
@@ -84,7 +85,7 @@ async def ok() -> dict:
 @blueprint.get("/info")
 @document_response(WorkersLangGraphInfo)
 @public
-async def info() -> dict:
+async def info() -> dict[str, Any]:
     """Server version and capabilities (langgraph-sdk and Studio read it)."""
     return {
         "version": __version__,

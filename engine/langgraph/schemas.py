@@ -230,7 +230,7 @@ class WorkersLangGraphState(BaseModel):
     interrupts: list[dict[str, Any]]
 
 
-class WorkersLangGraphRun(BaseModel):
+class WorkersLangGraphRun(BaseModel):  # type: ignore[no-redef]  # its field `kwargs` (LangGraph's name) reads as a clash to the pydantic plugin
     run_id: str
     thread_id: str | None
     assistant_id: str | None

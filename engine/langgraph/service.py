@@ -236,7 +236,8 @@ async def count_assistants(principal: Principal, body: dict[str, Any]) -> int:
 def graph_of(assistant: dict[str, Any], xray: bool = False) -> dict[str, Any]:
     spec = _graph(assistant["graph_id"])
     drawable = spec.build().compile().get_graph(xray=xray)
-    return drawable.to_json()
+    graph: dict[str, Any] = drawable.to_json()
+    return graph
 
 
 def schemas_of(assistant: dict[str, Any]) -> dict[str, Any]:
@@ -347,8 +348,8 @@ async def delete_thread(platform: Platform, principal: Principal, thread_id: str
 
 
 async def _drop_thread(platform: Platform, row: Thread) -> None:
-    for job_id in await Job.filter(thread_id=row.id, status="running").values_list("id", flat=True):
-        await publish_cancel(platform, job_id, "rollback")
+    for running in await Job.filter(thread_id=row.id, status="running").only("id"):
+        await publish_cancel(platform, running.id, "rollback")
     await Job.filter(thread_id=row.id).delete()
     await row.delete()
     runtime = runtime_of(platform)
@@ -638,6 +639,7 @@ async def create_run(
     spec = _graph(assistant["graph_id"])
     await admit(spec, principal.organization_id, body.get("input") or {})
     stateless = thread_id is None
+    thread: Thread | None
     if stateless:
         thread = await Thread.create(organization_id=principal.organization_id, user_id=principal.user_id)
     else:
@@ -851,7 +853,7 @@ async def put_item(principal: Principal, body: dict[str, Any]) -> None:
     ttl = body.get("ttl") if body.get("ttl") is not None else semantic.ttl_config().get("default_ttl")
     minutes = float(ttl) if ttl else None
     value = body.get("value") or {}
-    values = {
+    values: dict[str, Any] = {
         "value": value,
         "expires_at": utcnow() + timedelta(minutes=minutes) if minutes else None,
         "ttl_minutes": minutes,
@@ -914,7 +916,7 @@ async def search_items(principal: Principal, body: dict[str, Any]) -> list[dict[
 
 
 async def list_namespaces(principal: Principal, body: dict[str, Any]) -> list[list[str]]:
-    names = sorted(set(await _live(principal).values_list("namespace", flat=True)))
+    names = sorted({str(name) for name in await _live(principal).values_list("namespace", flat=True)})
     spaces = [name.split(".") for name in names]
     prefix, suffix = body.get("prefix") or [], body.get("suffix") or []
     spaces = [s for s in spaces if s[: len(prefix)] == prefix and (not suffix or s[-len(suffix) :] == suffix)]
