@@ -8,7 +8,7 @@ a name no enabled plugin contributes is an error naming the ones that exist.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from vetrai.core.errors import PluginError
@@ -50,3 +50,23 @@ def node(name: str, platform: Platform | None = None) -> Callable[[dict[str, Any
     except KeyError:
         known = ", ".join(sorted(nodes)) or "none"
         raise UnknownNode(f"no enabled plugin contributes the workflow node {name!r} (known: {known})") from None
+
+
+def idempotency_key(config: Mapping[str, Any]) -> str:
+    """A key for a node's side effect (a payment, an email, a ticket in another system) that is
+    the same every time the node runs again for the same step of the same run, and different
+    for any other run, node or step: ``<run id>:<node path>:<step>``.
+
+    Nodes run at least once: a failed attempt is retried from the last checkpoint, and a worker
+    that dies mid-node leaves that node to run again on the next attempt. Pass this key to the
+    service a node calls (Stripe's ``Idempotency-Key``, a unique column) so a repeat does
+    nothing twice. Call it with the ``config`` LangGraph gives the node."""
+    configurable = config.get("configurable") or {}
+    metadata = config.get("metadata") or {}
+    run_id = configurable.get("run_id") or metadata.get("run_id")
+    namespace = str(metadata.get("langgraph_checkpoint_ns") or metadata.get("langgraph_node") or "")
+    path = "|".join(part.split(":", 1)[0] for part in namespace.split("|") if part)
+    step = metadata.get("langgraph_step")
+    if not run_id or not path or step is None:
+        raise LookupError("idempotency_key() needs the config of a node of a VetrAI run")
+    return f"{run_id}:{path}:{step}"

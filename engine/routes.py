@@ -130,6 +130,7 @@ async def create_job(data: WorkersJobCreate) -> tuple[dict[str, Any], int]:
         idempotency_key=data.idempotency_key,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
         priority=data.priority,
+        durability=data.durability,
     )
     return service.serialize_job(job), 202
 

@@ -338,8 +338,9 @@ class Runtime:
                 kwargs[name] = options[name]
         if options.get("context") is not None:
             kwargs["context"] = options["context"]
-        if options.get("durability"):
-            kwargs["durability"] = options["durability"]
+        durability = options.get("durability") or entry.durability
+        if durability:
+            kwargs["durability"] = durability
         if options.get("stream_subgraphs"):
             kwargs["subgraphs"] = True
         writer = StreamWriter(self, job, requested)

@@ -10,6 +10,12 @@ PRIORITY = (
     "Higher runs first among the organization's waiting runs (then the oldest first); the scheduler "
     "stays fair across organizations whatever the priorities."
 )
+DURABILITY = (
+    "When LangGraph writes the run's checkpoints: sync (before each next step), async (while the "
+    "next step runs; LangGraph's default) or exit (only when the run ends or waits: fastest, but a "
+    "crash re-runs the whole attempt)."
+)
+Durability = Literal["sync", "async", "exit"]
 JobStatus = Literal["queued", "running", "interrupted", "succeeded", "failed", "cancelled", "timed_out"]
 
 
@@ -24,6 +30,7 @@ class WorkersTemplateDefaults(BaseModel):
     retry_backoff_seconds: float | None = Field(None, ge=0, le=3600, description="Doubles after each failed attempt.")
     recursion_limit: int | None = Field(None, ge=1, le=100_000)
     priority: int | None = Field(None, ge=-1000, le=1000, description=PRIORITY)
+    durability: Durability | None = Field(None, description=DURABILITY)
 
 
 class WorkersTemplateCreate(BaseModel):
@@ -107,6 +114,7 @@ class WorkersJobCreate(BaseModel):
         None, description="Gets a signed POST (X-VetrAI-Signature) when the job finishes."
     )
     priority: int | None = Field(None, ge=-1000, le=1000, description=PRIORITY + " Default: the template's.")
+    durability: Durability | None = Field(None, description=DURABILITY + " Default: the template's.")
 
     @model_validator(mode="after")
     def _one_template(self) -> WorkersJobCreate:

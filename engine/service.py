@@ -267,9 +267,10 @@ async def create_job(
     idempotency_key: str | None = None,
     webhook_url: str | None = None,
     priority: int | None = None,
+    durability: str | None = None,
 ) -> tuple[Job, bool]:
     """Validate, insert ``queued`` and send ``run_job``; returns (job, created). ``priority``
-    defaults to the template's (then the workflow's)."""
+    and ``durability`` default to the template's (then the workflow's)."""
     if principal.organization_id is None:
         raise forbidden("jobs belong to an organization")
     row = await _resolve_template(principal, template_id, template)
@@ -297,6 +298,7 @@ async def create_job(
         retry_backoff_seconds=float(defaults["retry_backoff_seconds"]),
         recursion_limit=int(defaults["recursion_limit"]),
         priority=int(defaults["priority"]) if priority is None else priority,
+        options={"durability": chosen} if (chosen := durability or defaults.get("durability")) else {},
         idempotency_key=idempotency_key,
         webhook_url=webhook_url,
     )

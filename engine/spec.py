@@ -36,7 +36,7 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from importlib.metadata import entry_points  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, Literal  # noqa: E402
 
 from pydantic import BaseModel, ConfigDict  # noqa: E402
 
@@ -58,7 +58,8 @@ class WorkflowSpec:
     ``interrupt()``. Timeouts are per attempt; a failed attempt is retried after
     ``retry_backoff_seconds * 2 ** (attempt - 1)`` up to ``max_attempts`` tries in all.
     ``priority`` is the default priority of its runs (higher first among an organization's
-    waiting runs); a template's defaults or the job request may set another.
+    waiting runs); a template's defaults or the job request may set another. ``durability`` is
+    LangGraph's checkpoint durability for its runs (None: LangGraph's default, ``async``).
     """
 
     name: str
@@ -72,6 +73,7 @@ class WorkflowSpec:
     retry_backoff_seconds: float = 1.0
     recursion_limit: int = 50
     priority: int = 0
+    durability: Literal["sync", "async", "exit"] | None = None
     resume_model: type[BaseModel] | None = None
     to_state: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
     to_output: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_identity)
@@ -84,6 +86,7 @@ class WorkflowSpec:
             "retry_backoff_seconds": self.retry_backoff_seconds,
             "recursion_limit": self.recursion_limit,
             "priority": self.priority,
+            "durability": self.durability,
         }
 
 
