@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,14 +27,16 @@ def body_text(message: EmailMessage, subtype: str = "plain") -> str:
     return part.get_content() if part is not None else ""
 
 
-class _Mail:
+class _Mail(ABC):
     """Where a test's email ends up; ``wait_for`` polls ``find`` until a message is there."""
 
+    @abstractmethod
     def find(self, to: str | None = None, subject: str | None = None) -> list[EmailMessage]:
-        raise NotImplementedError
+        """The messages kept so far, oldest first, filtered like ``wait_for``."""
 
+    @abstractmethod
     def _where(self) -> str:
-        raise NotImplementedError
+        """Where the messages were looked for, for the failure message."""
 
     async def wait_for(self, to: str | None = None, subject: str | None = None, timeout: float = 5.0) -> EmailMessage:
         """The first message to ``to`` (substring of To) and/or with ``subject`` (substring)."""
