@@ -16,7 +16,8 @@ from vetrai.core.platform import Platform
 from vetrai.engine import cli, routes, service, storage, tasks
 from vetrai.engine.dispatch import REAP_TASK
 from vetrai.engine.langgraph import routes as langgraph_routes
-from vetrai.engine.runtime import RUNTIME, runtime_of
+from vetrai.engine.process import RUNTIME
+from vetrai.engine.runtime import runtime_of
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.streams import HUB
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from vetrai.engine.process import RUNTIME
+
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
@@ -27,8 +29,6 @@ async def publish_cancel(platform: Platform, job_id: uuid.UUID, reason: str = "c
     """Tell the process holding the run (this one or another) to stop it now.
 
     ``reason`` is ``cancel`` (the run ends cancelled) or ``rollback`` (the run is deleted)."""
-    from vetrai.engine.runtime import RUNTIME
-
     runtime = platform.find(RUNTIME)
     if runtime is not None:
         runtime.cancel_local(str(job_id), reason)

@@ -24,7 +24,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic_core import to_json
 
 from vetrai.core import tracing
-from vetrai.core.platform import Slot
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
 from vetrai.engine.claims import held, renew
@@ -33,6 +32,7 @@ from vetrai.engine.dispatch import cancel_channel, send_run
 from vetrai.engine.finishing import emit, finish, settle
 from vetrai.engine.langgraph.events import graph_stream
 from vetrai.engine.models import Job, Thread
+from vetrai.engine.process import RUNTIME
 from vetrai.engine.scheduling import claim_next
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
@@ -687,9 +687,11 @@ def _interrupt_json(item: Any) -> Any:
     return jsonable(item)
 
 
-RUNTIME: Slot[Runtime] = Slot("workers")
-
-
 def runtime_of(platform: Platform) -> Runtime:
     """The process's run loop, built on first use (the server and each worker have one)."""
-    return platform.find(RUNTIME) or platform.fill(RUNTIME, Runtime(platform))
+    found = platform.find(RUNTIME)
+    if isinstance(found, Runtime):
+        return found
+    runtime = Runtime(platform)
+    platform.fill(RUNTIME, runtime)
+    return runtime

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from vetrai.core.platform import Slot
 from vetrai.engine.models import Job
+from vetrai.engine.process import RUNTIME
 from vetrai.engine.settings import WorkersSettings
 
 if TYPE_CHECKING:
@@ -68,7 +69,6 @@ async def _measure_storage(platform: Platform, organization_id: uuid.UUID) -> in
 
     from vetrai.engine import checkpoints
     from vetrai.engine.models import StoreItem
-    from vetrai.engine.runtime import runtime_of
 
     events = (
         await Job.filter(organization_id=organization_id).annotate(total=Sum("event_bytes")).first().values("total")
@@ -76,7 +76,7 @@ async def _measure_storage(platform: Platform, organization_id: uuid.UUID) -> in
     threads = {
         str(key) for key in await Job.filter(organization_id=organization_id).values_list("thread_id", flat=True) if key
     }
-    runtime = runtime_of(platform)
+    runtime = platform.get(RUNTIME)
     await runtime.ensure_ready()
     saved = await checkpoints.checkpoint_bytes(runtime.checkpointer, sorted(threads))
     rows = await _json_bytes(Job._meta.db_table, ("input", "output"), organization_id)

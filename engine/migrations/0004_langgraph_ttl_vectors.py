@@ -35,4 +35,17 @@ class Migration(migrations.Migration):
             name='ttl',
             field=fields.JSONField(null=True, description='LangGraph thread TTL: {strategy, ttl (minutes)}', encoder=JSON_DUMPS, decoder=loads),
         ),
+        # SQLite alters a column by rebuilding its table, which left the store's indexes and its
+        # unique key behind, and neither backend indexes a field added with db_index: all made
+        # here, idempotently (PostgreSQL has the store's already, under these names).
+        ops.RunSQL(
+            [
+                'CREATE UNIQUE INDEX IF NOT EXISTS "uid_workers_sto_organiz_5deb1c" ON "workers_store_item" ("organization_id", "namespace", "key")',
+                'CREATE INDEX IF NOT EXISTS "idx_workers_sto_created_c84c08" ON "workers_store_item" ("created_at")',
+                'CREATE INDEX IF NOT EXISTS "idx_workers_sto_organiz_f217b5" ON "workers_store_item" ("organization_id")',
+                'CREATE INDEX IF NOT EXISTS "idx_workers_sto_expires_cbbe5d" ON "workers_store_item" ("expires_at")',
+                'CREATE INDEX IF NOT EXISTS "workers_store_item_org_created_id" ON "workers_store_item" ("organization_id", "created_at", "id")',
+                'CREATE INDEX IF NOT EXISTS "workers_thread_expires_at" ON "workers_thread" ("expires_at")',
+            ]
+        ),
     ]
