@@ -208,6 +208,8 @@ def test_runs_cancel_interrupts_or_rolls_back(deployment):
     thread = new_thread(deployment)
     slow = '{"seconds": 60, "steps": 60}'
     first = deployment.vetrai("runs", "create", thread, "sleep", "--input", slow).stdout.strip()
+    going = deployment.vetrai("runs", "logs", thread, first)
+    assert going.returncode == 0 and f"vetrai runs logs {thread} {first} -f" in going.stderr, going.stderr
     cancelled = deployment.vetrai("runs", "cancel", thread, first)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stderr, cancelled.stderr
     assert json.loads(deployment.vetrai("runs", "show", thread, first).stdout)["status"] == "interrupted"
