@@ -65,16 +65,26 @@ class Api:
 
     async def events(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
         """The job's Server-Sent Events until its stream ends."""
+        async for _, data in self.sse("GET", f"{JOBS}/{job_id}/events"):
+            yield data
+
+    async def sse(self, method: str, path: str, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+        """A Server-Sent Events stream as ``(event name, decoded data)`` until the server ends it."""
         import httpx
 
         try:
-            async with self.client.stream("GET", f"{JOBS}/{job_id}/events") as stream:
+            async with self.client.stream(method, path, **kwargs) as stream:
                 if stream.status_code >= 400:
                     await stream.aread()
                     raise problem(stream)
+                name = "message"
                 async for line in stream.aiter_lines():
-                    if line.startswith("data: "):
-                        yield json.loads(line[6:])
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        yield name, json.loads(line[6:])
+                    elif not line:
+                        name = "message"
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
 
@@ -281,5 +291,9 @@ async def retry_job(api: Api, job_id: str, follow_: bool) -> int:
 
 
 def register(group: click.Group) -> None:
+    from vetrai.engine.langgraph.cli import runs, threads
+
     group.add_command(run)
     group.add_command(jobs)
+    group.add_command(threads)
+    group.add_command(runs)

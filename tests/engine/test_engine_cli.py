@@ -145,3 +145,119 @@ def test_the_readme_first_session_works_as_written(deployment):
     assert '"email":"ada@example.com"' in result.stdout.replace(" ", "")
     assert '"category":' in result.stdout  # vetrai run's output
     assert "echo" in result.stdout and "document_triage" in result.stdout  # jobs list
+
+
+# --- vetrai threads / vetrai runs (the LangGraph API) -------------------------------------------
+
+
+def new_thread(deployment: Deployment, **metadata: str) -> str:
+    created = deployment.vetrai("threads", "create", "--metadata", json.dumps(metadata))
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
+
+
+def test_threads_create_list_show_history_delete(deployment):
+    thread = new_thread(deployment, purpose="cli")
+    ran = deployment.vetrai("runs", "create", thread, "echo", "--input", '{"payload": {"hello": "threads"}}', "--wait")
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["payload"]["hello"] == "threads"
+    listed = deployment.vetrai("threads", "list", "--status", "idle")
+    assert listed.returncode == 0 and thread in listed.stdout
+    line = next(row for row in listed.stdout.splitlines() if row.startswith(thread))
+    assert line.split()[1] == "idle"
+    assert thread not in deployment.vetrai("threads", "list", "--status", "busy").stdout
+    shown = deployment.vetrai("threads", "show", thread)
+    assert shown.returncode == 0, shown.stderr
+    body: dict[str, Any] = json.loads(shown.stdout)
+    assert body["thread_id"] == thread and body["metadata"]["purpose"] == "cli"
+    assert body["values"]["payload"]["hello"] == "threads" and body["next"] == []
+    history = deployment.vetrai("threads", "history", thread, "--limit", "2")
+    assert history.returncode == 0 and len(history.stdout.splitlines()) == 2, history.stdout
+    full = json.loads(deployment.vetrai("threads", "history", thread, "--json").stdout)
+    assert full[0]["values"]["payload"]["hello"] == "threads" and len(full) > 2
+    assert history.stdout.splitlines()[0].startswith(full[0]["checkpoint_id"])
+    deleted = deployment.vetrai("threads", "delete", thread)
+    assert deleted.returncode == 0 and "deleted" in deleted.stderr
+    gone = deployment.vetrai("threads", "show", thread)
+    assert gone.returncode == 1 and gone.stderr.startswith("Error: 404")
+
+
+def test_runs_create_wait_list_show_logs(deployment):
+    thread = new_thread(deployment)
+    started = deployment.vetrai("runs", "create", thread, "sleep", "--input", '{"seconds": 0.1, "steps": 2}')
+    assert started.returncode == 0, started.stderr
+    run = started.stdout.strip()
+    followed = deployment.vetrai("runs", "logs", thread, run, "--follow")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.startswith("metadata") and run in followed.stdout.splitlines()[0]
+    assert any(line.startswith("values") for line in followed.stdout.splitlines())
+    stored = deployment.vetrai("runs", "logs", thread, run)
+    assert stored.returncode == 0 and "● success" in stored.stderr and "● success" in followed.stderr
+    assert any(line.startswith("values") for line in stored.stdout.splitlines())
+    shown: dict[str, Any] = json.loads(deployment.vetrai("runs", "show", thread, run).stdout)
+    assert shown["run_id"] == run and shown["status"] == "success" and shown["kwargs"]["input"]["steps"] == 2
+    listed = deployment.vetrai("runs", "list", thread, "--status", "success")
+    assert listed.returncode == 0 and listed.stdout.split()[:2] == [run, "success"]
+    assert deployment.vetrai("runs", "list", thread, "--status", "error").stdout == ""
+    waited = deployment.vetrai("runs", "create", thread, "echo", "--input", '{"payload": {"n": 1}}', "--wait")
+    assert waited.returncode == 0 and json.loads(waited.stdout)["payload"] == {"n": 1}
+    assert len(deployment.vetrai("runs", "list", thread).stdout.splitlines()) == 2
+
+
+def test_runs_cancel_interrupts_or_rolls_back(deployment):
+    thread = new_thread(deployment)
+    slow = '{"seconds": 60, "steps": 60}'
+    first = deployment.vetrai("runs", "create", thread, "sleep", "--input", slow).stdout.strip()
+    going = deployment.vetrai("runs", "logs", thread, first)
+    assert going.returncode == 0 and f"vetrai runs logs {thread} {first} -f" in going.stderr, going.stderr
+    cancelled = deployment.vetrai("runs", "cancel", thread, first)
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stderr, cancelled.stderr
+    assert json.loads(deployment.vetrai("runs", "show", thread, first).stdout)["status"] == "interrupted"
+    again = deployment.vetrai("runs", "cancel", thread, first)
+    assert again.returncode == 1 and again.stderr.startswith("Error: 409")
+    second = deployment.vetrai("runs", "create", thread, "sleep", "--input", slow).stdout.strip()
+    rolled = deployment.vetrai("runs", "cancel", thread, second, "--action", "rollback")
+    assert rolled.returncode == 0 and "rolled back" in rolled.stderr, rolled.stderr
+    missing = deployment.vetrai("runs", "show", thread, second)
+    assert missing.returncode == 1 and missing.stderr.startswith("Error: 404")
+    bad = deployment.vetrai("runs", "cancel", thread, first, "--action", "explode")
+    assert bad.returncode == 2 and "explode" in bad.stderr
+
+
+def test_an_interrupted_run_says_how_to_resume_and_resume_finishes_it(deployment):
+    thread = new_thread(deployment)
+    waiting = deployment.vetrai("runs", "create", thread, "approval", "--input", '{"request": "deploy?"}', "--wait")
+    assert waiting.returncode == 0, waiting.stderr
+    assert json.loads(waiting.stdout)["__interrupt__"]
+    assert f"vetrai runs create {thread} approval --resume JSON --wait" in waiting.stderr
+    assert json.loads(deployment.vetrai("threads", "show", thread).stdout)["status"] == "interrupted"
+    resumed = deployment.vetrai("runs", "create", thread, "approval", "--resume", '{"approved": true}', "--wait")
+    assert resumed.returncode == 0, resumed.stderr
+    values = json.loads(resumed.stdout)
+    assert values["approved"] is True and "__interrupt__" not in values
+    assert "resume" not in resumed.stderr
+
+
+def test_threads_and_runs_errors_are_one_line(deployment):
+    thread = new_thread(deployment)
+    run = deployment.vetrai("runs", "create", thread, "echo", "--input", '{"payload": 1}', "--wait")
+    assert run.returncode == 0, run.stderr
+    attempts = [
+        deployment.vetrai("threads", "show", "not-a-thread"),
+        deployment.vetrai("runs", "list", "00000000-0000-0000-0000-000000000000"),
+        deployment.vetrai("runs", "create", thread, "no-such-graph", "--wait"),
+        deployment.vetrai("threads", "show", thread, token=deployment.other_token),
+        deployment.vetrai("threads", "delete", thread, token=deployment.other_token),
+        deployment.vetrai("runs", "list", thread, token=deployment.other_token),
+    ]
+    for result in attempts:
+        assert result.returncode == 1, result
+        assert result.stderr.startswith("Error: 4") and "Traceback" not in result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert [result.stderr.split()[1] for result in attempts[3:]] == ["404", "404", "404"]
+    assert thread not in deployment.vetrai("threads", "list", token=deployment.other_token).stdout
+    assert deployment.vetrai("threads", "show", thread).returncode == 0
+    closed = deployment.vetrai("threads", "list", VETRAI_URL=f"http://127.0.0.1:{harness.free_port()}")
+    assert closed.returncode == 1 and closed.stderr.startswith("Error: no VetrAI server answers at")
+    bad_json = deployment.vetrai("runs", "create", thread, "echo", "--input", "{oops")
+    assert bad_json.returncode == 2 and "--input" in bad_json.stderr
