@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import free_port, in_process_worker
+from vetrai.core.conformance import free_port
 
 POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
 PROJECT = Path(__file__).parent / "project" / "langgraph.json"
@@ -49,19 +49,9 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from quart.testing.app import TestApp
-
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    # Generous start/stop timeouts: the machine running the suite is shared and often busy.
-    async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
-        if POSTGRES:
-            async with in_process_worker(test_app.app.extensions["vetrai"]):
-                yield test_app
-        else:
-            yield test_app
+def vetrai_worker() -> bool:
+    """On Postgres a taskiq Receiver runs the suite's ``app``'s jobs in this process."""
+    return True
 
 
 @pytest.fixture
