@@ -23,8 +23,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.browser import chromium_endpoint, serving  # noqa: F401  (fixture)
+from tests.browser import chromium_endpoint  # noqa: F401  (fixture)
 from tests.console.conftest import FAST_ENGINE, PASSWORD, PLUGINS, POSTGRES
+from tests.serving import serving
 from tests.themes.conftest import THEME
 from vetrai.core.config import Settings
 from vetrai.core.conformance import backend, in_process_worker

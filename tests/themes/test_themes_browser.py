@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser import chromium_endpoint, serving  # noqa: F401  (fixture)
+from tests.browser import chromium_endpoint  # noqa: F401  (fixture)
+from tests.serving import serving
 from vetrai.core.conformance import free_port, subprocess_env
 
 from .conftest import THEME, png
