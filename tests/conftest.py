@@ -57,6 +57,21 @@ def platform(vetrai_platform: Any) -> Any:
 
 
 @pytest.fixture
+def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every domain event emitted by the app, as (name, data, keyword arguments): what the kit's
+    ``vetrai_events`` log does not keep (the emit call's keyword arguments)."""
+    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    original = platform.events.emit
+
+    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        recorded.append((name, data or {}, kwargs))
+        return await original(name, data, **kwargs)
+
+    monkeypatch.setattr(platform.events, "emit", emit)
+    return recorded
+
+
+@pytest.fixture
 def exporter() -> Iterator[Any]:
     """The finished spans of the test (an in-memory OpenTelemetry exporter, the platform's tracer)."""
     from opentelemetry.sdk.trace import TracerProvider

@@ -66,20 +66,6 @@ def member(app: Any) -> Callable[..., Any]:
     return factory
 
 
-@pytest.fixture
-def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Every domain event emitted by the app, as (name, data, keyword arguments)."""
-    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    original = platform.events.emit
-
-    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        recorded.append((name, data or {}, kwargs))
-        return await original(name, data, **kwargs)
-
-    monkeypatch.setattr(platform.events, "emit", emit)
-    return recorded
-
-
 async def login(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> Any:
     return await client.post("/api/v1/login", json={"email": email, "password": password, **extra})
 
