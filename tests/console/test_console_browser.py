@@ -458,7 +458,8 @@ async def test_theme_editor_notification_settings_and_the_super_admin_page(serve
     await accessible(page)
     await page.close()
 
-    root = await create_member(SimpleNamespace(app=SERVED["app"]), "super_admin", password=PASSWORD)
+    served = SimpleNamespace(app=SERVED["app"], test_client=SERVED["app"].test_client)
+    root = await create_member(served, "super_admin", password=PASSWORD)
     root_context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
     page = await root_context.new_page()
     accept_dialogs(page)
