@@ -68,6 +68,23 @@ def two_step_graph(state: type[Any], first: Callable[..., Any], second: Callable
     return graph
 
 
+def two_step_spec(
+    name: str, state: type[Any], first: Callable[..., Any], second: Callable[..., Any], **fields: Any
+) -> Any:
+    """A test workflow over ``two_step_graph`` with two attempts and a near-immediate retry."""
+    from vetrai.engine.spec import WorkflowSpec
+
+    return WorkflowSpec(
+        name=name,
+        version="1",
+        description="test",
+        build=lambda: two_step_graph(state, first, second),
+        max_attempts=2,
+        retry_backoff_seconds=0.01,
+        **fields,
+    )
+
+
 @contextlib.asynccontextmanager
 async def registered_workflow(spec: Any) -> AsyncIterator[Any]:
     """``spec`` as a package workflow (its template synced) for the duration of a test."""

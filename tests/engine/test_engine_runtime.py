@@ -14,7 +14,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict
 
-from tests.engine.conftest import outbox_message, registered_workflow, two_step_graph
+from tests.engine.conftest import outbox_message, registered_workflow, two_step_spec
 from vetrai.core import outbox
 from vetrai.core.models import OutboxMessage
 from vetrai.core.outbound import hmac_sha256_hex
@@ -24,7 +24,6 @@ from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import Runtime, utcnow
 from vetrai.engine.settings import WorkersSettings
-from vetrai.engine.spec import WorkflowSpec
 from vetrai.engine.webhooks import webhook_secret
 
 CALLS: Counter[str] = Counter()
@@ -65,15 +64,13 @@ async def _second(state: TwoStepState, config: RunnableConfig) -> dict[str, Any]
 
 @pytest.fixture
 async def two_step(app):
-    spec = WorkflowSpec(
-        name="test_two_step",
-        version="1",
-        description="test",
+    spec = two_step_spec(
+        "test_two_step",
+        TwoStepState,
+        _first,
+        _second,
         input_model=TwoStepInput,
         output_model=TwoStepOutput,
-        build=lambda: two_step_graph(TwoStepState, _first, _second),
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
         timeout_seconds=30,
         to_output=lambda state: {"a": state["a"], "b": state["b"]},
     )

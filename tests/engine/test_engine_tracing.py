@@ -13,9 +13,8 @@ from langchain_core.runnables import RunnableConfig
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
-from tests.engine.conftest import registered_workflow, two_step_graph
+from tests.engine.conftest import registered_workflow, two_step_spec
 from vetrai.engine.runtime import NodeSpans
-from vetrai.engine.spec import WorkflowSpec
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -43,16 +42,8 @@ async def _second(state: Steps, config: RunnableConfig) -> dict[str, Any]:
 
 @pytest.fixture
 async def two_steps(app):
-    spec = WorkflowSpec(
-        name="test_traced",
-        version="1",
-        description="test",
-        input_model=Nothing,
-        output_model=Nothing,
-        build=lambda: two_step_graph(Steps, _first, _second),
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
-        to_output=lambda state: {},
+    spec = two_step_spec(
+        "test_traced", Steps, _first, _second, input_model=Nothing, output_model=Nothing, to_output=lambda state: {}
     )
     async with registered_workflow(spec):
         yield spec
