@@ -49,14 +49,32 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, settings.env)
     platform = Platform.build(settings, extra_plugins)
+    app = _build_quart_app(settings, platform)
+    _install_openapi(app, platform)
+    responses.install(app)
+    install_docs_assets(app)
+    register_error_handlers(app)
+    public_blueprints = _mount_blueprints(app, platform)
+    _install_lifecycle(app, platform)
+    _install_request_start(app, settings, public_blueprints)
+    _install_request_end(app, platform)
+    return app
 
+
+def _build_quart_app(settings: Settings, platform: Platform) -> Quart:
     app = Quart("vetrai")
     app.test_app_class = PlatformTestApp
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
     app.extensions["vetrai"] = platform
+    return app
+
+
+def _install_openapi(app: Quart, platform: Platform) -> None:
+    """The password flow is offered only where the auth plugin serves the login route."""
+    has_login = "auth" in platform.plugins.infos
     security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
-    if "auth" in platform.plugins.infos:
+    if has_login:
         security.append({"password": []})
     QuartSchema(
         app,
@@ -66,13 +84,13 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         swagger_ui_path="/docs",
         redoc_ui_path="/redoc",
         scalar_ui_path=None,
-        security_schemes=security_schemes("/api/v1/login" if "auth" in platform.plugins.infos else None),
+        security_schemes=security_schemes("/api/v1/login" if has_login else None),
         security=security,
     )
-    responses.install(app)
-    install_docs_assets(app)
-    register_error_handlers(app)
 
+
+def _mount_blueprints(app: Quart, platform: Platform) -> set[str]:
+    """Register every plugin's blueprints, refuse clashes between plugins, answer the public ones."""
     owner_of_blueprint: dict[str, str] = {}
     public_blueprints: set[str] = set()
     for plugin, spec in platform.plugins.blueprints:
@@ -85,7 +103,10 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     check_component_names(app, owner_of_blueprint)
     app.extensions["vetrai_public_blueprints"] = public_blueprints
     app.extensions["vetrai_blueprint_owners"] = owner_of_blueprint
+    return public_blueprints
 
+
+def _install_lifecycle(app: Quart, platform: Platform) -> None:
     @app.before_serving
     async def start_platform() -> None:
         await platform.start(app)
@@ -94,6 +115,9 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
     async def stop_platform() -> None:
         await platform.stop(app)
 
+
+def _install_request_start(app: Quart, settings: Settings, public_blueprints: set[str]) -> None:
+    """One ``before_request`` hook: request id, span, size and auth checks, in that order."""
     public_endpoints: dict[str, bool] = {}
 
     def is_public_endpoint(endpoint: str) -> bool:
@@ -140,6 +164,10 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         if req.method not in ("GET", "HEAD", "OPTIONS"):
             await refuse_deep_json()
 
+
+def _install_request_end(app: Quart, platform: Platform) -> None:
+    """Metrics, the request id, the span's end and the access log, on success or failure."""
+
     @app.after_request
     async def observe(response: Response) -> Response:
         req = cast(Any, request)._get_current_object()
@@ -175,8 +203,6 @@ def create_app(settings: Settings | None = None, *, extra_plugins: Iterable[obje
         span = g.pop("span", None)
         if span is not None:  # after_request did not run: the request failed outside the handlers
             tracing.end_request_span(span, g.pop("span_token"), None, error)
-
-    return app
 
 
 def _is_json(mimetype: str) -> bool:

@@ -9,7 +9,7 @@ share one Postgres and one Redis without seeing each other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -54,6 +54,39 @@ def vetrai_app(app: Any) -> Any:
 @pytest.fixture
 def platform(vetrai_platform: Any) -> Any:
     return vetrai_platform
+
+
+@pytest.fixture
+def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every domain event emitted by the app, as (name, data, keyword arguments): what the kit's
+    ``vetrai_events`` log does not keep (the emit call's keyword arguments)."""
+    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    original = platform.events.emit
+
+    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        recorded.append((name, data or {}, kwargs))
+        return await original(name, data, **kwargs)
+
+    monkeypatch.setattr(platform.events, "emit", emit)
+    return recorded
+
+
+@pytest.fixture
+def exporter() -> Iterator[Any]:
+    """The finished spans of the test (an in-memory OpenTelemetry exporter, the platform's tracer)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from vetrai.core import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    previous = tracing.use_provider(provider)
+    yield exporter
+    tracing.use_provider(previous)
+    provider.shutdown()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -209,19 +209,23 @@ def _safe_next(value: str | None) -> str:
     return "/console/"
 
 
-async def _sign_in_page(status: int = 200, error: str | None = None, email: str = "") -> Response:
+async def _pre_session_page(template: str, status: int, **context: Any) -> Response:
+    """A signed-out form page: its CSRF token is bound to the pre-session cookie (set if new)."""
     pre = request.cookies.get(sessions.PRE_SESSION_COOKIE) or sessions.new_pre_session()
-    response = await page(
+    response = await page(template, status, csrf_token=sessions.csrf_token_for(f"pre:{pre}"), **context)
+    sessions.set_pre_session_cookie(response, pre)
+    return response
+
+
+async def _sign_in_page(status: int = 200, error: str | None = None, email: str = "") -> Response:
+    return await _pre_session_page(
         "console/login.html",
         status,
         title="Sign in",
-        csrf_token=sessions.csrf_token_for(f"pre:{pre}"),
         error=error,
         email=email,
         next=_safe_next(request.args.get("next")),
     )
-    sessions.set_pre_session_cookie(response, pre)
-    return response
 
 
 @blueprint.get("/login")
@@ -238,9 +242,7 @@ async def sign_in_form() -> Response:
 async def sign_in() -> Response:
     """Check the email and password with the auth plugin and start a browser session (HTML form)."""
     form = await request.form
-    binding = sessions.pre_session_binding(request)
-    expected = sessions.csrf_token_for(binding) if binding else None
-    if not sessions.csrf_valid(expected, form.get(sessions.CSRF_FIELD)):
+    if not sessions.pre_session_csrf_valid(request, form.get(sessions.CSRF_FIELD)):
         return await _sign_in_page(403, "The sign-in form expired; please try again.")
     email = (form.get("email") or "").strip()
     try:
@@ -257,17 +259,9 @@ async def sign_in() -> Response:
 
 
 async def _sign_up_page(code: int = 200, error: str | None = None, form: dict[str, str] | None = None) -> Response:
-    pre = request.cookies.get(sessions.PRE_SESSION_COOKIE) or sessions.new_pre_session()
-    response = await page(
-        "console/signup.html",
-        code,
-        title="Create an organization",
-        csrf_token=sessions.csrf_token_for(f"pre:{pre}"),
-        error=error,
-        form=form or {},
+    return await _pre_session_page(
+        "console/signup.html", code, title="Create an organization", error=error, form=form or {}
     )
-    sessions.set_pre_session_cookie(response, pre)
-    return response
 
 
 @blueprint.get("/signup")
@@ -284,15 +278,13 @@ async def sign_up_form() -> Response:
 async def sign_up() -> Response:
     """Register through the API's public sign-up, then start a browser session (HTML form)."""
     form = await request.form
-    binding = sessions.pre_session_binding(request)
-    expected = sessions.csrf_token_for(binding) if binding else None
     values = {
         "email": (form.get("email") or "").strip(),
         "organization_name": (form.get("organization_name") or "").strip(),
         "first_name": (form.get("first_name") or "").strip(),
         "last_name": (form.get("last_name") or "").strip(),
     }
-    if not sessions.csrf_valid(expected, form.get(sessions.CSRF_FIELD)):
+    if not sessions.pre_session_csrf_valid(request, form.get(sessions.CSRF_FIELD)):
         return await _sign_up_page(403, "The form expired; please try again.", values)
     password = form.get("password") or ""
     public_api = ConsoleApi(current_app._get_current_object(), None, client_ip())  # type: ignore[attr-defined]

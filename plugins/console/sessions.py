@@ -68,6 +68,12 @@ def csrf_valid(expected: str | None, presented: str | None) -> bool:
     return bool(expected and presented) and hmac.compare_digest(expected, presented)  # type: ignore[arg-type]
 
 
+def pre_session_csrf_valid(request: Request, presented: str | None) -> bool:
+    """A signed-out form (sign in, sign up) carries the token bound to the pre-session cookie."""
+    binding = pre_session_binding(request)
+    return csrf_valid(csrf_token_for(binding) if binding else None, presented)
+
+
 async def sign_in(email: str, password: str, *, user_agent: str | None, ip: str | None) -> ConsoleSession:
     """The auth plugin's login, in-process; raises its 401/429 problems unchanged."""
     _user, tokens = await auth_service.login(email, password, "opaque", user_agent=user_agent, ip=ip)

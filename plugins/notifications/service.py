@@ -427,33 +427,13 @@ def _validate_target(channel: str, recipient: User | None, to: str | None) -> st
 
 async def send_notification(principal: Principal, values: dict[str, Any]) -> tuple[Notification, bool]:
     """Queue an arbitrary notification (admins); an idempotency key returns the first one."""
-    rt = runtime()
-    channel = values["channel"]
-    if channel not in rt.channels:
-        raise field_error("channel", f"unknown channel; one of {sorted(rt.channels)}")
-    category = values.get("category") or "general"
-    if category not in CATEGORIES or category == SECURITY:
-        raise field_error("category", f"one of {sorted(set(CATEGORIES) - {SECURITY})}")
-    recipient = None
-    if values.get("recipient_id") is not None:
-        recipient = await scoped(User, principal).get_or_none(id=values["recipient_id"], is_active=True)
-        if recipient is None:
-            raise field_error("recipient_id", "not an active user of your organization")
+    channel, category = _checked_channel_and_category(values)
+    recipient = await _checked_recipient(principal, values)
     to = _validate_target(channel, recipient, values.get("to"))
     organization_id = recipient.organization_id if recipient is not None else principal.organization_id
     if organization_id is None:
         raise field_error("recipient_id", "a notification belongs to an organization: name a recipient")
-    template = None
-    if values.get("template_id") is not None:
-        template = await visible_templates(principal).get_or_none(id=values["template_id"])
-        if template is None or (template.organization_id not in (None, organization_id)):
-            raise field_error("template_id", "unknown template")
-        if template.channel != channel:
-            raise field_error("template_id", f"the template is for the {template.channel} channel")
-        if template.name in SECURITY_TEMPLATES:
-            raise field_error("template_id", "security templates are sent by the platform only")
-    elif not values.get("body"):
-        raise field_error("body", "give a template_id or a body")
+    template = await _checked_template(principal, values, channel, organization_id)
     if len(json.dumps(values.get("data") or {}, default=str)) > MAX_DATA_BYTES:
         raise field_error("data", f"larger than {MAX_DATA_BYTES} bytes as JSON")
     key = values.get("idempotency_key")
@@ -478,6 +458,52 @@ async def send_notification(principal: Principal, values: dict[str, Any]) -> tup
         fields.update(template_id=template.id, template_name=template.name)
     else:
         fields.update(subject=values.get("subject"), body=values["body"], rendered=True)
+    return await _insert_once(organization_id, key, external, fields)
+
+
+def _checked_channel_and_category(values: dict[str, Any]) -> tuple[str, str]:
+    """Security notifications are the platform's own: an admin cannot send one."""
+    rt = runtime()
+    channel: str = values["channel"]
+    if channel not in rt.channels:
+        raise field_error("channel", f"unknown channel; one of {sorted(rt.channels)}")
+    category: str = values.get("category") or "general"
+    if category not in CATEGORIES or category == SECURITY:
+        raise field_error("category", f"one of {sorted(set(CATEGORIES) - {SECURITY})}")
+    return channel, category
+
+
+async def _checked_recipient(principal: Principal, values: dict[str, Any]) -> User | None:
+    if values.get("recipient_id") is None:
+        return None
+    recipient = await scoped(User, principal).get_or_none(id=values["recipient_id"], is_active=True)
+    if recipient is None:
+        raise field_error("recipient_id", "not an active user of your organization")
+    return recipient
+
+
+async def _checked_template(
+    principal: Principal, values: dict[str, Any], channel: str, organization_id: uuid.UUID
+) -> NotificationTemplate | None:
+    """The named template (for this channel, not a security one), or None when a body is given."""
+    if values.get("template_id") is None:
+        if not values.get("body"):
+            raise field_error("body", "give a template_id or a body")
+        return None
+    template = await visible_templates(principal).get_or_none(id=values["template_id"])
+    if template is None or (template.organization_id not in (None, organization_id)):
+        raise field_error("template_id", "unknown template")
+    if template.channel != channel:
+        raise field_error("template_id", f"the template is for the {template.channel} channel")
+    if template.name in SECURITY_TEMPLATES:
+        raise field_error("template_id", "security templates are sent by the platform only")
+    return template
+
+
+async def _insert_once(
+    organization_id: uuid.UUID, key: str | None, external: bool, fields: dict[str, Any]
+) -> tuple[Notification, bool]:
+    """Insert the row; a concurrent send with the same idempotency key that won answers instead."""
     try:
         if external:
             row = await _create_external(organization_id, fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -55,19 +56,8 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID | str, body: st
             body=body,
             internal=internal,
         )
-        ticket_changed = False
-        if not internal and agent and not by_requester and ticket.first_responded_at is None:
-            ticket.first_responded_at = at
-            ticket_changed = True
-        if not internal and by_requester:
-            if ticket.status == RESOLVED:
-                _set_status(ticket, OPEN, at)
-                ticket_changed = True
-            elif ticket.status == PENDING:
-                _set_status(ticket, IN_PROGRESS, at)
-                ticket_changed = True
         newly_breached: list[str] = []
-        if ticket_changed:
+        if not internal and _answer_reply(ticket, at, by_requester=by_requester, agent=agent):
             newly_breached, cleared = _sla_changes(ticket, at)
             await _save_state(ticket, cleared)
     await record_audit(
@@ -78,10 +68,34 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID | str, body: st
         target_id=ticket.id,
         data={"comment_id": str(comment.id), "internal": internal},
     )
+    await _emit_comment(ticket, principal, comment, by_requester=by_requester)
+    if ticket.status != before_status:
+        await _emit_update(ticket, principal, {"status": {"from": before_status, "to": ticket.status}})
+    for target in newly_breached:
+        await _claim_breach(ticket, target)
+    return comment
+
+
+def _answer_reply(ticket: Ticket, at: datetime, *, by_requester: bool, agent: bool) -> bool:
+    """What a public reply does to the ticket (first response, reopen, restart); True if it changed."""
+    changed = False
+    if agent and not by_requester and ticket.first_responded_at is None:
+        ticket.first_responded_at = at
+        changed = True
+    if by_requester:
+        if ticket.status == RESOLVED:
+            _set_status(ticket, OPEN, at)
+            changed = True
+        elif ticket.status == PENDING:
+            _set_status(ticket, IN_PROGRESS, at)
+            changed = True
+    return changed
+
+
+async def _emit_comment(ticket: Ticket, principal: Principal, comment: TicketComment, *, by_requester: bool) -> None:
+    """Notify the other side: an internal note or a requester's reply goes to the assignee only."""
     author = principal.user_id
-    if internal:
-        notify = [ticket.assignee_id]
-    elif by_requester:
+    if comment.internal or by_requester:
         notify = [ticket.assignee_id]
     else:
         notify = [ticket.requester_id, ticket.assignee_id]
@@ -90,13 +104,8 @@ async def add_comment(principal: Principal, ticket_id: uuid.UUID | str, body: st
         comment_id=str(comment.id),
         author_id=_jsonable(author),
         author_email=await _email_of(author),
-        internal=internal,
-        body=body[:BODY_EXCERPT],
+        internal=comment.internal,
+        body=comment.body[:BODY_EXCERPT],
         recipients=await _recipients([user for user in notify if user is not None and user != author]),
     )
     await _emit("support.comment_added", ticket, principal, payload)
-    if ticket.status != before_status:
-        await _emit_update(ticket, principal, {"status": {"from": before_status, "to": ticket.status}})
-    for target in newly_breached:
-        await _claim_breach(ticket, target)
-    return comment

@@ -154,6 +154,9 @@ def _set_status(ticket: Ticket, status: str, at: datetime) -> None:
     ticket.status = status
 
 
+TRACKED_FIELDS = ("subject", "description", "category", "priority", "status", "assignee_id")
+
+
 async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, changes: dict[str, Any]) -> Ticket:
     """Partial update. Requesters edit subject/description/category while open and may close;
     agents and admins change everything; transitions outside ``TRANSITIONS`` are 409. The row
@@ -162,39 +165,15 @@ async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, change
     agent = is_agent(principal)
     own = visible.requester_id == principal.user_id
     if not agent:
-        refused = sorted(set(changes) - REQUESTER_FIELDS - {"status"})
-        if refused:
-            raise forbidden(f"only support agents and admins can change: {', '.join(refused)}")
-        if "status" in changes and changes["status"] != CLOSED:
-            raise forbidden("only support agents and admins change the status; you may close your own ticket")
+        _refuse_requester_changes(changes)
     if "assignee_id" in changes and changes["assignee_id"] is not None:
         await _valid_assignee(visible.organization_id, changes["assignee_id"])
     async with in_transaction():
         ticket = await Ticket.filter(id=visible.id).select_for_update().get()
-        if ticket.status == CLOSED:
-            raise conflict("the ticket is closed; closed is final")
-        if not agent and set(changes) & REQUESTER_FIELDS and ticket.status != OPEN:
-            raise conflict("the ticket can only be edited while it is open")
+        _check_changeable(ticket, changes, agent, own)
         at = now()
-        before = {
-            name: getattr(ticket, name)
-            for name in ("subject", "description", "category", "priority", "status", "assignee_id")
-        }
-        status = changes.get("status")
-        if status is not None and status != ticket.status:
-            requester_closing = status == CLOSED and own
-            if status not in TRANSITIONS[ticket.status] and not requester_closing:
-                raise conflict(f"invalid transition from {ticket.status!r} to {status!r}")
-        for name in ("subject", "description", "category"):
-            if name in changes and (changes[name] is not None or name == "category"):
-                setattr(ticket, name, changes[name])
-        if "assignee_id" in changes:
-            ticket.assignee_id = changes["assignee_id"]
-        if changes.get("priority") is not None and changes["priority"] != ticket.priority:
-            ticket.priority = changes["priority"]
-            await _compute_due_times(ticket)  # a pause still going on is added when the clock restarts
-        if status is not None:
-            _set_status(ticket, status, at)
+        before = {name: getattr(ticket, name) for name in TRACKED_FIELDS}
+        await _apply_changes(ticket, changes, at)
         newly_breached, cleared = _sla_changes(ticket, at)
         diff = {
             name: {"from": _jsonable(before[name]), "to": _jsonable(getattr(ticket, name))}
@@ -216,6 +195,41 @@ async def update_ticket(principal: Principal, ticket_id: uuid.UUID | str, change
     for target in newly_breached:
         await _claim_breach(ticket, target)
     return ticket
+
+
+def _refuse_requester_changes(changes: dict[str, Any]) -> None:
+    refused = sorted(set(changes) - REQUESTER_FIELDS - {"status"})
+    if refused:
+        raise forbidden(f"only support agents and admins can change: {', '.join(refused)}")
+    if "status" in changes and changes["status"] != CLOSED:
+        raise forbidden("only support agents and admins change the status; you may close your own ticket")
+
+
+def _check_changeable(ticket: Ticket, changes: dict[str, Any], agent: bool, own: bool) -> None:
+    """Checked on the locked row, so the state it judges is the one the change applies to."""
+    if ticket.status == CLOSED:
+        raise conflict("the ticket is closed; closed is final")
+    if not agent and set(changes) & REQUESTER_FIELDS and ticket.status != OPEN:
+        raise conflict("the ticket can only be edited while it is open")
+    status = changes.get("status")
+    if status is not None and status != ticket.status:
+        requester_closing = status == CLOSED and own
+        if status not in TRANSITIONS[ticket.status] and not requester_closing:
+            raise conflict(f"invalid transition from {ticket.status!r} to {status!r}")
+
+
+async def _apply_changes(ticket: Ticket, changes: dict[str, Any], at: datetime) -> None:
+    for name in ("subject", "description", "category"):
+        if name in changes and (changes[name] is not None or name == "category"):
+            setattr(ticket, name, changes[name])
+    if "assignee_id" in changes:
+        ticket.assignee_id = changes["assignee_id"]
+    if changes.get("priority") is not None and changes["priority"] != ticket.priority:
+        ticket.priority = changes["priority"]
+        await _compute_due_times(ticket)  # a pause still going on is added when the clock restarts
+    status = changes.get("status")
+    if status is not None:
+        _set_status(ticket, status, at)
 
 
 async def with_people(ticket: Ticket) -> Ticket:

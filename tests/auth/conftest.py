@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from vetrai.core.config import Settings
+from vetrai.core.conformance import Kit, KitUser
 
 PASSWORD = "correct horse battery"
 
@@ -42,23 +42,6 @@ async def custom_app(
     await stack.aclose()
 
 
-class Member:
-    def __init__(self, user: Any, tokens: dict[str, Any], organization: Any, password: str) -> None:
-        self.user = user
-        self.tokens = tokens
-        self.organization = organization
-        self.password = password
-        self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
-
-    @property
-    def email(self) -> str:
-        return str(self.user.email)
-
-
 async def create_member(
     test_app: Any,
     role: str = "user",
@@ -68,44 +51,19 @@ async def create_member(
     password: str = PASSWORD,
     token_format: str = "jwt",
     **org_kwargs: Any,
-) -> Member:
-    """A user with a session, in ``organization`` or a new one, for any started app."""
-    from vetrai.core.organizations.service import create_organization
-    from vetrai.plugins.auth import service
-
-    async with test_app.app.app_context():
-        organization = organization or await create_organization(f"Org {uuid.uuid4().hex[:6]}", **org_kwargs)
-        user = await service.create_user(
-            organization,
-            email or f"{role}-{uuid.uuid4().hex[:8]}@example.com",
-            password,
-            role=role,
-            email_verified=True,
-        )
-        tokens = await service.issue_tokens(user, token_format)  # type: ignore[arg-type]
-    return Member(user, tokens, organization, password)
+) -> KitUser:
+    """A user with a session, in ``organization`` or a new one, for any started app (the kit's user)."""
+    kit = Kit(test_app)
+    organization = organization or await kit.org(**org_kwargs)
+    return await kit.user(role, organization, email=email, password=password, token_format=token_format)
 
 
 @pytest.fixture
 def member(app: Any) -> Callable[..., Any]:
-    async def factory(role: str = "user", organization: Any = None, **kwargs: Any) -> Member:
+    async def factory(role: str = "user", organization: Any = None, **kwargs: Any) -> KitUser:
         return await create_member(app, role, organization, **kwargs)
 
     return factory
-
-
-@pytest.fixture
-def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Every domain event emitted by the app, as (name, data, keyword arguments)."""
-    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    original = platform.events.emit
-
-    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        recorded.append((name, data or {}, kwargs))
-        return await original(name, data, **kwargs)
-
-    monkeypatch.setattr(platform.events, "emit", emit)
-    return recorded
 
 
 async def login(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> Any:

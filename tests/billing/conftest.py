@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiohttp import ClientSession, web
 
+from tests.serving import serving
 from vetrai.core.config import Settings
 from vetrai.core.conformance import EventLog, free_port
 
@@ -163,31 +164,8 @@ def send_webhook(app: Any) -> Callable[..., Any]:
 @pytest.fixture
 async def live_server(app: Any) -> AsyncIterator[str]:
     """The test app also served over real HTTP (hypercorn, same event loop), for localstripe's webhooks."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":  # the test app's lifespan is already running
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        await app.app(scope, receive, send)
-
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(asgi, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    await wait_for_port(port)
-    yield f"http://127.0.0.1:{port}"
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(app.app, lifespan=False) as base:
+        yield base
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ also written to docs/console/.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -24,9 +23,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.browser import chromium_endpoint  # noqa: F401  (fixture)
 from tests.console.conftest import FAST_ENGINE, PASSWORD, PLUGINS, POSTGRES
+from tests.serving import serving
 from tests.themes.conftest import THEME
-from tests.themes.test_themes_browser import chromium_endpoint, free_port  # noqa: F401  (fixture)
 from vetrai.core.config import Settings
 from vetrai.core.conformance import backend, in_process_worker
 
@@ -73,9 +73,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory, vetrai_pg_database: str |
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def server(settings: Any) -> AsyncIterator[str]:
     """The app under hypercorn on a free port (with a taskiq receiver on Postgres); its base URL."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from vetrai.core.app import create_app
     from vetrai.engine.spec import workflows
 
@@ -88,33 +85,14 @@ async def server(settings: Any) -> AsyncIterator[str]:
             env.setenv(name, value)
         app = create_app(settings)
     SERVED["app"] = app
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as probe:
-        for _ in range(400):
-            if task.done():
-                task.result()
-            with contextlib.suppress(httpx.TransportError):
-                if (await probe.get("/health")).status_code == 200:
-                    break
-            await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("the server did not start")
     try:
-        if POSTGRES:
-            async with in_process_worker(app.extensions["vetrai"]):
+        async with serving(app) as base:
+            if POSTGRES:
+                async with in_process_worker(app.extensions["vetrai"]):
+                    yield base
+            else:
                 yield base
-        else:
-            yield base
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
         langgraph.undo()
         workflows.cache_clear()
 
@@ -480,7 +458,8 @@ async def test_theme_editor_notification_settings_and_the_super_admin_page(serve
     await accessible(page)
     await page.close()
 
-    root = await create_member(SimpleNamespace(app=SERVED["app"]), "super_admin", password=PASSWORD)
+    served = SimpleNamespace(app=SERVED["app"], test_client=SERVED["app"].test_client)
+    root = await create_member(served, "super_admin", password=PASSWORD)
     root_context = await playwright_browser.new_context(viewport={"width": 1280, "height": 860})
     page = await root_context.new_page()
     accept_dialogs(page)

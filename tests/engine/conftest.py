@@ -1,14 +1,16 @@
 """Engine fixtures: only core, auth and workers are enabled.
 
 On SQLite the in-memory broker runs jobs inside the app. On Postgres the broker is a Redis
-stream: the ``worker`` fixture (autouse) runs taskiq's ``Receiver`` on the app's broker, so
-every job really travels through Redis and is claimed from the database end to end.
+stream: ``vetrai_worker`` (True unless a test is marked ``no_worker``) runs taskiq's
+``Receiver`` on the app's broker, so every job really travels through Redis and is claimed
+from the database end to end.
 ``tests/engine/test_engine_processes.py`` additionally runs real ``vetrai worker`` processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,8 +19,7 @@ from typing import Any
 import pytest
 
 from vetrai.core.config import Settings
-from vetrai.core.conformance import in_process_worker
-from vetrai.core.hooks import PluginInfo, hookimpl
+from vetrai.core.conformance import EventLog
 
 POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
 FAST_ENV = {
@@ -42,42 +43,60 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    """The app with its lifespan running; on Postgres with a taskiq Receiver consuming its
-    Redis stream in this process (mark a test ``no_worker`` to leave jobs to other processes)."""
-    from quart.testing.app import TestApp
-
-    from vetrai.core.app import create_app
-
-    application = create_app(settings, extra_plugins=[EventRecorder()])
-    # Generous start/stop timeouts: the first start migrates a fresh database on a shared, busy machine.
-    async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
-        if POSTGRES and not request.node.get_closest_marker("no_worker"):
-            async with in_process_worker(test_app.app.extensions["vetrai"]):
-                yield test_app
-        else:
-            yield test_app
-
-
-class EventRecorder:
-    """A plugin that records every domain event (``recorded_events`` fixture)."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    @hookimpl
-    def vetrai_plugin_info(self) -> PluginInfo:
-        return PluginInfo(name="engine-test-recorder", version="0")
-
-    @hookimpl
-    def vetrai_event(self, event: Any) -> None:
-        self.events.append(event)
+def vetrai_worker(request: pytest.FixtureRequest) -> bool:
+    """On Postgres a taskiq Receiver consumes the app's Redis stream in this process (the suite's
+    ``app``); mark a test ``no_worker`` to leave jobs to other processes."""
+    return request.node.get_closest_marker("no_worker") is None
 
 
 @pytest.fixture
-def recorded_events(platform: Any) -> list[Any]:
-    recorder = platform.plugin_manager.get_plugin("engine-test-recorder")
-    return recorder.events
+def recorded_events(vetrai_events: EventLog) -> EventLog:
+    """Every domain event of the test: the kit's event log."""
+    return vetrai_events
+
+
+def two_step_graph(state: type[Any], first: Callable[..., Any], second: Callable[..., Any]) -> Any:
+    """START -> first -> second -> END: the smallest graph with a checkpoint between two nodes."""
+    from langgraph.graph import END, START, StateGraph
+
+    graph = StateGraph(state)
+    graph.add_node("first", first)
+    graph.add_node("second", second)
+    graph.add_edge(START, "first")
+    graph.add_edge("first", "second")
+    graph.add_edge("second", END)
+    return graph
+
+
+def two_step_spec(
+    name: str, state: type[Any], first: Callable[..., Any], second: Callable[..., Any], **fields: Any
+) -> Any:
+    """A test workflow over ``two_step_graph`` with two attempts and a near-immediate retry."""
+    from vetrai.engine.spec import WorkflowSpec
+
+    return WorkflowSpec(
+        name=name,
+        version="1",
+        description="test",
+        build=lambda: two_step_graph(state, first, second),
+        max_attempts=2,
+        retry_backoff_seconds=0.01,
+        **fields,
+    )
+
+
+@contextlib.asynccontextmanager
+async def registered_workflow(spec: Any) -> AsyncIterator[Any]:
+    """``spec`` as a package workflow (its template synced) for the duration of a test."""
+    from vetrai.engine import service
+    from vetrai.engine.spec import workflows
+
+    workflows()[spec.name] = spec
+    try:
+        await service.sync_package_templates()
+        yield spec
+    finally:
+        workflows().pop(spec.name, None)
 
 
 @pytest.fixture

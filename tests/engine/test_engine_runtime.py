@@ -12,10 +12,9 @@ from typing import Any, TypedDict
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
-from tests.engine.conftest import outbox_message
+from tests.engine.conftest import outbox_message, registered_workflow, two_step_spec
 from vetrai.core import outbox
 from vetrai.core.models import OutboxMessage
 from vetrai.core.outbound import hmac_sha256_hex
@@ -25,7 +24,6 @@ from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import Runtime, utcnow
 from vetrai.engine.settings import WorkersSettings
-from vetrai.engine.spec import WorkflowSpec, workflows
 from vetrai.engine.webhooks import webhook_secret
 
 CALLS: Counter[str] = Counter()
@@ -64,35 +62,21 @@ async def _second(state: TwoStepState, config: RunnableConfig) -> dict[str, Any]
     return {"b": 2}
 
 
-def _build() -> StateGraph:
-    graph = StateGraph(TwoStepState)
-    graph.add_node("first", _first)
-    graph.add_node("second", _second)
-    graph.add_edge(START, "first")
-    graph.add_edge("first", "second")
-    graph.add_edge("second", END)
-    return graph
-
-
 @pytest.fixture
 async def two_step(app):
-    spec = WorkflowSpec(
-        name="test_two_step",
-        version="1",
-        description="test",
+    spec = two_step_spec(
+        "test_two_step",
+        TwoStepState,
+        _first,
+        _second,
         input_model=TwoStepInput,
         output_model=TwoStepOutput,
-        build=_build,
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
         timeout_seconds=30,
         to_output=lambda state: {"a": state["a"], "b": state["b"]},
     )
-    workflows()[spec.name] = spec
     CALLS.clear()
-    await service.sync_package_templates()
-    yield spec
-    workflows().pop(spec.name, None)
+    async with registered_workflow(spec):
+        yield spec
 
 
 async def queued_job(actor, mode: str) -> Job:

@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
-from vetrai.core import tracing
-from vetrai.engine import service
+from tests.engine.conftest import registered_workflow, two_step_spec
 from vetrai.engine.runtime import NodeSpans
-from vetrai.engine.spec import WorkflowSpec, workflows
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -47,44 +40,13 @@ async def _second(state: Steps, config: RunnableConfig) -> dict[str, Any]:
     return {"b": 2}
 
 
-def _build() -> StateGraph:
-    graph = StateGraph(Steps)
-    graph.add_node("first", _first)
-    graph.add_node("second", _second)
-    graph.add_edge(START, "first")
-    graph.add_edge("first", "second")
-    graph.add_edge("second", END)
-    return graph
-
-
 @pytest.fixture
 async def two_steps(app):
-    spec = WorkflowSpec(
-        name="test_traced",
-        version="1",
-        description="test",
-        input_model=Nothing,
-        output_model=Nothing,
-        build=_build,
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
-        to_output=lambda state: {},
+    spec = two_step_spec(
+        "test_traced", Steps, _first, _second, input_model=Nothing, output_model=Nothing, to_output=lambda state: {}
     )
-    workflows()[spec.name] = spec
-    await service.sync_package_templates()
-    yield spec
-    workflows().pop(spec.name, None)
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    previous = tracing.use_provider(provider)
-    yield exporter
-    tracing.use_provider(previous)
-    provider.shutdown()
+    async with registered_workflow(spec):
+        yield spec
 
 
 async def finished_spans(exporter, predicate, count: int, within: float = 10.0) -> list:

@@ -8,7 +8,6 @@ stream, so runs travel through Redis and are claimed from the database.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -17,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.serving import serving
 from vetrai.core.config import Settings
-from vetrai.core.conformance import free_port, in_process_worker
 
 POSTGRES = os.environ.get("VETRAI_TEST_BACKEND", "sqlite") == "postgres"
 PROJECT = Path(__file__).parent / "project" / "langgraph.json"
@@ -49,60 +48,16 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
-    from quart.testing.app import TestApp
-
-    from vetrai.core.app import create_app
-
-    application = create_app(settings)
-    # Generous start/stop timeouts: the machine running the suite is shared and often busy.
-    async with TestApp(application, startup_timeout=60, shutdown_timeout=60) as test_app:
-        if POSTGRES:
-            async with in_process_worker(test_app.app.extensions["vetrai"]):
-                yield test_app
-        else:
-            yield test_app
+def vetrai_worker() -> bool:
+    """On Postgres a taskiq Receiver runs the suite's ``app``'s jobs in this process."""
+    return True
 
 
 @pytest.fixture
 async def server(app: Any) -> AsyncIterator[str]:
     """The base URL of the LangGraph API on a real socket (hypercorn, this event loop)."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
-    quart_app = app.app
-
-    async def asgi(scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":  # the test app's lifespan already runs
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        await quart_app(scope, receive, send)
-
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.graceful_timeout = 1
-    config.loglevel = "WARNING"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(asgi, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    async with httpx.AsyncClient() as probe:
-        for _ in range(200):
-            try:
-                await probe.get(f"{url}/health")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.02)
-    yield f"{url}/api/v1/langgraph"
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(app.app, lifespan=False) as base:
+        yield f"{base}/api/v1/langgraph"
 
 
 @pytest.fixture

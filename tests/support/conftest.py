@@ -77,20 +77,6 @@ async def outsider_team(make_org: Callable[..., Any], make_user: Callable[..., A
 
 
 @pytest.fixture
-def events(platform: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Every domain event emitted by the app, as (name, data, keyword arguments)."""
-    recorded: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    original = platform.events.emit
-
-    async def emit(name: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        recorded.append((name, data or {}, kwargs))
-        return await original(name, data, **kwargs)
-
-    monkeypatch.setattr(platform.events, "emit", emit)
-    return recorded
-
-
-@pytest.fixture
 def open_ticket(client: Any) -> Callable[..., Any]:
     """``await open_ticket(actor, subject=..., priority=...)`` -> the created ticket JSON."""
 

@@ -16,26 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
-import re
-import shutil
 import subprocess
-import tempfile
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.browser import chromium_endpoint  # noqa: F401  (fixture)
+from tests.serving import serving
 from vetrai.core.conformance import free_port, subprocess_env
 
 from .conftest import THEME, png
-
-CHROMIUM = os.environ.get("VETRAI_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 XSS_CONTENT = """
 <p id="intro" style="color: rgb(1, 2, 3)">Welcome to our public page.</p>
@@ -52,64 +46,8 @@ XSS_CONTENT = """
 """
 
 
-@pytest.fixture(scope="module")
-def chromium_endpoint() -> Iterator[str]:
-    """One headless chromium for the whole module; yields its DevTools websocket URL."""
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"chromium not found at {CHROMIUM}: CI installs it (.ci/run)")
-        pytest.skip(f"chromium not installed ({CHROMIUM}); `apt-get install chromium` to run the browser tests")
-    profile = tempfile.mkdtemp(prefix="vetrai-chromium-")
-    process = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    endpoints: queue.Queue[str | None] = queue.Queue()
-
-    def drain() -> None:
-        # Reads chromium's stderr to the end, so a chatty browser never blocks on a full pipe.
-        assert process.stderr is not None
-        for line in process.stderr:
-            match = re.search(r"DevTools listening on (ws://\S+)", line)
-            if match:
-                endpoints.put(match.group(1))
-        endpoints.put(None)
-
-    threading.Thread(target=drain, name="chromium-stderr", daemon=True).start()
-    try:
-        try:
-            endpoint = endpoints.get(timeout=30)
-        except queue.Empty:
-            endpoint = None
-        if endpoint is None:
-            pytest.fail(f"chromium did not start (exit code {process.poll()})")
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 @pytest.fixture
-async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:
+async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:  # noqa: F811
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -124,35 +62,10 @@ async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def server(settings: Any) -> AsyncIterator[str]:
     """The real app served by hypercorn on a free port; yields its base URL."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from vetrai.core.app import create_app
 
-    app = create_app(settings)
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as probe:
-        for _ in range(200):
-            if task.done():
-                task.result()
-            with contextlib.suppress(httpx.TransportError):
-                if (await probe.get("/health")).status_code == 200:
-                    break
-            await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("the server did not start")
-    try:
+    async with serving(create_app(settings)) as base:
         yield base
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture
