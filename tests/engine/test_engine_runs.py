@@ -156,6 +156,9 @@ async def test_a_fenced_out_attempt_stops_and_writes_nothing(platform, make_user
     actor = await make_user()
     job = await _running_row(actor, "sleep", max_attempts=3)
     first = Runtime(platform)
+    # Its heartbeat is frozen: only its fenced writes can tell it that it lost the run (a renewal
+    # between the expiry below and the second claim would otherwise win the race).
+    first.settings = first.settings.model_copy(update={"heartbeat_seconds": 3600})
     run = asyncio.create_task(first.run_job(str(job.id)))
     for _ in range(300):
         if await JobEvent.filter(job_id=job.id, type="progress").exists():
