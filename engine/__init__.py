@@ -15,6 +15,7 @@ from vetrai.core.permissions import ROLES
 from vetrai.core.platform import Platform
 from vetrai.engine import cli, routes, service, storage, tasks
 from vetrai.engine.dispatch import REAP_TASK
+from vetrai.engine.langgraph import cli as langgraph_cli
 from vetrai.engine.langgraph import routes as langgraph_routes
 from vetrai.engine.process import RUNTIME
 from vetrai.engine.runtime import runtime_of
@@ -98,6 +99,7 @@ async def vetrai_shutdown(platform: Platform) -> None:
 @hookimpl
 def vetrai_cli(group: click.Group) -> Any:
     cli.register(group)
+    langgraph_cli.register(group)
 
 
 @hookimpl

@@ -291,9 +291,5 @@ async def retry_job(api: Api, job_id: str, follow_: bool) -> int:
 
 
 def register(group: click.Group) -> None:
-    from vetrai.engine.langgraph.cli import runs, threads
-
     group.add_command(run)
     group.add_command(jobs)
-    group.add_command(threads)
-    group.add_command(runs)

@@ -209,3 +209,8 @@ async def create_run(
             err=True,
         )
     return 0
+
+
+def register(group: click.Group) -> None:
+    group.add_command(threads)
+    group.add_command(runs)
