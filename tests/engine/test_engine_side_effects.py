@@ -7,12 +7,11 @@ from typing import Any, TypedDict
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
-from vetrai.engine import runtime, service
+from tests.engine.conftest import registered_workflow, two_step_spec
+from vetrai.engine import runtime
 from vetrai.engine.nodes import idempotency_key
-from vetrai.engine.spec import WorkflowSpec, workflows
 
 CHARGES: list[tuple[str, int]] = []
 
@@ -38,35 +37,21 @@ async def _mail(state: Order, config: RunnableConfig) -> dict[str, Any]:
     return {"mailed": idempotency_key(config)}
 
 
-def _build() -> StateGraph[Any]:
-    graph = StateGraph(Order)
-    graph.add_node("charge", _charge)
-    graph.add_node("mail", _mail)
-    graph.add_edge(START, "charge")
-    graph.add_edge("charge", "mail")
-    graph.add_edge("mail", END)
-    return graph
-
-
 @pytest.fixture
 async def order(app):
-    spec = WorkflowSpec(
-        name="test_order",
-        version="1",
-        description="test",
+    spec = two_step_spec(
+        "test_order",
+        Order,
+        _charge,
+        _mail,
         input_model=Nothing,
         output_model=Nothing,
-        build=_build,
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
         durability="exit",
         to_output=lambda state: {},
     )
-    workflows()[spec.name] = spec
-    await service.sync_package_templates()
     CHARGES.clear()
-    yield spec
-    workflows().pop(spec.name, None)
+    async with registered_workflow(spec):
+        yield spec
 
 
 async def test_a_node_run_again_gets_the_same_key_and_other_nodes_and_runs_another(order, make_user, jobs):
@@ -79,7 +64,7 @@ async def test_a_node_run_again_gets_the_same_key_and_other_nodes_and_runs_anoth
     assert [attempt for _, attempt in CHARGES] == [1, 2, 1, 2]
     assert keys[0] == keys[1] and keys[2] == keys[3]  # the retried attempt repeats the key
     assert keys[0] != keys[2]  # another run, another key
-    assert keys[0].startswith(f"{first['id']}:charge:")
+    assert keys[0].startswith(f"{first['id']}:first:")
     with pytest.raises(LookupError):
         idempotency_key({"configurable": {}})
 
