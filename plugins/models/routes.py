@@ -6,7 +6,6 @@ from quart_schema import document_request, validate_querystring, validate_reques
 from vetrai.core.auth import current_principal, require_scope
 from vetrai.core.pagination import PageQuery, paginate
 from vetrai.core.requests import optional_body
-from vetrai.plugins.models import runtime as models_runtime
 from vetrai.plugins.models import service
 from vetrai.plugins.models.schemas import (
     ModelsProviderCreate,
@@ -85,6 +84,9 @@ async def test_provider(provider_id: str) -> dict:
     principal = await current_principal()
     await service.get_provider(principal, provider_id)  # another organization's is a 404 whatever the body
     data = await optional_body(ModelsProviderTestRequest)
+    # The provider clients (openai, langchain-openai) load on first use, not at start-up.
+    from vetrai.plugins.models import runtime as models_runtime
+
     return await models_runtime.test_provider(principal, provider_id, data.model)
 
 
