@@ -3,10 +3,14 @@ own psycopg pool; pruning a finished thread down to its latest checkpoint; their
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 ADVISORY_LOCK = 0x766574726169  # "vetrai": serializes checkpointer setup across processes
+TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
+SETUP_POLL_SECONDS = 0.05
+SQLITE_SETUP_SECONDS = 30.0
 
 
 async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Callable[[], Awaitable[None]]]:
@@ -21,9 +25,12 @@ async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Cal
         # them (a cancel, a lost lease, a drain) left an open write transaction that locked
         # every other connection to the file out ("database is locked").
         conn = await aiosqlite.connect(target, isolation_level=None)
-        await conn.execute("PRAGMA journal_mode=WAL")
         saver: Any = AsyncSqliteSaver(conn)
-        await saver.setup()
+        try:
+            await _sqlite_setup(conn, saver)
+        except BaseException:
+            await conn.close()
+            raise
         return saver, conn.close
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
@@ -39,12 +46,34 @@ async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Cal
     await pool.open(wait=True)
     saver = AsyncPostgresSaver(pool)
     async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK,))
+        # Polled, not pg_advisory_lock: a session blocked inside that statement holds a
+        # snapshot, and the setup holding the lock builds indexes CONCURRENTLY, which waits for
+        # every older snapshot; the two processes would wait for each other forever.
+        while not (await (await conn.execute(TRY_LOCK, (ADVISORY_LOCK,))).fetchone() or {}).get("locked"):
+            await asyncio.sleep(SETUP_POLL_SECONDS)
         try:
             await saver.setup()
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK,))
     return saver, pool.close
+
+
+async def _sqlite_setup(conn: Any, saver: Any) -> None:
+    """WAL and the saver's tables. Another process setting up the same new file at the same
+    moment makes SQLite refuse at once ("database is locked", its busy timeout does not cover
+    a journal mode change), so the setup is tried again until the other one is done."""
+    import sqlite3
+
+    deadline = asyncio.get_running_loop().time() + SQLITE_SETUP_SECONDS
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await saver.setup()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(SETUP_POLL_SECONDS)
 
 
 async def prune_thread(saver: Any, thread_id: str) -> int:

@@ -18,7 +18,7 @@ from tests.engine.conftest import outbox_message, registered_workflow, two_step_
 from vetrai.core import outbox
 from vetrai.core.models import OutboxMessage
 from vetrai.core.outbound import hmac_sha256_hex
-from vetrai.engine import finishing, service
+from vetrai.engine import checkpoints, finishing, service
 from vetrai.engine.finishing import FINISHED_KIND, KICK_KIND, WEBHOOK_KIND
 from vetrai.engine.models import Job, JobEvent
 from vetrai.engine.reaper import reap
@@ -447,3 +447,22 @@ async def test_the_domain_event_of_a_run_counts_once_when_its_deliverer_died_bef
     assert (await OutboxMessage.get(id=stored.id)).status == "delivered"
     finished = [event.data["job_id"] for event in recorded_events if event.name == "engine.job_finished"]
     assert finished == [str(job.id)]
+
+
+async def test_processes_setting_up_checkpoints_at_the_same_moment_all_finish(empty_database_url):
+    """A server's first run and a starting worker create the checkpoint tables at the same
+    moment (three savers here, each on its own pool as in its own process). On PostgreSQL the
+    setup builds indexes CONCURRENTLY, which waits for every older snapshot: a setup waiting
+    its turn inside a statement would hold one and both would wait forever."""
+    opened = await asyncio.wait_for(
+        asyncio.gather(
+            *(checkpoints.open_checkpointer(empty_database_url, 2) for _ in range(3)), return_exceptions=True
+        ),
+        timeout=60,
+    )
+    savers = [result for result in opened if not isinstance(result, BaseException)]
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    for saver, close in savers:
+        assert await saver.aget_tuple(config) is None  # the tables exist and answer
+        await close()
+    assert len(savers) == 3, opened
