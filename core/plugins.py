@@ -233,8 +233,12 @@ def dependency_order(infos: Mapping[str, PluginInfo], roots: Iterable[str] | Non
     return order
 
 
-def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlugins:
-    """Discover, register and validate the enabled plugins; ``extra`` adds plugin objects."""
+def load_plugins(settings: Settings, extra: Iterable[object] = (), *, app: bool = True) -> LoadedPlugins:
+    """Discover, register and validate the enabled plugins; ``extra`` adds plugin objects.
+
+    ``app=False`` is for the command line before it knows the command: plugins, their order
+    and settings only. What the app needs (models, blueprints, permissions, outbox handlers,
+    console pages) imports every route and task module, seconds of a one-line command."""
     # By name, like every other plugin: the core's own plugin mounts routes that sit above this loader.
     core_plugin = importlib.import_module(CORE_PLUGIN)
     manager = new_plugin_manager()
@@ -275,14 +279,15 @@ def load_plugins(settings: Settings, extra: Iterable[object] = ()) -> LoadedPlug
     loaded = LoadedPlugins(manager=manager, infos=infos, order=order)
     for hook_name in sorted(name for name in dir(VetraiSpecs) if name.startswith("vetrai_")):
         loaded.implementations(hook_name)  # refuses hook wrappers at start-up
-    _collect(loaded)
+    for name, settings_cls in loaded.call_each("vetrai_settings"):
+        if settings_cls is not None:
+            loaded.settings[name] = settings_cls()
+    if app:
+        _collect(loaded)
     return loaded
 
 
 def _collect(loaded: LoadedPlugins) -> None:
-    for name, settings_cls in loaded.call_each("vetrai_settings"):
-        if settings_cls is not None:
-            loaded.settings[name] = settings_cls()
     for name, spec in loaded.call_each("vetrai_models"):
         if spec is None:
             continue

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
-
-import click
-from taskiq import AsyncBroker
+from typing import TYPE_CHECKING, Any
 
 from vetrai import __version__
 from vetrai.core.hooks import BlueprintSpec, ModelSpec, OutboxHandler, Permission, PluginInfo, Schedule, hookimpl
 from vetrai.core.permissions import ROLES
-from vetrai.core.platform import Platform
-from vetrai.engine import cli, routes, service, storage, tasks
-from vetrai.engine.dispatch import REAP_TASK
-from vetrai.engine.langgraph import cli as langgraph_cli
-from vetrai.engine.langgraph import routes as langgraph_routes
-from vetrai.engine.process import RUNTIME
-from vetrai.engine.runtime import runtime_of
-from vetrai.engine.settings import WorkersSettings
-from vetrai.engine.streams import HUB
+
+if TYPE_CHECKING:
+    import uuid
+    from datetime import datetime
+
+    import click
+    from taskiq import AsyncBroker
+
+    from vetrai.core.platform import Platform
+    from vetrai.engine.settings import WorkersSettings
 
 
 @hookimpl
@@ -35,6 +31,8 @@ def vetrai_plugin_info() -> PluginInfo:
 
 @hookimpl
 def vetrai_settings() -> type[WorkersSettings]:
+    from vetrai.engine.settings import WorkersSettings
+
     return WorkersSettings
 
 
@@ -45,6 +43,9 @@ def vetrai_models() -> ModelSpec:
 
 @hookimpl
 def vetrai_blueprints() -> list[BlueprintSpec]:
+    from vetrai.engine import routes
+    from vetrai.engine.langgraph import routes as langgraph_routes
+
     return [
         BlueprintSpec(routes.blueprint, "/api/v1/workers", tags=["workers"]),
         BlueprintSpec(langgraph_routes.blueprint, "/api/v1/langgraph", tags=["langgraph"]),
@@ -63,6 +64,8 @@ def vetrai_permissions() -> list[Permission]:
 
 @hookimpl
 def vetrai_tasks(broker: AsyncBroker) -> None:
+    from vetrai.engine import tasks
+
     tasks.register(broker)
 
 
@@ -75,11 +78,17 @@ def vetrai_outbox_handlers(settings: WorkersSettings | None) -> list[OutboxHandl
 
 @hookimpl
 def vetrai_schedules(platform: Platform) -> list[Schedule]:
+    from vetrai.engine.dispatch import REAP_TASK
+    from vetrai.engine.settings import WorkersSettings
+
     return [Schedule(REAP_TASK, platform.plugin_settings("workers", WorkersSettings).reaper_seconds)]
 
 
 @hookimpl
 async def vetrai_startup(platform: Platform) -> None:
+    from vetrai.engine import service
+    from vetrai.engine.runtime import runtime_of
+
     await service.sync_package_templates()
     runtime = runtime_of(platform)
     if platform.runs_tasks:
@@ -88,6 +97,9 @@ async def vetrai_startup(platform: Platform) -> None:
 
 @hookimpl
 async def vetrai_shutdown(platform: Platform) -> None:
+    from vetrai.engine.process import RUNTIME
+    from vetrai.engine.streams import HUB
+
     runtime = platform.release(RUNTIME)
     if runtime is not None:
         await runtime.close()
@@ -98,12 +110,17 @@ async def vetrai_shutdown(platform: Platform) -> None:
 
 @hookimpl
 def vetrai_cli(group: click.Group) -> Any:
+    from vetrai.engine import cli
+    from vetrai.engine.langgraph import cli as langgraph_cli
+
     cli.register(group)
     langgraph_cli.register(group)
 
 
 @hookimpl
 async def vetrai_storage_used(platform: Platform, organization_id: uuid.UUID) -> int:
+    from vetrai.engine import storage
+
     return await storage.storage_used(platform, organization_id)
 
 

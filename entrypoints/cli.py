@@ -285,7 +285,7 @@ def main() -> None:
     from vetrai.core.plugins import load_plugins
 
     try:
-        loaded = load_plugins(Settings())
+        loaded = load_plugins(Settings(), app=False)
         loaded.call_each("vetrai_cli", group=cli)
         cli(standalone_mode=True)
     except ValidationError:

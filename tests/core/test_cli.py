@@ -63,3 +63,27 @@ def test_every_setting_is_documented_in_the_readme():
     models = [Settings, *(type(value) for value in loaded.settings.values())]
     missing = [env for model in models for env, _default, _ in describe_settings(model) if f"`{env}`" not in readme]
     assert missing == [], f"README.md does not document: {missing}"
+
+
+def test_a_command_loads_no_route_task_or_model_client_module(tmp_path):
+    """Plugins are loaded before click parses (they add commands), but only their hook modules:
+    routes, tasks and the engine's LangChain imports are seconds of every one-line command."""
+    probe = (
+        "import sys\n"
+        "from vetrai.entrypoints.cli import main\n"
+        "sys.argv = ['vetrai', 'run', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    environment = {**os.environ, "VETRAI_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert "Run a workflow TEMPLATE" in result.stdout
+    loaded = result.stderr.split()
+    heavy = [
+        name
+        for name in loaded
+        if name.startswith("vetrai.") and name.endswith((".routes", ".tasks")) or name.startswith("langchain_core")
+    ]
+    assert "vetrai.plugins.billing" in loaded and not heavy, heavy

@@ -11,6 +11,8 @@ from vetrai.core.platform import Platform
 
 def test_embedded_defaults_need_no_configuration(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # As `make run` leaves it; without it a `.vetrai` in any folder above the temporary one wins.
+    (tmp_path / ".vetrai").mkdir()
     settings = Settings()
     assert settings.resolved_database_url == f"sqlite://{tmp_path.resolve() / '.vetrai' / 'vetrai.sqlite3'}"
     assert settings.broker_url == "memory://"
