@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from quart import Quart, Response, json
-from quart_schema import RequestSchemaValidationError
-from tortoise import exceptions as tortoise_exceptions
-from werkzeug.exceptions import HTTPException
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from quart import Quart, Response
+    from quart_schema import RequestSchemaValidationError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://vetrai.dev/problems/"
@@ -66,6 +65,8 @@ class ProblemError(Exception):
         }
 
     def response(self) -> Response:
+        from quart import Response, json
+
         response = Response(json.dumps(self.body()), status=self.status, content_type=PROBLEM_JSON)
         response.headers.update(self.headers)
         return response
@@ -125,6 +126,12 @@ def _validation_errors(error: RequestSchemaValidationError) -> list[dict[str, An
 
 
 def register_error_handlers(app: Quart) -> None:
+    # Imported here: the exception types above are raised by the command line too, which should
+    # not pay for the web stack.
+    from quart_schema import RequestSchemaValidationError
+    from tortoise import exceptions as tortoise_exceptions
+    from werkzeug.exceptions import HTTPException
+
     @app.errorhandler(ProblemError)
     async def _problem(error: ProblemError) -> Response:
         return error.response()

@@ -16,35 +16,13 @@ from tortoise.queryset import QuerySet
 
 from vetrai.core.auth import Principal
 from vetrai.core.errors import not_found, quota_exceeded
+from vetrai.core.limits import DEFAULT_LIMITS, LIMIT_NAMES
 from vetrai.core.models import Organization
 
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
 
 M = TypeVar("M", bound=Model)
-
-LIMIT_NAMES = (
-    "max_users",
-    "max_api_keys",
-    "max_concurrent_jobs",
-    "max_monthly_jobs",
-    "max_storage_bytes",
-    "max_monthly_external_messages",
-    "retention_days",
-    "max_monthly_tokens",
-)
-DEFAULT_LIMITS: dict[str, int] = {
-    "max_users": 5,
-    "max_api_keys": 5,
-    "max_concurrent_jobs": 2,
-    "max_monthly_jobs": 1000,
-    "max_storage_bytes": 1024**3,
-    # Email/SMS an admin sends to addresses outside the organization: none without a paid plan,
-    # so a self-registered organization cannot use the platform as an open mail relay.
-    "max_monthly_external_messages": 0,
-    "retention_days": 365,  # finished data older than this is deleted; 0 keeps it forever
-    "max_monthly_tokens": 1_000_000,
-}
 
 
 def scoped(model: type[M], principal: Principal, *, with_global: bool = False, **filters: Any) -> QuerySet[M]:

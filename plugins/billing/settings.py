@@ -4,7 +4,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from vetrai.core.config import PluginSettings
-from vetrai.core.tenancy import DEFAULT_LIMITS, LIMIT_NAMES
+from vetrai.core.limits import DEFAULT_LIMITS, LIMIT_NAMES
 
 USAGE_METRICS = ("job_runs", "api_requests", "llm_tokens")
 

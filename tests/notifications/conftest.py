@@ -141,7 +141,7 @@ def external_messages_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     Organizations created with explicit limits (the relay tests in test_notifications_security)
     keep theirs.
     """
-    from vetrai.core.tenancy import DEFAULT_LIMITS
+    from vetrai.core.limits import DEFAULT_LIMITS
 
     monkeypatch.setitem(DEFAULT_LIMITS, "max_monthly_external_messages", 1_000)
 
