@@ -89,7 +89,7 @@ async def vetrai_startup(platform: Platform) -> None:
     from vetrai.engine import service
     from vetrai.engine.runtime import runtime_of
 
-    await service.sync_package_templates()
+    platform.fill(service.PACKAGE_TEMPLATES, service.PackageTemplates())
     runtime = runtime_of(platform)
     if platform.runs_tasks:
         await runtime.ensure_ready()  # checkpointer and cancel listener before the first job

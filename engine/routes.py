@@ -53,6 +53,7 @@ blueprint = Blueprint("workers", __name__)
 async def list_templates(query_args: WorkersTemplateListQuery) -> dict[str, Any]:
     """Package workflows (global, read-only) and your organization's templates, newest first."""
     principal = await current_principal()
+    await service.ensure_package_templates()
     queryset = service.visible_templates(principal)
     if query_args.source:
         queryset = queryset.filter(source=query_args.source)

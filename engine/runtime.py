@@ -37,10 +37,10 @@ from vetrai.engine.scheduling import claim_next
 from vetrai.engine.settings import WorkersSettings
 from vetrai.engine.spec import WorkflowSpec, enforce_strict_msgpack, get_workflow
 from vetrai.engine.streams import EventLimitExceeded, LeaseLost, add_event
-from vetrai.engine.usage import UsageRecorder
 
 if TYPE_CHECKING:
     from vetrai.core.platform import Platform
+    from vetrai.engine.usage import UsageRecorder
 
 __all__ = ["RUNTIME", "Runtime", "runtime_of", "utcnow"]
 
@@ -254,6 +254,8 @@ class Runtime:
             await self._emit(job, "engine.job_started", "running")
         entry = get_workflow(job.workflow)
         heartbeat = asyncio.create_task(self._heartbeat(job, run))
+        from vetrai.engine.usage import UsageRecorder  # LangChain's callbacks load with the first run
+
         usage = UsageRecorder()
         run.task = asyncio.create_task(self._execute(entry, job, run, usage))
         if run.reason:

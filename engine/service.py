@@ -26,7 +26,7 @@ from vetrai.core.errors import (
     unprocessable,
 )
 from vetrai.core.models import Organization
-from vetrai.core.platform import Platform
+from vetrai.core.platform import Platform, Slot, current_platform
 from vetrai.core.tenancy import ensure_storage, get_scoped, limits_of, scoped
 from vetrai.engine.clock import utcnow
 from vetrai.engine.dispatch import publish_cancel, send_run
@@ -76,6 +76,32 @@ async def sync_package_templates() -> int:
     return len(installed)
 
 
+class PackageTemplates:
+    """This process's sync of the installed workflows into template rows, done on first need:
+    loading the workflows imports LangGraph and every graph module (most of a second and about
+    20 MiB), which starting a server or a worker does not need."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.synced = False
+
+    async def ensure(self) -> None:
+        if self.synced:
+            return
+        async with self.lock:
+            if not self.synced:
+                await sync_package_templates()
+                self.synced = True
+
+
+PACKAGE_TEMPLATES: Slot[PackageTemplates] = Slot("workers_templates")
+
+
+async def ensure_package_templates() -> None:
+    """The package workflows' template rows exist (synced once per process)."""
+    await current_platform().get(PACKAGE_TEMPLATES).ensure()
+
+
 def visible_templates(principal: Principal) -> QuerySet[WorkflowTemplate]:
     return scoped(WorkflowTemplate, principal, with_global=True)
 
@@ -84,6 +110,7 @@ async def find_template(principal: Principal, reference: str | uuid.UUID) -> Wor
     """The one way a template is addressed, by id or by name, so every route and job creation
     takes what the listing shows: an id of a visible template, else a name (the organization's
     own template of that name first, then the package workflow's)."""
+    await ensure_package_templates()
     text = str(reference).strip()
     try:
         key = uuid.UUID(text)

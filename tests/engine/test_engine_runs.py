@@ -111,6 +111,7 @@ async def test_token_events_usage_and_configurable(client, make_user, jobs, chat
 
 
 async def _running_row(actor, template: str, **values: Any) -> Job:
+    await service.ensure_package_templates()  # synced on first need
     row = await service.WorkflowTemplate.get(package_key=template)
     return await Job.create(
         organization_id=actor.organization.id,

@@ -295,6 +295,7 @@ async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypa
     application = create_app(settings_factory(plugins=["auth", "workers"]))
     async with application.test_app():
         organization = await create_organization("Reaped")
+        await service.ensure_package_templates()  # synced on first need
         template = await service.WorkflowTemplate.get(package_key="echo")
         job = await Job.create(
             organization_id=organization.id,

@@ -18,6 +18,7 @@ from vetrai.engine.scheduling import claim_next
 
 
 async def _queued(organization: Any, template: str = "echo", **values: Any) -> Job:
+    await service.ensure_package_templates()  # synced on first need
     row = await service.WorkflowTemplate.get(package_key=template)
     job_id = uuid.uuid4()
     values.setdefault("thread_id", job_id)
