@@ -135,10 +135,13 @@ def _vetrai_env(
 
 
 @contextmanager
-def vetrai_server(backend: Backend, *, workers: int = 1, plugins: str | None = None, **extra: str) -> Iterator[Server]:
-    """`vetrai serve` in a temporary data directory on ``backend``; ``plugins`` default: the built-ins."""
+def vetrai_server(
+    backend: Backend, *, workers: int = 1, plugins: str | None = None, data_dir: Path | None = None, **extra: str
+) -> Iterator[Server]:
+    """`vetrai serve` on ``backend`` in ``data_dir`` (default: a temporary one); ``plugins``
+    default: the built-ins."""
     with tempfile.TemporaryDirectory(prefix="vetrai-bench-") as tmp:
-        data_dir = Path(tmp)
+        data_dir = data_dir or Path(tmp)
         port = free_port()
         env = _vetrai_env(data_dir, port, backend, plugins, extra)
         vetrai = str(Path(sys.executable).with_name("vetrai"))

@@ -69,14 +69,21 @@ def targets_table(report: dict[str, Any]) -> str:
 def startup_table(report: dict[str, Any]) -> str:
     mib = 1024 * 1024
     vetrai, hello = report["vetrai"], report["hello"]
-    return "\n".join(
-        [
-            f"| start-up (median of {report['runs']} cold starts, SQLite, migrating) | seconds to ready | RSS MiB |",
-            "|---|---|---|",
-            f"| `vetrai serve`, every plugin | {vetrai['seconds']:.2f} | {vetrai['rss_bytes'] / mib:.0f} |",
-            f"| bare Quart hello | {hello['seconds']:.2f} | {hello['rss_bytes'] / mib:.0f} |",
-        ]
-    )
+    rows = [
+        f"| start-up (median of {report['runs']} cold starts, SQLite) | seconds to ready | RSS MiB |",
+        "|---|---|---|",
+    ]
+    first = report.get("first_start")
+    if first:
+        rows.append(
+            f"| `vetrai serve`, every plugin, first start (migrating) | {first['seconds']:.2f} "
+            f"| {first['rss_bytes'] / mib:.0f} |"
+        )
+    rows += [
+        f"| `vetrai serve`, every plugin, restart | {vetrai['seconds']:.2f} | {vetrai['rss_bytes'] / mib:.0f} |",
+        f"| bare Quart hello | {hello['seconds']:.2f} | {hello['rss_bytes'] / mib:.0f} |",
+    ]
+    return "\n".join(rows)
 
 
 def fairness_table(report: dict[str, Any]) -> str:
