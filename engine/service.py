@@ -41,6 +41,7 @@ from vetrai.engine.streams import serialize_job as serialize_job
 
 log = logging.getLogger("vetrai.engine")
 STREAM_END = frozenset({*FINISHED, "interrupted"})
+UNLINK_ATTEMPTS = 5
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -221,7 +222,20 @@ async def update_template(principal: Principal, template_id: str, changes: dict[
 
 
 async def delete_template(principal: Principal, template_id: str) -> None:
+    from asyncpg.exceptions import DeadlockDetectedError
+
     row = await _writable_template(principal, template_id)
+    # Its runs keep their template_name. Unlinking them locks their rows, which a run writing
+    # its events may hold too; PostgreSQL then cancels one of the two (deadlock detected).
+    # Unlinked first, on its own, so a cancelled unlink has written nothing and is tried again.
+    for attempt in range(1, UNLINK_ATTEMPTS + 1):
+        try:
+            await Job.filter(template_id=row.id).update(template_id=None)
+            break
+        except DeadlockDetectedError:
+            if attempt == UNLINK_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.05 * attempt)
     await row.delete()
 
 
