@@ -51,7 +51,7 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 async def pg_admin(sql: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     connection = await asyncpg.connect(_asyncpg_dsn(pg_admin_url()))
     try:
