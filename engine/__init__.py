@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     import click
+    from quart import Quart
     from taskiq import AsyncBroker
 
     from vetrai.core.platform import Platform
@@ -85,7 +86,7 @@ def vetrai_schedules(platform: Platform) -> list[Schedule]:
 
 
 @hookimpl
-async def vetrai_startup(platform: Platform) -> None:
+async def vetrai_startup(platform: Platform, app: Quart | None) -> None:
     from vetrai.engine import service
     from vetrai.engine.runtime import runtime_of
 
@@ -93,6 +94,10 @@ async def vetrai_startup(platform: Platform) -> None:
     runtime = runtime_of(platform)
     if platform.runs_tasks:
         await runtime.ensure_ready()  # checkpointer and cancel listener before the first job
+        if app is None:  # a worker: its first run starts at full speed
+            await runtime.warm_up()
+        else:  # a server answers at once and warms up meanwhile
+            platform.spawn(runtime.warm_up())
 
 
 @hookimpl

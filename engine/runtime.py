@@ -11,6 +11,7 @@ heartbeat can no longer renew its lease stops. Cancellation reaches the run thro
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
@@ -46,6 +47,9 @@ __all__ = ["RUNTIME", "Runtime", "runtime_of", "utcnow"]
 
 log = logging.getLogger("vetrai.engine")
 CANCEL_POLL_SECONDS = 0.5
+# What a first run imports (LangGraph's graph builder, LangChain's callbacks): about a second of
+# CPU, longer on a loaded machine.
+RUN_MODULES = ("langgraph.graph", "vetrai.engine.usage")
 # LangGraph stream modes the run loop always asks for (the jobs API's events and the run's
 # current node); a LangGraph run adds the modes its client asked for.
 BASE_MODES = ("updates", "custom", "tasks", "messages")
@@ -111,6 +115,12 @@ class Runtime:
                     self.settings.heartbeat_seconds,
                     "Redis pub/sub" if self.platform.redis is not None else "this process",
                 )
+
+    async def warm_up(self) -> None:
+        """Import what runs need in a thread: imported on the event loop by the first run they
+        would hold it (and the run's heartbeat) long enough for a short lease to expire."""
+        for name in RUN_MODULES:
+            await asyncio.to_thread(importlib.import_module, name)
 
     def graph_for(self, spec: WorkflowSpec) -> Any:
         graph = self._graphs.get(spec.name)

@@ -25,8 +25,9 @@ def worker_env(settings) -> dict[str, str]:
     return subprocess_env(
         settings,
         VETRAI_PLUGINS="auth,workers",
-        VETRAI_WORKERS_HEARTBEAT_SECONDS="0.2",
-        VETRAI_WORKERS_LEASE_SECONDS="1.5",
+        # A lease a loaded CI machine cannot outlast by accident, short enough to expire fast.
+        VETRAI_WORKERS_HEARTBEAT_SECONDS="0.3",
+        VETRAI_WORKERS_LEASE_SECONDS="3",
         VETRAI_WORKERS_REAPER_SECONDS="0.5",
         VETRAI_WORKERS_STALE_QUEUED_SECONDS="2",
     )
@@ -111,7 +112,8 @@ async def test_killed_worker_loses_nothing_and_sigterm_drains(platform, make_use
     # The other worker's reaper finds the expired lease; the run continues there from the
     # last checkpoint: the slices already done are not slept again.
     done = await jobs.wait(actor, job["id"], "succeeded", within=40)
-    assert done["attempts"] == 2 and done["output"] == {"slept_seconds": 2.0, "steps": 4}
+    history = [(event["type"], event["data"]) for event in await jobs.events(actor, job["id"])]
+    assert done["attempts"] == 2 and done["output"] == {"slept_seconds": 2.0, "steps": 4}, history
     steps = [event["data"]["step"] for event in await jobs.events(actor, job["id"]) if event["type"] == "progress"]
     assert sorted(set(steps)) == [1, 2, 3, 4] and steps.count(1) == 1 and len(steps) <= 5
 
