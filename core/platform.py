@@ -8,6 +8,7 @@ the pointer to the platform this process started last, which taskiq tasks use to
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Iterable
@@ -72,6 +73,7 @@ class Platform:
         self.state: dict[str, Any] = {}
         """The values behind the slots, keyed by plugin name; plugins use ``fill``/``get``."""
         self._background: list[asyncio.Task[Any]] = []
+        self._start_context: contextvars.Context | None = None
         self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
         register_plugin_metrics(self.metrics, plugins)
@@ -132,6 +134,7 @@ class Platform:
                     f"the database schema is behind ({', '.join(pending)}): run `vetrai migrate` "
                     "or set VETRAI_AUTO_MIGRATE=true"
                 )
+        self._start_context = contextvars.copy_context()
         redis_url = self.settings.resolved_redis_url
         if redis_url:
             self.redis = Redis.from_url(redis_url)
@@ -176,9 +179,17 @@ class Platform:
 
     def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         """Run a background loop that ``stop`` cancels (schedulers, listeners, flushers)."""
-        task = asyncio.create_task(coroutine)
+        task = self.detach(coroutine)
         self._background.append(task)
         return task
+
+    def detach(self, coroutine: Any) -> asyncio.Task[Any]:
+        """A task that outlives its caller, in the context the platform started in. Created in
+        the caller's context it would inherit the caller's database transaction (Tortoise keeps
+        it in a context variable) and go on using that connection after the transaction ended
+        and the pool lent it to someone else."""
+        context = self._start_context.copy() if self._start_context is not None else None
+        return asyncio.create_task(coroutine, context=context)
 
     async def organization_is_active(self, organization_id: uuid.UUID) -> bool:
         from vetrai.core.models import Organization

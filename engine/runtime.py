@@ -130,7 +130,7 @@ class Runtime:
         return graph
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coroutine)
+        task = self.platform.detach(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
