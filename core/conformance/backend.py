@@ -61,7 +61,10 @@ async def pg_admin(sql: str) -> None:
 
 
 async def pg_truncate(database: str) -> None:
-    """Empty every table except the migration history (the schema stays migrated)."""
+    """Empty every table except the migration history (the schema stays migrated).
+
+    Only the tables that hold rows are truncated: a test writes to a few of the forty, and
+    truncating one costs PostgreSQL a new file per table and index (a fifth of a second for all)."""
     import asyncpg
 
     connection = await asyncpg.connect(_asyncpg_dsn(pg_url(database)))
@@ -69,8 +72,14 @@ async def pg_truncate(database: str) -> None:
         tables = await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
         )
-        if tables:
-            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        if not tables:
+            return
+        probes = " UNION ALL ".join(
+            f'SELECT {index} WHERE EXISTS (SELECT 1 FROM "{row["tablename"]}")' for index, row in enumerate(tables)
+        )
+        filled = [tables[row[0]]["tablename"] for row in await connection.fetch(probes)]
+        if filled:
+            names = ", ".join(f'"{name}"' for name in filled)
             await connection.execute(f"TRUNCATE {names} CASCADE")
     finally:
         await connection.close()
