@@ -431,22 +431,31 @@ def check_template(source: str | None, *, html: bool = False, field: str = "body
     """Raise ``TemplateProblem`` (naming ``field``) unless ``source`` compiles and is allowed."""
     if source is None:
         return
+    problem = _problem_of(source, html)
+    if problem is not None:
+        raise TemplateProblem(f"{field}: {problem}")
+
+
+@functools.lru_cache(maxsize=COMPILED_TEMPLATES)
+def _problem_of(source: str, html: bool) -> str | None:
+    """What is wrong with ``source``, or None. Every render checks its templates again (a stored
+    template may predate a rule); parsing and compiling each time was a fifth of a notification's
+    cost, and the answer depends on the source alone."""
     if len(source) > MAX_TEMPLATE_CHARS:
-        raise TemplateProblem(f"{field}: longer than {MAX_TEMPLATE_CHARS} characters")
+        return f"longer than {MAX_TEMPLATE_CHARS} characters"
     env = HTML_ENV if html else TEXT_ENV
     try:
         tree = env.parse(source)
         _check_tree(tree)
         env.compile(source)
     except TemplateProblem as exc:
-        raise TemplateProblem(f"{field}: {exc}") from None
+        return str(exc)
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
-        raise TemplateProblem(
-            f"{field}: does not compile{f' (line {line})' if line else ''}: {exc.message or exc}"
-        ) from None
+        return f"does not compile{f' (line {line})' if line else ''}: {exc.message or exc}"
     except RecursionError:
-        raise TemplateProblem(f"{field}: nested too deeply") from None
+        return "nested too deeply"
+    return None
 
 
 # --- rendering ---------------------------------------------------------------------------

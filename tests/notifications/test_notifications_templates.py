@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from .conftest import wait_status
@@ -231,3 +233,24 @@ async def test_a_rendered_subject_cannot_inject_headers(client, make_user, mailb
     assert message["Subject"] == "Hi x Bcc: evil@example.com"
     assert message["Bcc"] is None
     assert mailbox.envelopes[-1][1] == ["target@example.com"]
+
+
+def test_a_template_is_checked_once_however_often_it_renders(monkeypatch):
+    from vetrai.plugins.notifications.templates import TEXT_ENV, Part, TemplateProblem, render_bounded
+
+    parsed: list[str] = []
+    parse = TEXT_ENV.parse
+
+    def counting_parse(source, *args, **kwargs):
+        parsed.append(source)
+        return parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(TEXT_ENV, "parse", counting_parse)
+    source = f"Hello {{{{ name }}}} ({uuid.uuid4().hex})"
+    for _ in range(3):
+        assert render_bounded([Part("body", source)], {"name": "Ada"})[0].startswith("Hello Ada (")
+    assert parsed == [source]
+    broken = f"{{{{ name }} ({uuid.uuid4().hex})"
+    for field in ("subject", "body"):  # a remembered problem still names the field it is in
+        with pytest.raises(TemplateProblem, match=f"^{field}: does not compile"):
+            render_bounded([Part(field, broken)], {"name": "Ada"})
