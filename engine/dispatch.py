@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 RUN_TASK = "workers.run_job"
 REAP_TASK = "workers.reap"
+LEGACY_WEBHOOK_TASK = "workers.deliver_webhook"
+"""Webhooks are outbox messages now; the task stays for messages queued before an upgrade."""
 
 
 async def send_run(platform: Platform, job_id: uuid.UUID | str) -> None:

@@ -85,17 +85,32 @@ def webhook_event(status: str) -> str:
     return JOB_INTERRUPTED if status == "interrupted" else JOB_FINISHED
 
 
+async def _enqueue_webhook(job: Job, status: str, key: str) -> None:
+    await outbox.enqueue(
+        WEBHOOK_KIND,
+        {"job_id": str(job.id), "event": webhook_event(status), "status": status},
+        key=key,
+        organization_id=job.organization_id,  # type: ignore[attr-defined]
+    )
+
+
+async def adopt_queued_webhook(job_id: str) -> bool:
+    """A webhook hand-off that a version before the outbox left queued in the broker (an
+    upgrade with runs just finished): it becomes the outbox message of the run's status, under
+    the same delivery key, so it is delivered once and not lost. False when nothing is due."""
+    job = await Job.get_or_none(id=job_id)
+    if job is None or not job.webhook_url or (job.status not in FINISHED and job.status != "interrupted"):
+        return False
+    await _enqueue_webhook(job, job.status, delivery_key(job, job.status))
+    return True
+
+
 async def enqueue_after(job: Job, status: str, error: dict[str, str] | None = None) -> None:
     """The outbox messages of a status change; call it inside the change's transaction."""
     key = delivery_key(job, status)
     organization_id = job.organization_id  # type: ignore[attr-defined]
     if job.webhook_url:
-        await outbox.enqueue(
-            WEBHOOK_KIND,
-            {"job_id": str(job.id), "event": webhook_event(status), "status": status},
-            key=key,
-            organization_id=organization_id,
-        )
+        await _enqueue_webhook(job, status, key)
     if status in FINISHED:
         await outbox.enqueue(
             FINISHED_KIND,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from taskiq import AsyncBroker
 
 from vetrai.core.platform import current_platform
-from vetrai.engine.dispatch import REAP_TASK, RUN_TASK
+from vetrai.engine.dispatch import LEGACY_WEBHOOK_TASK, REAP_TASK, RUN_TASK
+from vetrai.engine.finishing import adopt_queued_webhook
 from vetrai.engine.reaper import reap
 from vetrai.engine.runtime import runtime_of
 
@@ -21,6 +22,13 @@ async def reap_jobs() -> dict[str, int]:
     return await reap(current_platform())
 
 
+async def deliver_webhook(job_id: str, attempt: int = 1) -> bool:
+    """The webhook task of versions before the outbox: its messages still queued at an upgrade
+    become outbox messages (``attempt`` is ignored: the outbox counts its own)."""
+    return await adopt_queued_webhook(job_id)
+
+
 def register(broker: AsyncBroker) -> None:
     broker.register_task(run_job, task_name=RUN_TASK)
     broker.register_task(reap_jobs, task_name=REAP_TASK)
+    broker.register_task(deliver_webhook, task_name=LEGACY_WEBHOOK_TASK)

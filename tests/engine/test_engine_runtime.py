@@ -267,6 +267,32 @@ async def test_signed_webhook_is_retried_under_one_delivery_key(platform, make_u
     assert headers["x-vetrai-event"] == "engine.job_finished"
 
 
+async def test_a_webhook_task_queued_before_the_outbox_is_delivered_once(platform, make_user, jobs):
+    """An upgrade from a version that handed webhooks to a taskiq task: the messages it left in
+    the broker become outbox messages under the run's delivery key."""
+    from vetrai.engine import tasks
+    from vetrai.engine.dispatch import LEGACY_WEBHOOK_TASK
+
+    assert platform.broker.find_task(LEGACY_WEBHOOK_TASK) is not None
+    receiver = Receiver()
+    async with receiver as url:
+        actor = await make_user()
+        job = await jobs.create(actor, "echo", {"x": 1})
+        await jobs.wait(actor, job["id"], "succeeded")
+        await Job.filter(id=job["id"]).update(webhook_url=url)  # finished by the older version
+        assert await tasks.deliver_webhook(job["id"], attempt=2)
+        await outbox_message(WEBHOOK_KIND, f"{job['id']}:succeeded:1", "delivered")
+        assert await tasks.deliver_webhook(job["id"])  # the same message twice: one delivery
+        ((headers, body),) = await receiver.wait(1)
+        await asyncio.sleep(0.2)
+        assert len(receiver.received) == 1
+    assert headers["x-vetrai-delivery"] == f"{job['id']}:succeeded:1" and json.loads(body)["status"] == "succeeded"
+    running = await jobs.create(actor, "sleep", {"seconds": 60, "steps": 60}, webhook_url=url)
+    assert not await tasks.deliver_webhook(running["id"])  # not finished: nothing is due yet
+    assert not await tasks.deliver_webhook("00000000-0000-0000-0000-000000000000")
+    await jobs.action(actor, running["id"], "cancel")
+
+
 async def test_webhooks_of_an_interrupted_then_cancelled_run(make_user, jobs):
     receiver = Receiver()
     async with receiver as url:
