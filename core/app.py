@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -160,6 +161,7 @@ def _install_request_start(app: Quart, settings: Settings, public_blueprints: se
             return
         if not is_public_endpoint(endpoint):
             await current_principal()
+        refuse_unstorable_parameters()
         # After authentication, so an anonymous caller cannot make a protected route read its body.
         if req.method not in ("GET", "HEAD", "OPTIONS"):
             await refuse_deep_json()
@@ -220,31 +222,56 @@ async def refuse_deep_json() -> None:
     deep = await asyncio.to_thread(too_deep, data) if len(data) > THREAD_ABOVE_BYTES else too_deep(data)
     if deep:
         raise ProblemError(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels", kind="json-too-deep")
-    if b"\\u0000" in data:
-        refuse_nul_characters(data)
+    if b"\\u0000" in data or b"\\ud" in data or b"\\uD" in data or LONG_NUMBER.search(data):
+        refuse_unstorable_values(data)
 
 
-def refuse_nul_characters(data: bytes) -> None:
-    """A 422 for a NUL character in any JSON string or key: PostgreSQL stores none (text and
-    jsonb refuse it), so it is refused on every backend, naming where it is."""
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL, which PostgreSQL's text and jsonb refuse, and UTF-16 surrogates left unpaired by the
+JSON escapes they came in (``"\\ud800"``), which no UTF-8 column can hold."""
+UNSTORABLE_MESSAGE = "NUL characters and unpaired UTF-16 surrogates are not allowed"
+LONG_NUMBER = re.compile(rb"\d{19}")
+"""Digits enough to be past 64 bits: only then is the body parsed to look."""
+INTEGERS = range(-(2**63), 2**64)
+"""What a JSON column stores (its encoder refuses other integers)."""
+
+
+def refuse_unstorable_values(data: bytes) -> None:
+    """A 422 for a value no backend can store anywhere in a JSON body (a character in a string
+    or key, an integer past 64 bits), refused on every backend the same way, naming where."""
     try:
         body = json.loads(data)
     except ValueError:
         return  # malformed JSON: the route's parser answers 400
-    location = nul_location(body, ["body"])
-    if location is not None:
-        raise unprocessable([{"loc": location, "msg": "NUL characters are not allowed", "type": "value_error"}])
+    found = unstorable_location(body, ["body"])
+    if found is not None:
+        location, message = found
+        raise unprocessable([{"loc": location, "msg": message, "type": "value_error"}])
 
 
-def nul_location(value: Any, path: list[Any]) -> list[Any] | None:
-    """Where the first NUL character is in a parsed JSON value, or None."""
+def refuse_unstorable_parameters() -> None:
+    """The same 422 for a query or path parameter (``?action=%00`` reached PostgreSQL as a 500)."""
+    sources: tuple[tuple[str, Iterable[tuple[str, str]]], ...] = (
+        ("query", request.args.items(multi=True)),
+        ("path", (request.view_args or {}).items()),
+    )
+    for where, items in sources:
+        for name, value in items:
+            if UNSTORABLE.search(name) or (isinstance(value, str) and UNSTORABLE.search(value)):
+                raise unprocessable([{"loc": [where, name], "msg": UNSTORABLE_MESSAGE, "type": "value_error"}])
+
+
+def unstorable_location(value: Any, path: list[Any]) -> tuple[list[Any], str] | None:
+    """Where the first unstorable value is in a parsed JSON value, and what is wrong, or None."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return (path, UNSTORABLE_MESSAGE) if UNSTORABLE.search(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in INTEGERS else (path, "integers must fit in 64 bits")
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return [*path, key]
-        found = nul_location(item, [*path, key])
+        if isinstance(key, str) and UNSTORABLE.search(key):
+            return [*path, key], UNSTORABLE_MESSAGE
+        found = unstorable_location(item, [*path, key])
         if found is not None:
             return found
     return None

@@ -182,14 +182,49 @@ async def test_metrics_are_not_public_by_default(app, client, monkeypatch):
     assert (await client.get("/metrics")).status_code == 200
 
 
-async def test_a_nul_character_anywhere_in_a_json_body_is_422_naming_where(client, make_user):
-    """PostgreSQL stores no NUL in text or jsonb: refused on every backend, before any route."""
+async def test_an_unstorable_character_anywhere_in_a_json_body_is_422_naming_where(client, make_user):
+    """PostgreSQL stores no NUL in text or jsonb, no UTF-8 column holds an unpaired UTF-16
+    surrogate and JSON columns no integer past 64 bits: refused on every backend, before any
+    route (the fuzzer found 500s)."""
     admin = await make_user(role="org_admin")
     for body, location in (
-        ({"name": "a\u0000b"}, ["body", "name"]),
-        ({"settings": {"k\u0000": 1}}, ["body", "settings", "k\u0000"]),
-        ({"settings": {"list": ["ok", "n\u0000"]}}, ["body", "settings", "list", 1]),
+        ('{"name": "a\\u0000b"}', ["body", "name"]),
+        ('{"settings": {"k\\u0000": 1}}', ["body", "settings", "k\x00"]),
+        ('{"settings": {"list": ["ok", "n\\u0000"]}}', ["body", "settings", "list", 1]),
+        ('{"name": "lone \\ud82c"}', ["body", "name"]),
+        ('{"settings": {"\\uDE2Cx": 1}}', ["body", "settings", "\ude2cx"]),
+        ('{"settings": {"big": [1, 18446744073709551616]}}', ["body", "settings", "big", 1]),
+        ('{"settings": {"small": -9223372036854775809}}', ["body", "settings", "small"]),
     ):
-        response = await client.put(f"/api/v1/organizations/{admin.organization_id}", json=body, headers=admin.headers)
+        response = await client.put(
+            f"/api/v1/organizations/{admin.organization_id}",
+            data=body,
+            headers={**admin.headers, "Content-Type": "application/json"},
+        )
         assert response.status_code == 422, body
         assert (await response.get_json())["errors"][0]["loc"] == location
+    largest = '{"settings": {"n": 18446744073709551615, "m": -9223372036854775808}}'  # 64 bits: stored
+    response = await client.put(
+        f"/api/v1/organizations/{admin.organization_id}",
+        data=largest,
+        headers={**admin.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200 and (await response.get_json())["settings"]["n"] == 2**64 - 1
+    paired = '{"name": "a pair \\ud83d\\ude00 is one character"}'  # an emoji, escaped: stored as it is
+    response = await client.put(
+        f"/api/v1/organizations/{admin.organization_id}",
+        data=paired,
+        headers={**admin.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200 and (await response.get_json())["name"] == "a pair \U0001f600 is one character"
+
+
+async def test_an_unstorable_character_in_a_query_or_path_parameter_is_422(client, make_user):
+    admin = await make_user(role="org_admin")
+    response = await client.get("/api/v1/audit-logs?action=a%00b", headers=admin.headers)
+    assert response.status_code == 422
+    assert (await response.get_json())["errors"][0]["loc"] == ["query", "action"]
+    response = await client.get("/api/v1/users/a%00b", headers=admin.headers)
+    assert response.status_code == 422
+    assert (await response.get_json())["errors"][0]["loc"] == ["path", "user_id"]
+    assert (await client.get("/api/v1/audit-logs?action=a%C3%A9", headers=admin.headers)).status_code == 200
