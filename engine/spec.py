@@ -140,37 +140,16 @@ def _load(name: str, value: Any, version: str = "") -> WorkflowSpec:
 
 
 def _config_graphs() -> list[tuple[str, Callable[[], Any]]]:
-    """The graphs of ``VETRAI_LANGGRAPH_CONFIG`` as (graph id, loader of ``path.py:attribute``)."""
-    import importlib
-    import importlib.util
-    import json
-    import sys
-    from pathlib import Path
+    """The graphs of ``VETRAI_LANGGRAPH_CONFIG`` as (graph id, loader of its target)."""
+    from functools import partial
 
-    location = os.environ.get("VETRAI_LANGGRAPH_CONFIG")
-    if not location:
-        return []
-    path = Path(location).resolve()
-    graphs = json.loads(path.read_text()).get("graphs") or {}
+    from vetrai.engine.project import load_target, project_section
+
+    graphs = project_section("graphs")
     found: list[tuple[str, Callable[[], Any]]] = []
     for graph_id, target in graphs.items():
         target = target["path"] if isinstance(target, dict) else target
-        module_path, _, attribute = str(target).rpartition(":")
-
-        def load(module_path: str = module_path, attribute: str = attribute, graph_id: str = graph_id) -> Any:
-            if module_path.endswith(".py") or "/" in module_path:
-                file = (path.parent / module_path).resolve()
-                module_spec = importlib.util.spec_from_file_location(f"vetrai_langgraph_{graph_id}", file)
-                if module_spec is None or module_spec.loader is None:
-                    raise ImportError(f"cannot load {file}")
-                module = importlib.util.module_from_spec(module_spec)
-                sys.modules[module_spec.name] = module  # typing.get_type_hints looks the module up
-                module_spec.loader.exec_module(module)
-            else:
-                module = importlib.import_module(module_path)
-            return getattr(module, attribute)
-
-        found.append((graph_id, load))
+        found.append((graph_id, partial(load_target, str(target), f"vetrai_langgraph_{graph_id}")))
     return found
 
 

@@ -12,33 +12,24 @@ an organization keeps per namespace, not for millions).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import logging
 import math
-import os
-import sys
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
+
+from vetrai.engine.project import load_target, project_file, project_section
 
 log = logging.getLogger("vetrai.engine")
 
 
-@lru_cache(maxsize=4)
-def _store_config(location: str) -> dict[str, Any]:
+def store_config() -> dict[str, Any]:
+    """The ``store`` section of the deployment's langgraph.json (empty without one)."""
     try:
-        config = json.loads(Path(location).read_text()).get("store") or {}
+        return project_section("store")
     except (OSError, ValueError):
         log.exception("VETRAI_LANGGRAPH_CONFIG could not be read")
         return {}
-    return config if isinstance(config, dict) else {}
-
-
-def store_config() -> dict[str, Any]:
-    """The ``store`` section of the deployment's langgraph.json (empty without one)."""
-    location = os.environ.get("VETRAI_LANGGRAPH_CONFIG")
-    return _store_config(str(Path(location).resolve())) if location else {}
 
 
 def index_config() -> dict[str, Any] | None:
@@ -55,22 +46,13 @@ def ttl_config() -> dict[str, Any]:
 def _load_embeddings(location: str, embed: str) -> Any:
     from langgraph.store.base.embed import ensure_embeddings
 
-    module_path, _, attribute = embed.rpartition(":")
-    if module_path.endswith(".py") or "/" in module_path:
-        file = (Path(location).parent / module_path).resolve()
-        name = f"vetrai_langgraph_embed_{abs(hash(str(file)))}"
-        spec = importlib.util.spec_from_file_location(name, file)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {file}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return ensure_embeddings(getattr(module, attribute))
-    try:
-        module = importlib.import_module(module_path)
-    except ImportError:
-        return ensure_embeddings(embed)  # "provider:model": LangChain's init_embeddings
-    return ensure_embeddings(getattr(module, attribute))
+    module_path = embed.rpartition(":")[0]
+    if not (module_path.endswith(".py") or "/" in module_path):
+        try:
+            importlib.import_module(module_path)
+        except ImportError:
+            return ensure_embeddings(embed)  # "provider:model": LangChain's init_embeddings
+    return ensure_embeddings(load_target(embed, f"vetrai_langgraph_embed_{abs(hash((location, embed)))}"))
 
 
 def embeddings() -> Any | None:
@@ -79,9 +61,8 @@ def embeddings() -> Any | None:
     index = index_config()
     if index is None:
         return None
-    location = str(Path(os.environ["VETRAI_LANGGRAPH_CONFIG"]).resolve())
     try:
-        return _load_embeddings(location, str(index["embed"]))
+        return _load_embeddings(str(project_file()), str(index["embed"]))
     except Exception:
         log.exception("the store's embedding model %r could not be loaded", index["embed"])
         return None

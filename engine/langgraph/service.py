@@ -28,6 +28,7 @@ from vetrai.engine.dispatch import publish_cancel
 from vetrai.engine.finishing import finish
 from vetrai.engine.langgraph import semantic
 from vetrai.engine.models import FINISHED, Assistant, AssistantVersion, Job, StoreItem, Thread
+from vetrai.engine.project import default_thread_ttl
 from vetrai.engine.runtime import runtime_of
 from vetrai.engine.service import admit, enqueue_run
 from vetrai.engine.spec import WorkflowSpec, get_workflow, workflows
@@ -321,7 +322,7 @@ async def create_thread(principal: Principal, body: dict[str, Any]) -> Thread:
             organization_id=principal.organization_id,
             user_id=principal.user_id,
             metadata=body.get("metadata") or {},
-            **_ttl_fields(body.get("ttl")),
+            **_ttl_fields(body.get("ttl") or default_thread_ttl()),
         )
     except IntegrityError:
         raise conflict("a thread with this id exists") from None

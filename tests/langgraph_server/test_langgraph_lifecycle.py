@@ -184,6 +184,30 @@ async def test_thread_ttl_is_swept_by_its_strategy(sdk, platform):
     assert await _status(client, bad) == 422
 
 
+async def test_checkpointer_ttl_of_langgraph_json_is_the_ttl_of_new_threads(sdk, monkeypatch, tmp_path):
+    import uuid
+
+    from vetrai.engine.models import Thread
+
+    client, _ = await sdk()
+    before = await client.threads.create()
+    config = tmp_path / "langgraph.json"
+    config.write_text(
+        json.dumps({"graphs": {}, "checkpointer": {"ttl": {"strategy": "keep_latest", "default_ttl": 60}}})
+    )
+    monkeypatch.setenv("VETRAI_LANGGRAPH_CONFIG", str(config))
+    plain = await client.threads.create()
+    shown = (await client.threads.get(plain["thread_id"], include=["ttl"]))["ttl"]
+    assert shown["strategy"] == "keep_latest" and shown["ttl"] == 60
+    assert (await Thread.get(id=plain["thread_id"])).expires_at > utcnow() + timedelta(minutes=59)
+    own = await client.threads.create(ttl={"strategy": "delete", "ttl": 5})  # a thread's own TTL wins
+    assert (await Thread.get(id=own["thread_id"])).ttl == {"strategy": "delete", "ttl": 5}
+    created_by_run = str(uuid.uuid4())
+    await client.runs.wait(created_by_run, "echo", input={"payload": {"x": 1}}, if_not_exists="create")
+    assert (await Thread.get(id=created_by_run)).ttl == {"strategy": "keep_latest", "ttl": 60}
+    assert (await Thread.get(id=before["thread_id"])).ttl is None  # threads from before keep theirs
+
+
 async def test_prune_threads(sdk):
     client, _ = await sdk()
     other, _ = await sdk()
