@@ -74,6 +74,9 @@ class Platform:
         """The values behind the slots, keyed by plugin name; plugins use ``fill``/``get``."""
         self._background: list[asyncio.Task[Any]] = []
         self._start_context: contextvars.Context | None = None
+        self.stopping = False
+        """True from the start of ``stop``: a task that outlives the plugins' shutdown (the
+        in-process broker drains after it) must not acquire what they released."""
         self._started_plugins: list[str] = []
         plugins.call_each("vetrai_tasks", broker=self.broker)
         register_plugin_metrics(self.metrics, plugins)
@@ -121,6 +124,7 @@ class Platform:
     async def start(self, app: Quart | None = None, *, worker: bool = False) -> None:
         """Database, Redis, broker, then each plugin's startup in dependency order."""
         global _started
+        self.stopping = False
         if worker:
             self.runs_tasks = True
         await init_db(self.db_config)
@@ -158,6 +162,7 @@ class Platform:
 
     async def stop(self, app: Quart | None = None, *, worker: bool = False) -> None:
         global _started
+        self.stopping = True
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

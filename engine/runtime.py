@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic_core import to_json
 
 from vetrai.core import tracing
+from vetrai.core.platform import PluginNotStarted
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
 from vetrai.engine.claims import held, renew
@@ -97,6 +98,8 @@ class Runtime:
     async def ensure_ready(self) -> None:
         if self.checkpointer is not None:
             return
+        if self.closing:
+            raise PluginNotStarted("the run loop of this process has stopped")
         async with self._ready:
             if self.checkpointer is not None:
                 return
@@ -705,5 +708,10 @@ def runtime_of(platform: Platform) -> Runtime:
     if isinstance(found, Runtime):
         return found
     runtime = Runtime(platform)
+    if platform.stopping:
+        # A task that outlived the shutdown (the in-process broker drains after it): it gets a
+        # closed run loop, which claims nothing and opens no checkpointer nobody would close.
+        runtime.closing = True
+        return runtime
     platform.fill(RUNTIME, runtime)
     return runtime

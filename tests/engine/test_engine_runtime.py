@@ -341,6 +341,51 @@ async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypa
         assert job.status == "succeeded" and job.output == {"lost": True}
 
 
+@pytest.mark.backend("sqlite")  # the in-process broker, drained after the plugins' shutdown, is the embedded one
+async def test_a_run_kicked_just_before_shutdown_starts_nothing_after_it(settings_factory):
+    import threading
+
+    from vetrai.core.app import create_app
+    from vetrai.core.organizations.service import create_organization
+    from vetrai.engine.dispatch import send_run
+    from vetrai.engine.process import RUNTIME
+
+    def sqlite_threads() -> set[threading.Thread]:
+        return {thread for thread in threading.enumerate() if "_connection_worker_thread" in thread.name}
+
+    before = sqlite_threads()
+    settings = settings_factory(plugins=["auth", "workers"])
+    application = create_app(settings)
+    async with application.test_app():
+        platform = application.extensions["vetrai"]
+        organization = await create_organization("Closing")
+        await service.ensure_package_templates()
+        template = await service.WorkflowTemplate.get(package_key="echo")
+        job = await Job.create(
+            organization_id=organization.id,
+            template_id=template.id,
+            template_name="echo",
+            workflow="echo",
+            input={},
+            timeout_seconds=30,
+        )
+
+        async def kick_once_the_run_loop_is_closed() -> None:
+            while platform.find(RUNTIME) is not None:
+                await asyncio.sleep(0)
+            await send_run(platform, job.id)  # the in-process broker runs it while draining
+
+        kick = asyncio.create_task(kick_once_the_run_loop_is_closed())
+    await kick
+    # The late task found a closed run loop: it opened no checkpointer that nobody would close
+    # (its thread kept the process from exiting) and left the run queued for the next start.
+    assert sqlite_threads() <= before
+    application = create_app(settings)
+    async with application.test_app():
+        row = await Job.get(id=job.id)
+        assert row.status == "queued" and row.attempts == 0
+
+
 async def test_checkpoints_are_read_with_strict_msgpack(make_user, jobs):
     from langgraph._internal import _serde
     from langgraph.checkpoint.serde import _msgpack
