@@ -312,6 +312,21 @@ async def test_webhooks_of_an_interrupted_then_cancelled_run(make_user, jobs):
     assert json.loads(body)["status"] == "cancelled" and json.loads(body)["job"]["status"] == "cancelled"
 
 
+async def unsent_echo(organization_id: Any, payload: dict[str, Any], **fields: Any) -> Job:
+    """A queued echo run written straight to the database: no worker has been sent it."""
+    await service.ensure_package_templates()  # synced on first need
+    template = await service.WorkflowTemplate.get(package_key="echo")
+    return await Job.create(
+        organization_id=organization_id,
+        template_id=template.id,
+        template_name="echo",
+        workflow="echo",
+        input=payload,
+        timeout_seconds=30,
+        **fields,
+    )
+
+
 @pytest.mark.backend("sqlite")  # with Redis the schedules run in `vetrai worker` (test_engine_processes)
 async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypatch):
     from vetrai.core.app import create_app
@@ -321,17 +336,8 @@ async def test_the_server_reaps_lost_jobs_on_schedule(settings_factory, monkeypa
     application = create_app(settings_factory(plugins=["auth", "workers"]))
     async with application.test_app():
         organization = await create_organization("Reaped")
-        await service.ensure_package_templates()  # synced on first need
-        template = await service.WorkflowTemplate.get(package_key="echo")
-        job = await Job.create(
-            organization_id=organization.id,
-            template_id=template.id,
-            template_name="echo",
-            workflow="echo",
-            input={"lost": True},
-            max_attempts=1,
-            timeout_seconds=30,
-            queued_at=utcnow() - timedelta(seconds=60),
+        job = await unsent_echo(
+            organization.id, {"lost": True}, max_attempts=1, queued_at=utcnow() - timedelta(seconds=60)
         )
         for _ in range(250):
             await job.refresh_from_db()
@@ -358,17 +364,7 @@ async def test_a_run_kicked_just_before_shutdown_starts_nothing_after_it(setting
     application = create_app(settings)
     async with application.test_app():
         platform = application.extensions["vetrai"]
-        organization = await create_organization("Closing")
-        await service.ensure_package_templates()
-        template = await service.WorkflowTemplate.get(package_key="echo")
-        job = await Job.create(
-            organization_id=organization.id,
-            template_id=template.id,
-            template_name="echo",
-            workflow="echo",
-            input={},
-            timeout_seconds=30,
-        )
+        job = await unsent_echo((await create_organization("Closing")).id, {})
 
         async def kick_once_the_run_loop_is_closed() -> None:
             while platform.find(RUNTIME) is not None:
