@@ -41,6 +41,9 @@ async def open_checkpointer(database_url: str, pool_size: int) -> tuple[Any, Cal
         min_size=1,
         max_size=max(2, pool_size),
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # A connection is checked when lent: after PostgreSQL restarts, each pooled connection
+        # would otherwise fail its next request once (500s seconds after the database is back).
+        check=AsyncConnectionPool.check_connection,
         open=False,
     )
     await pool.open(wait=True)
