@@ -167,7 +167,11 @@ async def test_a_fenced_out_attempt_stops_and_writes_nothing(platform, make_user
         await asyncio.sleep(0.02)
     # Its lease is taken over (a frozen heartbeat, a slow network): the next claim raises the fence.
     await Job.filter(id=job.id).update(lease_expires_at=utcnow() - timedelta(seconds=1))
-    second = await claim(job.id, "second-worker", 60)
+    for _ in range(100):  # SKIP LOCKED passes over the row while the first attempt writes an event
+        second = await claim(job.id, "second-worker", 60)
+        if second is not None:
+            break
+        await asyncio.sleep(0.01)
     assert second is not None and second.fence == 2
     assert await asyncio.wait_for(run, 10) == "lost"
     await first.close()
