@@ -8,8 +8,9 @@ usage) writes an outbox message in the same database transaction as the change::
         await outbox.enqueue("support.notify", {"ticket_id": str(row.id)}, key=str(row.id), using_db=conn)
 
 A rollback leaves no message; a commit leaves one that is delivered at least once: right after
-the commit by the ``core.outbox_deliver`` task, and otherwise (the broker lost the message, the
-worker died, a retry is due) by the ``core.outbox_sweep`` schedule. Whoever delivers first claims
+the commit (by the committing process itself when it runs tasks, otherwise by one
+``core.outbox_deliver`` task for all the messages of the transaction), and otherwise (the broker
+lost the message, the process died, a retry is due) by the ``core.outbox_sweep`` schedule. Whoever delivers first claims
 the row with one conditional UPDATE (pending and due, or claimed with an expired lease), so two
 deliverers never both run a handler inside one lease. A handler that outlives its lease, or a
 worker killed after its handler ran, means the handler may run again: handlers must be
@@ -152,18 +153,22 @@ async def enqueue(
 
 
 async def kick_delivery(*message_ids: uuid.UUID) -> None:
-    """Send the delivery task of committed messages; a broker failure is left to the sweep."""
+    """Have committed messages delivered now: by this process when it runs tasks (a worker, or
+    the server with the in-memory broker), otherwise by one ``core.outbox_deliver`` task for
+    all of them. A broker failure is left to the sweep."""
     if not message_ids:
         return
     platform = current_platform()
+    if platform.runs_tasks and not platform.stopping:
+        platform.run_soon(deliver_batch(platform, list(message_ids)))
+        return
     task = platform.broker.find_task(DELIVER_TASK)
     if task is None:
         return
-    for message_id in message_ids:
-        try:
-            await task.kiq(str(message_id))
-        except Exception:
-            log.exception("could not queue outbox message %s; the sweep will deliver it", message_id)
+    try:
+        await task.kiq([str(message_id) for message_id in message_ids])
+    except Exception:
+        log.exception("could not queue outbox messages %s; the sweep will deliver them", message_ids)
 
 
 async def retry(kind: str, key: str, *, using_db: BaseDBAsyncClient | None = None) -> bool:
@@ -231,8 +236,14 @@ def _count(platform: Platform, kind: str, outcome: str) -> None:
     platform.metrics.outbox_deliveries.labels(kind, outcome).inc()
 
 
-async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHandler) -> float | None:
-    """Run the handler once on a claimed message; the delay of the retry it scheduled, or None."""
+async def _attempt(
+    platform: Platform,
+    message: OutboxMessage,
+    handler: OutboxHandler,
+    delivered: list[OutboxMessage] | None = None,
+) -> float | None:
+    """Run the handler once on a claimed message; the delay of the retry it scheduled, or None.
+    With ``delivered`` a success is appended there for the caller to settle with others."""
     if message.attempts > message.max_attempts:
         # Claimed again after its lease expired too often: the handler kills its worker.
         await _finish(
@@ -268,6 +279,9 @@ async def _attempt(platform: Platform, message: OutboxMessage, handler: OutboxHa
         )
         _count(platform, message.kind, "retried")
         return delay
+    if delivered is not None:
+        delivered.append(message)
+        return None
     await _finish(platform, message, handler, DELIVERED, last_error=None, delivered_at=now())
     return None
 
@@ -288,15 +302,81 @@ async def deliver_once(platform: Platform, message_id: uuid.UUID) -> tuple[str, 
     return (PENDING if delay is not None else "done"), delay
 
 
-async def deliver(message_id: str) -> str:
-    """taskiq task ``core.outbox_deliver``: deliver one message now (a soon retry waits here)."""
-    platform = current_platform()
-    key = uuid.UUID(message_id)
+async def deliver(message_ids: str | list[str]) -> str:
+    """taskiq task ``core.outbox_deliver``: deliver messages now (a soon retry waits here).
+    One id is what versions before batching sent."""
+    ids = [message_ids] if isinstance(message_ids, str) else message_ids
+    await deliver_batch(current_platform(), [uuid.UUID(message_id) for message_id in ids])
+    return "done"
+
+
+async def deliver_batch(platform: Platform, message_ids: list[uuid.UUID]) -> None:
+    """Deliver messages committed together: one read, one claim per lease length and one
+    settle for all that succeed, instead of four queries each. A message that is not fresh
+    (pending and never attempted) is delivered on its own by ``deliver_once``."""
+    handlers = platform.plugins.outbox_handlers
+    current = now()
+    fresh = await OutboxMessage.filter(id__in=message_ids, status=PENDING, attempts=0, next_attempt_at__lte=current)
+    groups: dict[float, list[OutboxMessage]] = {}
+    for message in fresh:
+        handler = handlers.get(message.kind)
+        if handler is not None:  # without it, its plugin is not enabled in this process
+            groups.setdefault(handler.lease_seconds, []).append(message)
+    token = f"{WORKER}:{uuid.uuid4().hex[:12]}"
+    claimed: list[OutboxMessage] = []
+    for lease_seconds, group in groups.items():
+        lease_until = current + timedelta(seconds=lease_seconds)
+        ids = [message.id for message in group]
+        taken = await OutboxMessage.filter(
+            Q(id__in=ids) & Q(status=PENDING, attempts=0, next_attempt_at__lte=current + CLOCK_SLACK)
+        ).update(status=CLAIMED, claimed_by=token, lease_until=lease_until, attempts=F("attempts") + 1)
+        if taken < len(group):  # another deliverer took some of them first
+            mine = set(await OutboxMessage.filter(id__in=ids, claimed_by=token).values_list("id", flat=True))
+            group = [message for message in group if message.id in mine]
+        for message in group:
+            message.status, message.claimed_by, message.lease_until, message.attempts = CLAIMED, token, lease_until, 1
+        claimed += group
+    delivered: list[OutboxMessage] = []
+    retries = await asyncio.gather(
+        *(_attempt(platform, message, handlers[message.kind], delivered) for message in claimed)
+    )
+    await _settle_delivered(platform, delivered, token)
+    handled = {message.id for message in fresh}
+    later = [(message_id, 0.0) for message_id in message_ids if message_id not in handled]
+    later += [
+        (message.id, delay)
+        for message, delay in zip(claimed, retries, strict=True)
+        if delay is not None and delay <= INLINE_RETRY_SECONDS
+    ]
+    await asyncio.gather(*(_deliver_until_settled(platform, message_id, delay) for message_id, delay in later))
+
+
+async def _settle_delivered(platform: Platform, messages: list[OutboxMessage], token: str) -> None:
+    """Mark a batch's successes delivered: one UPDATE per kind of payload handling."""
+    handlers = platform.plugins.outbox_handlers
+    for erase in (False, True):
+        ids = [message.id for message in messages if handlers[message.kind].erase_payload is erase]
+        if not ids:
+            continue
+        changes: dict[str, Any] = {"payload": {}} if erase else {}
+        updated = await OutboxMessage.filter(id__in=ids, status=CLAIMED, claimed_by=token).update(
+            status=DELIVERED, last_error=None, delivered_at=now(), lease_until=None, claimed_by=None, **changes
+        )
+        if updated < len(ids):
+            log.warning("%s outbox messages were taken over after their lease expired", len(ids) - updated)
+    for message in messages:
+        _count(platform, message.kind, DELIVERED)
+
+
+async def _deliver_until_settled(platform: Platform, message_id: uuid.UUID, delay: float = 0.0) -> None:
+    """Deliver one message after ``delay``, waiting here for retries due within
+    ``INLINE_RETRY_SECONDS`` (a later one is the sweep's)."""
     while True:
-        status, delay = await deliver_once(platform, key)
-        if delay is None or delay > INLINE_RETRY_SECONDS:
-            return status
         await asyncio.sleep(delay)
+        _status, next_delay = await deliver_once(platform, message_id)
+        if next_delay is None or next_delay > INLINE_RETRY_SECONDS:
+            return
+        delay = next_delay
 
 
 async def unadopted(

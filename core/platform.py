@@ -73,6 +73,7 @@ class Platform:
         self.state: dict[str, Any] = {}
         """The values behind the slots, keyed by plugin name; plugins use ``fill``/``get``."""
         self._background: list[asyncio.Task[Any]] = []
+        self._pending_work: set[asyncio.Task[Any]] = set()
         self._start_context: contextvars.Context | None = None
         self.stopping = False
         """True from the start of ``stop``: a task that outlives the plugins' shutdown (the
@@ -167,10 +168,12 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
+        await self._finish_work()
         await self.plugins.acall_each(
             "vetrai_shutdown", only=self._started_plugins, reverse=True, platform=self, app=app
         )
         self._started_plugins.clear()
+        await self._finish_work()
         if not worker:
             await drain_in_process(self.broker)
             await self.broker.shutdown()
@@ -195,6 +198,22 @@ class Platform:
         and the pool lent it to someone else."""
         context = self._start_context.copy() if self._start_context is not None else None
         return asyncio.create_task(coroutine, context=context)
+
+    def run_soon(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Work this process took on that ``stop`` lets finish (up to 5 s, then cancels) before
+        the database closes: deliveries of outbox messages it just committed."""
+        task = self.detach(coroutine)
+        self._pending_work.add(task)
+        task.add_done_callback(self._pending_work.discard)
+        return task
+
+    async def _finish_work(self, timeout: float = 5.0) -> None:
+        if not self._pending_work:
+            return
+        _done, late = await asyncio.wait(set(self._pending_work), timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def organization_is_active(self, organization_id: uuid.UUID) -> bool:
         from vetrai.core.models import Organization

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F, Q
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from vetrai.core.models import Organization
@@ -41,22 +41,31 @@ async def claim(key: uuid.UUID, worker_id: str, lease_seconds: float) -> Job | N
     """Take this run for one attempt, or None (someone else has it, it is finished, over its
     organization's concurrency limit, or its organization is deactivated)."""
     now = await db_now()
-    return await take(Job.filter(Q(id=key) & claimable(now)), worker_id, lease_seconds, now)
+    candidates = Job.filter(Q(id=key) & claimable(now)).select_for_update(skip_locked=True)
+    return await take(candidates.first, worker_id, lease_seconds, now)
 
 
-async def take(candidates: QuerySet[Job], worker_id: str, lease_seconds: float, now: datetime) -> Job | None:
-    """Claim the first run of ``candidates`` (ordered, all claimable at ``now``): on PostgreSQL
-    its row is locked with SKIP LOCKED, so simultaneous workers take different runs instead of
-    queueing on one; the UPDATE stays conditional. Then the organization checks: deactivated,
-    or over its concurrency limit (two workers raced), and the run goes back to the queue."""
+async def take(
+    first: Callable[[], Awaitable[Job | None]],
+    worker_id: str,
+    lease_seconds: float,
+    now: datetime,
+    organization: Organization | None = None,
+) -> Job | None:
+    """Claim the run ``first`` reads (claimable at ``now``, its row locked with SKIP LOCKED on
+    PostgreSQL, so simultaneous workers take different runs instead of queueing on one); the
+    UPDATE stays conditional, and the locked row read with it is the run as claimed. Then the
+    organization checks (``organization`` when the caller just read it): deactivated, or over
+    its concurrency limit (two workers raced), and the run goes back to the queue."""
+    lease_expires_at = now + timedelta(seconds=lease_seconds)
     async with in_transaction():
-        chosen = await candidates.select_for_update(skip_locked=True).only("id").first()
-        if chosen is None:
+        job = await first()
+        if job is None:
             return None
-        claimed = await Job.filter(Q(id=chosen.id) & claimable(now)).update(
+        claimed = await Job.filter(Q(id=job.id) & claimable(now)).update(
             status="running",
             lease_owner=worker_id,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            lease_expires_at=lease_expires_at,
             attempts=F("attempts") + 1,
             fence=F("fence") + 1,
             claimed_at=now,
@@ -64,20 +73,21 @@ async def take(candidates: QuerySet[Job], worker_id: str, lease_seconds: float, 
         )
     if not claimed:
         return None
-    job = await Job.get(id=chosen.id)
-    organization = await Organization.get_or_none(id=job.organization_id)  # type: ignore[attr-defined]
+    job.status, job.lease_owner, job.lease_expires_at = "running", worker_id, lease_expires_at
+    job.attempts, job.fence, job.claimed_at, job.updated_at = job.attempts + 1, job.fence + 1, now, now
+    if organization is None:
+        organization = await Organization.get_or_none(id=job.organization_id)  # type: ignore[attr-defined]
     if organization is None or not organization.is_active:
         await _unclaim(job, now)
         log.info("run %s not started: its organization is deactivated", job.id)
         return None
-    limit = limits_of(organization)["max_concurrent_jobs"]
-    ahead = await (
-        Job.filter(organization_id=job.organization_id, status="running")  # type: ignore[attr-defined]
-        .order_by("claimed_at", "id")
-        .limit(max(limit, 0))
-        .values_list("id", flat=True)
-    )
-    if job.id not in ahead:
+    # The runs of the organization claimed before this one, in (claimed_at, id) order: this
+    # run may start only among the first ``max_concurrent_jobs`` of them.
+    earlier = Q(claimed_at__lt=now) | Q(claimed_at=now, id__lt=job.id)
+    ahead = await Job.filter(
+        Q(organization_id=job.organization_id, status="running") & earlier  # type: ignore[attr-defined]
+    ).count()
+    if ahead >= limits_of(organization)["max_concurrent_jobs"]:
         # Over the organization's concurrency limit: back to the queue; a finishing run
         # wakes a worker again (or the reaper does).
         await _unclaim(job, now)

@@ -78,6 +78,8 @@ class Run:
     again: bool = False
     """A message for the job came while this process still held it (a retry or resume sent
     right after the run ended): it is sent again once the run lets go, not dropped."""
+    renewed_at: float = field(default_factory=time.monotonic)
+    """When its lease was last granted (the claim) or renewed, on this process's clock."""
 
 
 class Runtime:
@@ -243,7 +245,11 @@ class Runtime:
                 self._spawn(send_run(self.platform, run.job_id))
 
     async def claim(self) -> Job | None:
-        job = await claim_next(self.worker_id, self.settings.lease_seconds, skip=list(self.runs))
+        # A run this process still holds is claimable only once its lease has expired: skip
+        # those that may have (no renewal for half a lease), not every run held here.
+        horizon = time.monotonic() - self.settings.lease_seconds / 2
+        skip = [job_id for job_id, run in self.runs.items() if run.renewed_at < horizon]
+        job = await claim_next(self.worker_id, self.settings.lease_seconds, skip=skip)
         if job is None or job.thread_id is None or job.thread_id == job.id:
             return job
         busy = await Job.filter(thread_id=job.thread_id, status="running").exclude(id=job.id).exists()
@@ -455,7 +461,7 @@ class Runtime:
                     log.warning("run %s lost its lease (fence %s): stopping this attempt", job.id, job.fence)
                     self.cancel_local(str(job.id), "lease_lost")
                     return
-                renewed_at = time.monotonic()
+                renewed_at = run.renewed_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:

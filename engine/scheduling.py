@@ -17,11 +17,14 @@ import logging
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
+from tortoise.queryset import QuerySet
 
 from vetrai.core.models import Organization
+from vetrai.core.prepared import PreparedSelect
 from vetrai.core.tenancy import limits_of
 from vetrai.engine.claims import claimable, take
 from vetrai.engine.clock import db_now, utcnow
@@ -29,8 +32,6 @@ from vetrai.engine.dispatch import send_run
 from vetrai.engine.models import Job
 
 if TYPE_CHECKING:
-    from tortoise.queryset import QuerySet
-
     from vetrai.core.platform import Platform
 
 log = logging.getLogger("vetrai.engine")
@@ -63,18 +64,13 @@ def _moment(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def ranked_organizations(now: datetime, skip: Collection[str] = ()) -> list[uuid.UUID]:
-    """Organizations with a startable run, active and under their concurrency limit, fairest first."""
+def _waiting_organizations(now: datetime, skip: Collection[str] = ()) -> QuerySet[Organization]:
     waiting = Job.filter(startable(now))
     if skip:
         waiting = waiting.exclude(id__in=list(skip))
-    ids = await waiting.distinct().values_list("organization_id", flat=True)
-    if not ids:
-        return []
-    rows = await Organization.filter(id__in=list(ids), is_active=True).annotate(running=_RUNNING, served=_SERVED)
-    open_ = [row for row in rows if int(row.running) < limits_of(row)["max_concurrent_jobs"]]  # type: ignore[attr-defined]
-    open_.sort(key=lambda row: (int(row.running), _moment(row.served), str(row.id)))  # type: ignore[attr-defined]
-    return [row.id for row in open_[:RANKED]]
+    return Organization.filter(id__in=Subquery(waiting.distinct().values("organization_id")), is_active=True).annotate(
+        running=_RUNNING, served=_SERVED
+    )
 
 
 def best_of(organization_id: uuid.UUID, now: datetime, skip: Collection[str] = ()) -> QuerySet[Job]:
@@ -85,13 +81,47 @@ def best_of(organization_id: uuid.UUID, now: datetime, skip: Collection[str] = (
     return query.order_by("-priority", "created_at", "id")
 
 
+# Every claim runs the first two (without runs to skip, the usual case), every finished run the
+# third: their SQL is built once.
+_SAMPLE_NOW = datetime(2000, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+_WAITING = PreparedSelect(_waiting_organizations, now=_SAMPLE_NOW)
+_FIRST = PreparedSelect(
+    lambda organization_id, now: best_of(organization_id, now).select_for_update(skip_locked=True).limit(1),
+    organization_id=uuid.UUID(int=1),
+    now=_SAMPLE_NOW,
+)
+
+_OTHER_STARTABLE = PreparedSelect(
+    lambda job_id, now: Job.filter(startable(now)).exclude(id=job_id).only("id").limit(1),
+    job_id=uuid.UUID(int=2),
+    now=_SAMPLE_NOW,
+)
+
+
+async def ranked_organizations(now: datetime, skip: Collection[str] = ()) -> list[Organization]:
+    """Organizations with a startable run, active and under their concurrency limit, fairest
+    first (one query: the waiting organizations are a subquery)."""
+    rows = await (_WAITING.fetch(Organization, now=now) if not skip else _waiting_organizations(now, skip))
+    open_ = [row for row in rows if int(row.running) < limits_of(row)["max_concurrent_jobs"]]  # type: ignore[attr-defined]
+    open_.sort(key=lambda row: (int(row.running), _moment(row.served), str(row.id)))  # type: ignore[attr-defined]
+    return open_[:RANKED]
+
+
+async def _first_of(organization_id: uuid.UUID, now: datetime, skip: Collection[str]) -> Job | None:
+    """The organization's run to take, its row locked (SKIP LOCKED on PostgreSQL)."""
+    if skip:
+        return await best_of(organization_id, now, skip).select_for_update(skip_locked=True).first()
+    rows = await _FIRST.fetch(Job, organization_id=organization_id, now=now)
+    return rows[0] if rows else None
+
+
 async def claim_next(worker_id: str, lease_seconds: float, skip: Collection[str] = ()) -> Job | None:
     """Claim the fairest startable run for one attempt, or None when there is none to take.
 
     ``skip``: runs this process still holds (an attempt whose lease it lost)."""
     now = await db_now()
-    for organization_id in await ranked_organizations(now, skip):
-        job = await take(best_of(organization_id, now, skip), worker_id, lease_seconds, now)
+    for organization in await ranked_organizations(now, skip):
+        job = await take(partial(_first_of, organization.id, now, skip), worker_id, lease_seconds, now, organization)
         if job is not None:
             return job
     return None
@@ -102,12 +132,17 @@ async def kick_next(platform: Platform, job: Job) -> None:
     The wake-up names the next run of the same thread or else any startable run; the worker
     claims the fairest choice either way."""
     now = utcnow()
-    query = Job.filter(startable(now)).exclude(id=job.id)
     waiting = None
     if job.thread_id is not None and job.thread_id != job.id:
-        waiting = await query.filter(thread_id=job.thread_id, status="queued").order_by("created_at").first()
+        waiting = await (
+            Job.filter(startable(now), thread_id=job.thread_id, status="queued")
+            .exclude(id=job.id)
+            .order_by("created_at")
+            .first()
+        )
     if waiting is None:
-        waiting = await query.only("id").first()
+        others = await _OTHER_STARTABLE.fetch(Job, job_id=job.id, now=now)
+        waiting = others[0] if others else None
     if waiting is None:
         return
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -121,11 +121,13 @@ async def find_template(principal: Principal, reference: str | uuid.UUID) -> Wor
         row = await visible_templates(principal).get_or_none(id=key)
         if row is not None:
             return row
+    named = Q(package_key=text)
     if principal.organization_id is not None:
-        row = await WorkflowTemplate.get_or_none(organization_id=principal.organization_id, name=text)
-        if row is not None:
-            return row
-    return await WorkflowTemplate.get_or_none(package_key=text)
+        named |= Q(organization_id=principal.organization_id, name=text)
+    rows = await WorkflowTemplate.filter(named).limit(2)  # one query for both places a name may live
+    own = [row for row in rows if row.organization_id == principal.organization_id and row.name == text]  # type: ignore[attr-defined]
+    found = own or rows
+    return found[0] if found else None
 
 
 async def get_template(principal: Principal, reference: str | uuid.UUID) -> WorkflowTemplate:

@@ -8,7 +8,38 @@ from langchain_core.callbacks import UsageMetadataCallbackHandler
 
 
 class UsageRecorder(UsageMetadataCallbackHandler):
-    """Passed in the run's ``config["callbacks"]``, so every chat model of the graph reports to it."""
+    """Passed in the run's ``config["callbacks"]``, so every chat model of the graph reports to it.
+
+    It only needs ``on_llm_end``: every other kind of callback is declined, and the one it takes
+    runs inline. LangChain otherwise hands each event of every node (chain start and end) to a
+    thread of the executor, a thread hop per node for nothing.
+    """
+
+    run_inline = True
+
+    @property
+    def ignore_chain(self) -> bool:
+        return True
+
+    @property
+    def ignore_agent(self) -> bool:
+        return True
+
+    @property
+    def ignore_retriever(self) -> bool:
+        return True
+
+    @property
+    def ignore_chat_model(self) -> bool:
+        return True
+
+    @property
+    def ignore_retry(self) -> bool:
+        return True
+
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
 
     def summary(self) -> dict[str, Any] | None:
         by_model: dict[str, dict[str, Any]] = {name: dict(usage) for name, usage in self.usage_metadata.items()}

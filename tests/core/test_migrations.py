@@ -58,3 +58,12 @@ async def test_a_semicolon_in_a_model_comment_is_refused_naming_the_app(tmp_path
     finally:
         user._meta.table_description = original
         await close_db()
+
+
+def test_postgres_connections_go_back_to_the_pool_without_a_reset_round_trip():
+    from vetrai.core.db import tortoise_config
+
+    postgres = tortoise_config("postgres://user@127.0.0.1:5432/db", {})["connections"]["default"]
+    assert postgres["engine"] == "tortoise.backends.asyncpg" and callable(postgres["credentials"]["reset"])
+    sqlite = tortoise_config("sqlite://:memory:", {})["connections"]["default"]
+    assert "reset" not in sqlite["credentials"]

@@ -261,3 +261,48 @@ async def test_a_delivery_cancelled_by_shutdown_hands_the_message_back_at_once(p
     row = await OutboxMessage.get(id=message_id)
     release.set()
     assert row.status == "pending" and row.attempts == 1 and row.claimed_by is None
+
+
+@pytest.fixture
+def second_plugin() -> OutboxPlugin:
+    return OutboxPlugin("outboxcheck2", "outboxcheck.other")
+
+
+@pytest.fixture
+async def two_kinds(settings_factory, plugin, second_plugin) -> AsyncIterator[Any]:
+    from vetrai.core.app import create_app
+
+    app = create_app(settings_factory(plugins=[]), extra_plugins=[plugin, second_plugin])
+    async with app.test_app() as test_app:
+        platform = test_app.app.extensions["vetrai"]
+        worker = contextlib.nullcontext() if platform.runs_tasks else in_process_worker(platform)
+        async with worker, test_app.app.app_context():
+            yield platform
+
+
+async def test_the_messages_of_one_transaction_are_delivered_together_and_a_failure_alone_retries(
+    two_kinds, plugin, second_plugin
+):
+    plugin.script.append(TemporaryDeliveryError("busy"))
+    async with outbox.transaction() as conn:
+        ids = [
+            await outbox.enqueue(KIND, {"n": 1}, key="batch-1", using_db=conn),
+            await outbox.enqueue(KIND, {"n": 2}, key="batch-2", using_db=conn),
+            await outbox.enqueue("outboxcheck.other", {"n": 3}, key="batch-3", using_db=conn),
+        ]
+    rows = [await settled(message_id) for message_id in ids]
+    assert [row.status for row in rows] == ["delivered"] * 3
+    assert sorted(row.attempts for row in rows) == [1, 1, 2]  # the one that failed went again
+    assert second_plugin.seen == [("batch-3", 1, {"n": 3})]
+    latest: dict[str, int] = {}
+    for key, attempts, _payload in plugin.seen:
+        latest[key] = max(latest.get(key, 0), attempts)
+    assert len(plugin.seen) == 3 and sorted(latest.values()) == [1, 2]
+
+
+async def test_a_delivery_task_naming_one_message_as_before_batching_still_delivers_it(platform, plugin):
+    async with in_transaction() as conn:  # a plain transaction kicks nothing: only the task delivers it
+        message_id = await outbox.enqueue(KIND, {"n": 5}, key="one-id", using_db=conn)
+    await outbox.deliver(str(message_id))
+    assert (await settled(message_id)).status == "delivered"
+    assert plugin.seen == [("one-id", 1, {"n": 5})]
