@@ -29,10 +29,9 @@ async def test_a_prepared_select_binds_each_call_s_values(platform):
     assert int(rows[0].twice) == 42 and rows[0].slug == second.slug  # type: ignore[attr-defined]
     again = await PREPARED.fetch(Organization, name=f"Other {suffix}", organization_id=first.id)
     assert [row.id for row in again] == [other.id]
-    expected = await named(f"Prepared {suffix}", second.id)
-    assert [row.id for row in await PREPARED.fetch(Organization, name=f"Prepared {suffix}", organization_id=second.id)] == [
-        row.id for row in expected
-    ]
+    expected = [row.id for row in await named(f"Prepared {suffix}", second.id)]
+    prepared = await PREPARED.fetch(Organization, name=f"Prepared {suffix}", organization_id=second.id)
+    assert [row.id for row in prepared] == expected == [first.id]
 
 
 async def test_a_prepared_select_reads_inside_the_current_transaction(platform):
