@@ -81,34 +81,29 @@ async def _sqlite_setup(conn: Any, saver: Any) -> None:
 
 async def prune_thread(saver: Any, thread_id: str) -> int:
     """Keep only the latest checkpoint of a thread whose run ended (its state and history
-    stay readable as one step); returns how many were removed."""
-    checkpoints = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]
-    old = [
-        item.config["configurable"]["checkpoint_id"]
-        for item in checkpoints[1:]
-        if item.config["configurable"].get("checkpoint_ns", "") == ""
-    ]
-    if not old:
-        return 0
-    await _delete_checkpoints(saver, thread_id, old)
-    return len(old)
-
-
-async def _delete_checkpoints(saver: Any, thread_id: str, checkpoint_ids: list[str]) -> None:
-    marks = ", ".join("?" for _ in checkpoint_ids)
+    stay readable as one step); returns how many were removed. Two DELETEs: the latest is the
+    greatest checkpoint id of the root namespace (LangGraph's ids sort by time), so nothing is
+    read and deserialized first."""
     if hasattr(saver, "conn") and not hasattr(saver.conn, "connection"):  # aiosqlite
-        for table in ("checkpoints", "writes"):
-            await saver.conn.execute(
-                f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id IN ({marks})",
-                (thread_id, *checkpoint_ids),
+        removed = []
+        for table in ("writes", "checkpoints"):  # the writes first: they are found by the checkpoints
+            cursor = await saver.conn.execute(
+                f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id <"
+                " (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '')",
+                (thread_id, thread_id),
             )
-        return
+            removed.append(cursor.rowcount)
+        return max(removed[-1], 0)
+    removed = []
     async with saver.conn.connection() as conn:
-        for table in ("checkpoints", "checkpoint_writes"):
-            await conn.execute(
-                f"DELETE FROM {table} WHERE thread_id = %s AND checkpoint_ns = '' AND checkpoint_id = ANY(%s)",
-                (thread_id, checkpoint_ids),
+        for table in ("checkpoint_writes", "checkpoints"):
+            cursor = await conn.execute(
+                f"DELETE FROM {table} WHERE thread_id = %(thread)s AND checkpoint_ns = '' AND checkpoint_id <"
+                " (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = %(thread)s AND checkpoint_ns = '')",
+                {"thread": thread_id},
             )
+            removed.append(cursor.rowcount)
+    return max(removed[-1], 0)
 
 
 async def checkpoint_bytes(saver: Any, thread_ids: list[str]) -> int:
