@@ -85,7 +85,7 @@ async def prune_thread(saver: Any, thread_id: str) -> int:
     greatest checkpoint id of the root namespace (LangGraph's ids sort by time), so nothing is
     read and deserialized first."""
     if hasattr(saver, "conn") and not hasattr(saver.conn, "connection"):  # aiosqlite
-        removed = []
+        removed: list[int] = []
         for table in ("writes", "checkpoints"):  # the writes first: they are found by the checkpoints
             cursor = await saver.conn.execute(
                 f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id <"
