@@ -59,21 +59,22 @@ from harness import (
 HERE = Path(__file__).resolve().parent
 ANCHORS = HERE / ".anchors"
 GRAPHS = HERE / "anchor_graphs"
+GRAPHS_CONFIG = str(GRAPHS / "langgraph.json")  # VetrAI serves the anchors' own graphs too
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "interrupted"}
 UNLIMITED = {"max_concurrent_jobs": 1_000_000, "max_monthly_jobs": 1_000_000_000}
 ANCHOR_PACKAGES = {"langgraph": ["langgraph-cli[inmem]"], "aegra": ["aegra-cli"]}
 
 
 def anchor_python() -> str:
-    """The newest Python 3.12+ on this machine (Aegra needs 3.12 for its current releases)."""
-    for name in ("python3.13", "python3.12"):
-        found = shutil.which(name)
-        if found:
-            return found
-    for root in sorted(Path.home().glob(".pyenv/versions/3.1[23]*"), reverse=True):
-        candidate = root / "bin" / "python"
-        if candidate.exists():
-            return str(candidate)
+    """The newest Python 3.12+ on this machine (Aegra needs 3.12 for its current releases).
+    A pyenv shim is on PATH even when its version is not selected, so each candidate must run."""
+    candidates = [shutil.which(name) for name in ("python3.13", "python3.12")]
+    candidates += [
+        str(root / "bin" / "python") for root in sorted(Path.home().glob(".pyenv/versions/3.1[23]*"), reverse=True)
+    ]
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
     return sys.executable
 
 
@@ -240,14 +241,16 @@ def _vetrai_target(server: Server, label: str) -> Target:
 def vetrai_sqlite(concurrent: int) -> Iterator[Target]:
     with (
         backend("sqlite") as backend_,
-        vetrai_server(backend_, VETRAI_WORKER_CONCURRENCY=str(concurrent + 50)) as server,
+        vetrai_server(
+            backend_, VETRAI_WORKER_CONCURRENCY=str(concurrent + 50), VETRAI_LANGGRAPH_CONFIG=GRAPHS_CONFIG
+        ) as server,
     ):
         yield _vetrai_target(server, "VetrAI, embedded SQLite")
 
 
 @contextlib.contextmanager
 def vetrai_postgres(concurrent: int) -> Iterator[Target]:
-    with backend("postgres") as backend_, vetrai_server(backend_) as server:
+    with backend("postgres") as backend_, vetrai_server(backend_, VETRAI_LANGGRAPH_CONFIG=GRAPHS_CONFIG) as server:
         target = _vetrai_target(server, "VetrAI, PostgreSQL + Redis + one worker")
         with vetrai_worker(server, processes=1, concurrency=concurrent + 50):
             yield target

@@ -138,9 +138,10 @@ async def enqueue(
         next_attempt_at=now() + timedelta(seconds=max(0.0, delay)),
         created_at=now(),
     )
-    await OutboxMessage.bulk_create([row], ignore_conflicts=True, using_db=using_db)
-    stored = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).first().values_list("id", flat=True)
-    stored_id = cast(uuid.UUID, stored) if stored else message_id
+    stored_id = message_id
+    if not await _insert_unless_present(row, using_db):
+        stored = await OutboxMessage.filter(kind=kind, key=key).using_db(using_db).first().values_list("id", flat=True)
+        stored_id = cast(uuid.UUID, stored) if stored else message_id
     if stored_id != message_id or delay > 0 or not kick:
         return stored_id
     pending = _kicks_after_commit.get()
@@ -150,6 +151,30 @@ async def enqueue(
         await kick_delivery(message_id)
     # Inside a plain Tortoise transaction the commit is invisible here: the sweep delivers it.
     return message_id
+
+
+_INSERT_SQL: dict[str, tuple[str, list[str]]] = {}
+
+
+async def _insert_unless_present(row: OutboxMessage, using_db: BaseDBAsyncClient | None) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: whether ``row`` was written, in one
+    round trip (Tortoise's ``bulk_create`` cannot say, which cost every message a read-back).
+    The statement is Tortoise's own insert for the model, built once per dialect."""
+    db = using_db or OutboxMessage._meta.db
+    dialect = db.capabilities.dialect
+    prepared = _INSERT_SQL.get(dialect)
+    if prepared is None:
+        meta = OutboxMessage._meta
+        executor = db.executor_class(model=OutboxMessage, db=db)
+        columns = [meta.fields_db_projection[name] for name in executor.regular_columns]
+        query = executor._prepare_insert_statement(columns, has_generated=False, ignore_conflicts=True)
+        prepared = _INSERT_SQL[dialect] = (
+            str(cast(Any, query).returning(meta.db_pk_column)),
+            list(executor.regular_columns),
+        )
+    sql, names = prepared
+    fields = OutboxMessage._meta.fields_map
+    return bool(await db.execute_query_dict(sql, [fields[name].to_db_value(getattr(row, name), row) for name in names]))
 
 
 async def kick_delivery(*message_ids: uuid.UUID) -> None:

@@ -62,6 +62,7 @@ async def take(
         job = await first()
         if job is None:
             return None
+        changes: dict[str, Any] = {"started_at": now} if job.started_at is None else {}
         claimed = await Job.filter(Q(id=job.id) & claimable(now)).update(
             status="running",
             lease_owner=worker_id,
@@ -70,15 +71,17 @@ async def take(
             fence=F("fence") + 1,
             claimed_at=now,
             updated_at=now,
+            **changes,
         )
     if not claimed:
         return None
+    job.started_at = job.started_at or now  # the first claim starts the run: ``started_at == claimed_at``
     job.status, job.lease_owner, job.lease_expires_at = "running", worker_id, lease_expires_at
     job.attempts, job.fence, job.claimed_at, job.updated_at = job.attempts + 1, job.fence + 1, now, now
     if organization is None:
         organization = await Organization.get_or_none(id=job.organization_id)  # type: ignore[attr-defined]
     if organization is None or not organization.is_active:
-        await _unclaim(job, now)
+        await unclaim(job, now)
         log.info("run %s not started: its organization is deactivated", job.id)
         return None
     # The runs of the organization claimed before this one, in (claimed_at, id) order: this
@@ -90,15 +93,18 @@ async def take(
     if ahead >= limits_of(organization)["max_concurrent_jobs"]:
         # Over the organization's concurrency limit: back to the queue; a finishing run
         # wakes a worker again (or the reaper does).
-        await _unclaim(job, now)
+        await unclaim(job, now)
         return None
     log.info("run %s claimed by %s (attempt %s, fence %s)", job.id, worker_id, job.attempts, job.fence)
     return job
 
 
-async def _unclaim(job: Job, now: datetime) -> None:
+async def unclaim(job: Job, now: datetime) -> None:
+    """Back to the queue before the run started: the claim counts as no attempt, and a first
+    claim's ``started_at`` is undone."""
+    changes: dict[str, Any] = {"started_at": None} if job.started_at == job.claimed_at else {}
     await held(job).update(
-        status="queued", lease_owner=None, lease_expires_at=None, attempts=F("attempts") - 1, queued_at=now
+        status="queued", lease_owner=None, lease_expires_at=None, attempts=F("attempts") - 1, queued_at=now, **changes
     )
 
 

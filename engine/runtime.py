@@ -28,7 +28,7 @@ from vetrai.core import tracing
 from vetrai.core.platform import PluginNotStarted
 from vetrai.core.pubsub import subscribe_forever
 from vetrai.engine import checkpoints
-from vetrai.engine.claims import held, renew
+from vetrai.engine.claims import held, renew, unclaim
 from vetrai.engine.clock import db_now, jsonable, utcnow
 from vetrai.engine.dispatch import cancel_channel, send_run
 from vetrai.engine.finishing import emit, finish, settle
@@ -254,7 +254,7 @@ class Runtime:
             return job
         busy = await Job.filter(thread_id=job.thread_id, status="running").exclude(id=job.id).exists()
         if busy:  # an earlier run of the thread still runs (enqueue): it wakes this one when done
-            await held(job).update(status="queued", lease_owner=None, lease_expires_at=None, queued_at=utcnow())
+            await unclaim(job, utcnow())
             return None
         return job
 
@@ -262,10 +262,7 @@ class Runtime:
         if job.cancel_requested:
             await self._finish(job, "cancelled")
             return "cancelled"
-        first = job.started_at is None
-        if first:
-            job.started_at = utcnow()
-            await held(job).update(started_at=job.started_at)
+        first = job.started_at == job.claimed_at  # this claim started the run (``claims.take``)
         await self._event(job, "status", {"status": "running", "attempt": job.attempts})
         if job.thread_id is not None:
             await Thread.filter(id=job.thread_id).update(status="busy", updated_at=utcnow())

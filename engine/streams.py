@@ -19,8 +19,9 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from tortoise import timezone
 from tortoise.expressions import F
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
@@ -189,23 +190,77 @@ async def add_event(
     elif not isinstance(data, dict):
         data = {"value": data}
     data = jsonable(data)
-    size = len(json.dumps(data))
-    counters = {"event_count": F("event_count") + 1, "event_bytes": F("event_bytes") + size}
-    async with in_transaction():
-        if fence is None:
-            await Job.filter(id=job_id).update(**counters)
-        else:
-            query = Job.filter(id=job_id, fence=fence, status="running")
-            if max_events is not None:
-                query = query.filter(event_count__lt=max_events)
-            if not await query.update(**counters):
-                if await Job.filter(id=job_id, fence=fence, status="running").exists():
-                    raise EventLimitExceeded(f"the run wrote more than {max_events} events")
-                raise LeaseLost(str(job_id))
-        event = await JobEvent.create(job_id=job_id, type=type_, node=node, data=data)
+    encoded = json.dumps(data)
+    db = JobEvent._meta.db
+    if db.capabilities.dialect == "postgres":
+        event = await _insert_counted(db, job_id, type_, node, data, encoded, fence, max_events)
+    else:
+        event = await _count_and_insert(job_id, type_, node, data, len(encoded), fence, max_events)
     if publish:
         await publish_event(platform, event)
     return event
+
+
+async def _insert_counted(
+    db: Any,
+    job_id: uuid.UUID | str,
+    type_: str,
+    node: str | None,
+    data: dict[str, Any],
+    encoded: str,
+    fence: int | None,
+    max_events: int | None,
+) -> JobEvent:
+    """PostgreSQL: the run's counters and the event in one statement (a data-modifying CTE), so
+    an event costs one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT)."""
+    values: list[Any] = [job_id, len(encoded), type_, node, encoded, timezone.now()]
+    condition = ""
+    if fence is not None:
+        values.append(fence)
+        condition = f" AND fence = ${len(values)} AND status = 'running'"
+        if max_events is not None:
+            values.append(max_events)
+            condition += f" AND event_count < ${len(values)}"
+    rows = await db.execute_query_dict(
+        "WITH counted AS (UPDATE workers_job SET event_count = event_count + 1, event_bytes = event_bytes + $2"
+        f" WHERE id = $1{condition} RETURNING id)"
+        " INSERT INTO workers_job_event (job_id, type, node, data, created_at)"
+        " SELECT id, $3, $4, $5, $6 FROM counted RETURNING id",
+        values,
+    )
+    if not rows:
+        await _refused(job_id, fence, max_events)
+    event = JobEvent(id=rows[0]["id"], job_id=job_id, type=type_, node=node, data=data, created_at=values[5])
+    event._saved_in_db = True
+    return event
+
+
+async def _count_and_insert(
+    job_id: uuid.UUID | str,
+    type_: str,
+    node: str | None,
+    data: dict[str, Any],
+    size: int,
+    fence: int | None,
+    max_events: int | None,
+) -> JobEvent:
+    counters = {"event_count": F("event_count") + 1, "event_bytes": F("event_bytes") + size}
+    async with in_transaction():
+        query = Job.filter(id=job_id)
+        if fence is not None:
+            query = query.filter(fence=fence, status="running")
+            if max_events is not None:
+                query = query.filter(event_count__lt=max_events)
+        if not await query.update(**counters):
+            await _refused(job_id, fence, max_events)
+        return await JobEvent.create(job_id=job_id, type=type_, node=node, data=data)
+
+
+async def _refused(job_id: uuid.UUID | str, fence: int | None, max_events: int | None) -> NoReturn:
+    """Why the counters were not updated: the attempt lost the run, or the run is at its limit."""
+    if fence is not None and await Job.filter(id=job_id, fence=fence, status="running").exists():
+        raise EventLimitExceeded(f"the run wrote more than {max_events} events")
+    raise LeaseLost(str(job_id))
 
 
 async def publish_event(platform: Platform, event: JobEvent) -> None:

@@ -42,12 +42,12 @@ async def add_usage(organization_id: uuid.UUID, metric: str, quantity: int, mome
     """Add to this period's counter of ``metric`` (an atomic increment, safe across processes)."""
     if quantity <= 0 or metric not in USAGE_METRICS:
         return
-    if not await Organization.filter(id=organization_id).exists():
-        return
     period = period_of(moment)
     filters = {"organization_id": organization_id, "period": period, "metric": metric}
     if await BillingUsage.filter(**filters).update(quantity=F("quantity") + quantity):
         return
+    if not await Organization.filter(id=organization_id).exists():
+        return  # erased meanwhile: its usage goes with it
     try:
         await BillingUsage.create(**filters, quantity=quantity)
     except IntegrityError:

@@ -192,9 +192,17 @@ def outbox_handlers() -> list[OutboxHandler]:
     return [OutboxHandler(EVENT_KIND, react, max_attempts=5, erase_payload=True)]
 
 
+def _worth_a_message(event: DomainEvent) -> bool:
+    """Whether the event's handler would notify anyone, judged from the event alone: a run that
+    succeeded costs no outbox message (a busy platform finishes many runs a second)."""
+    if event.name == "engine.job_finished":
+        return event.data.get("status") in JOB_STATUSES_TOLD
+    return True
+
+
 async def handle_event(event: DomainEvent) -> None:
     """Queue the reaction to an event this plugin acts on; never raises into the emitter."""
-    if event.name not in HANDLERS:
+    if event.name not in HANDLERS or not _worth_a_message(event):
         return
     payload = {
         "id": str(event.id),

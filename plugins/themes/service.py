@@ -384,5 +384,6 @@ async def public_asset(organization: Organization, name: str) -> tuple[str, str]
 
 async def asset_bytes(organization_id: uuid.UUID) -> int:
     """Bytes of the organization's stored logo and favicon: themes' part of ``max_storage_bytes``."""
-    theme = await Theme.get_or_none(organization_id=organization_id)
-    return (theme.logo_bytes + theme.favicon_bytes) if theme else 0
+    # The two sizes only, not the whole row (custom CSS and all).
+    sizes = await Theme.filter(organization_id=organization_id).values_list("logo_bytes", "favicon_bytes")
+    return sum(logo + favicon for logo, favicon in sizes)

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from vetrai.core.models import OutboxMessage
+from vetrai.plugins.notifications import listeners
 from vetrai.plugins.notifications.models import Notification
 
 from .conftest import wait_rows
@@ -127,8 +128,11 @@ async def test_job_finished_and_payment_failed(app, platform, client, make_user,
     )
 
     succeeded = {**job, "job_id": str(uuid.uuid4()), "status": "succeeded", "error": None}
+    reactions = await OutboxMessage.filter(kind=listeners.EVENT_KIND).count()
     await emit(app, platform, "engine.job_finished", succeeded, admin.organization, actor=member)
     assert await Notification.filter(event="engine.job_finished").count() == 2  # a success tells nobody
+    # ...and costs no outbox message either
+    assert await OutboxMessage.filter(kind=listeners.EVENT_KIND).count() == reactions
 
     await emit(
         app,
